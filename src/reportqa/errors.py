@@ -1,0 +1,21 @@
+"""Errors a user can act on. Each message says what happened and what to do."""
+
+
+class ReportQAError(Exception):
+    """Base class: the CLI turns these into one line on stderr and exit status 1."""
+
+
+class SourceError(ReportQAError):
+    """The source path or a file in it cannot be used."""
+
+
+class IndexError_(ReportQAError):
+    """The index folder is missing, broken, stale or cannot be written."""
+
+
+class ModelError(ReportQAError):
+    """The embedding model cannot be loaded."""
+
+
+class QuestionError(ReportQAError):
+    """The question cannot be answered as given (for example, it is empty)."""

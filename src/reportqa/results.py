@@ -1,0 +1,81 @@
+"""What an answer is: frozen dataclasses that serialise to plain JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage of a source file; ``text == file_text[start:end]`` exactly.
+
+    Offsets are ``str`` indices into the file as read with
+    ``open(path, encoding="utf-8", newline="")``.
+    """
+
+    source: str  # file name relative to the source folder
+    start: int
+    end: int
+    line: int  # 1-based line of ``start``
+    paragraph: int  # 1-based paragraph within the file
+    text: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Where the answer text stands: inside ``citations[0]``, by offsets."""
+
+    source: str
+    start: int
+    end: int
+    line: int
+    paragraph: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Why a passage ranked where it did (for ``/why``); ranks are 1-based."""
+
+    lexical_rank: int
+    lexical_score: float
+    dense_rank: int
+    dense_score: float
+    sentence_score: float  # best single-sentence cosine in the passage
+    fused_score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer. ``answered=False`` still lists the closest passages."""
+
+    question: str
+    answered: bool
+    text: str  # verbatim from the source, "" when not answered
+    confidence: float  # in [0, 1]
+    citations: tuple[Citation, ...] = ()
+    quote: Quote | None = None  # offsets of ``text``; None when not answered
+    signals: tuple[Signals, ...] = field(default=(), repr=False, compare=False)
+    notice: str = ""  # e.g. "question truncated to 256 wordpieces"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: question, answered, text, confidence, citations, quote, notice."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "text": self.text,
+            "confidence": self.confidence,
+            "citations": [c.to_dict() for c in self.citations],
+            "quote": self.quote.to_dict() if self.quote else None,
+            "notice": self.notice,
+        }
