@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 __all__ = ["Answer", "Assistant", "Citation", "Quote", "ReportQAError", "answer", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .answer import Assistant, answer
+    from .assistant import Assistant, answer
     from .errors import ReportQAError
     from .results import Answer, Citation, Quote
 
@@ -17,9 +17,9 @@ def __getattr__(name: str):
     # Imported on first use so that `reportqa --help` and the REPL's first
     # prompt never wait for numpy, the tokenizer or the model.
     if name in ("Assistant", "answer"):
-        from . import answer as _answer
+        from . import assistant as _assistant
 
-        return getattr(_answer, name)
+        return getattr(_assistant, name)
     if name in ("Answer", "Citation", "Quote"):
         from . import results
 
