@@ -1,0 +1,230 @@
+"""Answer questions about a report: retrieve passages, pick a sentence, cite it, or abstain."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+import unicodedata
+from pathlib import Path
+from typing import Callable
+
+
+from .embed import Encoder, default_encoder
+from .errors import QuestionError
+from .index import BuildSummary, Index, ensure_index
+from .extract import abstention_features, p_answerable, select_sentence
+from .retrieve import Ranking, Retriever
+from .results import Answer, Citation, Quote, Signals
+from .settings import DEFAULT, Settings
+from .text import terms
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_SOURCE = ROOT / "source_text"
+BUNDLED_INDEX = ROOT / "index"
+MAX_QUESTION_CHARS = 2000
+
+
+def cache_dir() -> Path:
+    """Where indexes for other reports live: $REPORTQA_CACHE_DIR, else the XDG cache folder."""
+    if os.environ.get("REPORTQA_CACHE_DIR"):
+        return Path(os.environ["REPORTQA_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "reportqa"
+
+
+def default_index_dir(source: Path) -> Path:
+    source = Path(source).resolve()
+    if source == BUNDLED_SOURCE.resolve():
+        return BUNDLED_INDEX
+    key = hashlib.sha256(str(source).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return cache_dir() / "indexes" / f"{source.stem or 'source'}-{key}"
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def clean_question(question: str) -> tuple[str, str]:
+    """The question without control characters or lone surrogates, and a notice if it was cut."""
+    if not isinstance(question, str):
+        raise TypeError(f"question must be a str, not {type(question).__name__}")
+    chars = []
+    for ch in question:
+        if 0xD800 <= ord(ch) <= 0xDFFF:
+            chars.append("\ufffd")
+        elif unicodedata.category(ch) in ("Cc", "Cf") and not ch.isspace():
+            continue
+        else:
+            chars.append(ch)
+    text = " ".join("".join(chars).split())
+    if not text:
+        raise QuestionError("The question is empty: type a question about the report.")
+    notice = ""
+    if len(text) > MAX_QUESTION_CHARS:
+        cut = text.rfind(" ", 0, MAX_QUESTION_CHARS)
+        text = text[: cut if cut > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS]
+        notice = f"The question was {len(question):,} characters; only its first {len(text):,} were used."
+    return text, notice
+
+
+class Assistant:
+    """Question answering over one source (a .txt/.md file or a folder of them)."""
+
+    def __init__(
+        self,
+        source: str | os.PathLike | None = None,
+        index_dir: str | os.PathLike | None = None,
+        *,
+        encoder: Encoder | None = None,
+        settings: Settings | None = None,
+        notify: Callable[[str], None] | None = None,
+    ):
+        self.source = Path(source) if source is not None else BUNDLED_SOURCE
+        self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir(self.source)
+        self.settings = settings or DEFAULT
+        self.notify = notify or _stderr
+        self._encoder = encoder
+        self._index: Index | None = None
+        self._retriever: Retriever | None = None
+        self._lock = threading.RLock()
+
+    # --- loading ---------------------------------------------------------------
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = default_encoder()
+        return self._encoder
+
+    @property
+    def index(self) -> Index:
+        self.load()
+        assert self._index is not None
+        return self._index
+
+    def load(self) -> None:
+        """Load the model and a fresh index, rebuilding a stale one (with a notice)."""
+        with self._lock:
+            if self._index is None:
+                index, _ = ensure_index(self.source, self.index_dir, self.encoder, notify=self.notify)
+                self._set_index(index)
+
+    def build(self, force: bool = False, progress: Callable[[int, int], None] | None = None) -> BuildSummary:
+        """Build or refresh the index; a fresh one is kept unless force."""
+        with self._lock:
+            index, summary = ensure_index(
+                self.source, self.index_dir, self.encoder, force=force, progress=progress, notify=self.notify
+            )
+            self._set_index(index)
+            if summary is None:
+                m = index.manifest.get("counts", {})
+                summary = BuildSummary(m.get("files", 0), len(index.chunks), len(index.sentence_chunk), 0.0, False)
+            return summary
+
+    def with_settings(self, settings: Settings) -> "Assistant":
+        """A twin with other settings that shares this one's model and loaded index."""
+        self.load()
+        twin = Assistant(self.source, self.index_dir, encoder=self.encoder, settings=settings, notify=self.notify)
+        twin._set_index(self.index)
+        return twin
+
+    def _set_index(self, index: Index) -> None:
+        self._index = index
+        self._retriever = Retriever(index, self.settings)
+        self._retriever.bm25  # noqa: B018 - build lexical statistics now, not on the first question
+
+    # --- answering -------------------------------------------------------------
+
+    def answer(self, question: str, k: int = 3) -> Answer:
+        """The best extractive answer with up to k cited passages, or an abstention."""
+        if not isinstance(k, int) or k < 1:
+            raise ValueError("k must be a positive integer")
+        text, notice = clean_question(question)
+        self.load()
+        index, retriever = self._index, self._retriever
+        assert index is not None and retriever is not None
+        q_terms = terms(text)
+        q_vec = self.encoder.encode([text])[0]
+        ranking = retriever.rank(q_terms, q_vec)
+        best = select_sentence(index, retriever, q_terms, ranking, self.settings)
+        p = p_answerable(abstention_features(index, retriever, text, q_terms, ranking, best, self.settings), self.settings)
+        answered = best is not None and p >= self.settings.abstain_threshold
+
+        order = [int(i) for i in ranking.order[: max(k, 1)]]
+        if answered and best is not None and best[0] in order:
+            order.remove(best[0])
+            order.insert(0, best[0])
+        elif answered and best is not None:
+            order = [best[0]] + order[: k - 1]
+        order = order[:k]
+        citations = tuple(self._citation(index.chunks[i], float(ranking.fused[i])) for i in order)
+        signals = tuple(self._signals(ranking, i) for i in order)
+        if not answered or best is None:
+            return Answer(question, False, "", round(p, 4), citations, None, signals, notice)
+        chunk_id, s_start, s_end = best
+        chunk = index.chunks[chunk_id]
+        line = chunk.line + _line_breaks(chunk.text[: s_start - chunk.start])
+        quote = Quote(chunk.source, s_start, s_end, line, chunk.paragraph)
+        return Answer(question, True, chunk.text[s_start - chunk.start : s_end - chunk.start], round(p, 4), citations, quote, signals, notice)
+
+    # --- citations -------------------------------------------------------------
+
+    def _citation(self, chunk, score: float) -> Citation:
+        return Citation(chunk.source, chunk.start, chunk.end, chunk.line, chunk.paragraph, chunk.text, round(score, 4))
+
+    @staticmethod
+    def _signals(ranking: Ranking, i: int) -> Signals:
+        return Signals(
+            lexical_rank=ranking.rank_of(ranking.lexical, i),
+            lexical_score=round(float(ranking.lexical[i]), 4),
+            dense_rank=ranking.rank_of(ranking.dense, i),
+            dense_score=round(float(ranking.dense[i]), 4),
+            sentence_score=round(float(ranking.sentence[i]), 4),
+            fused_score=round(float(ranking.fused[i]), 4),
+        )
+
+    def surroundings(self, citation: Citation, paragraphs: int = 1) -> list[Citation]:
+        """The cited passage with up to `paragraphs` neighbouring passages on each side, in file order."""
+        chunks = self.index.chunks
+        here = next((c for c in chunks if c.source == citation.source and c.start <= citation.start < c.end), None)
+        if here is None:
+            return [citation]
+        same = [c for c in chunks if c.source == here.source]
+        pos = same.index(here)
+        window = same[max(0, pos - paragraphs) : pos + paragraphs + 1]
+        return [citation if c is here else self._citation(c, 0.0) for c in window]
+
+    def sources_info(self) -> dict:
+        index = self.index
+        per_file: dict[str, dict] = {}
+        for c in index.chunks:
+            entry = per_file.setdefault(c.source, {"name": c.source, "chars": 0, "chunks": 0})
+            entry["chunks"] += 1
+            entry["chars"] = max(entry["chars"], c.end)
+        return {
+            "source": str(self.source),
+            "index": str(self.index_dir),
+            "files": list(per_file.values()),
+            "chunks": len(index.chunks),
+            "model": index.manifest.get("model", {}).get("id", ""),
+            "backend": type(self.encoder).__name__,
+        }
+
+
+def _line_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+_DEFAULT: Assistant | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def answer(question: str, *, k: int = 3) -> Answer:
+    """Answer a question about the bundled report."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Assistant()
+    return _DEFAULT.answer(question, k=k)

@@ -1,0 +1,161 @@
+"""Documents -> passages (chunks) and sentences with exact character offsets."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from .ingest import Document
+from .text import sentence_spans
+
+_BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage: a paragraph, or a run of its sentences when it is too long for the model."""
+
+    id: int
+    source: str
+    start: int
+    end: int
+    line: int
+    paragraph: int
+    text: str
+    sentences: tuple[tuple[int, int], ...] = field(default=())  # absolute offsets
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "line": self.line,
+            "paragraph": self.paragraph,
+            "text": self.text,
+            "sentences": [list(s) for s in self.sentences],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Chunk":
+        return cls(
+            id=int(d["id"]),
+            source=str(d["source"]),
+            start=int(d["start"]),
+            end=int(d["end"]),
+            line=int(d["line"]),
+            paragraph=int(d["paragraph"]),
+            text=str(d["text"]),
+            sentences=tuple((int(a), int(b)) for a, b in d["sentences"]),
+        )
+
+
+def paragraphs(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each paragraph: text between blank lines, trimmed of white space."""
+    last = 0
+    for m in _BLANK_LINES.finditer(text):
+        yield from _trimmed(text, last, m.start())
+        last = m.end()
+    yield from _trimmed(text, last, len(text))
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        yield start, end
+
+
+class LineIndex:
+    """1-based line number of an offset, counting \\r\\n, \\r and \\n as one break each."""
+
+    def __init__(self, text: str):
+        self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
+
+def _word_windows(text: str, start: int, end: int, fits: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Cut an over-long sentence into pieces that fit the model, at spaces where possible."""
+    pieces = []
+    pos = start
+    while pos < end:
+        lo, hi = pos + 1, end
+        while lo < hi:  # the longest prefix from pos that fits
+            mid = (lo + hi + 1) // 2
+            if fits(text[pos:mid]):
+                lo = mid
+            else:
+                hi = mid - 1
+        cut = lo
+        if cut < end and not text[cut].isspace():
+            space = max(text.rfind(" ", pos, cut), text.rfind("\n", pos, cut))
+            if space > pos:  # else one "word" is longer than the window (a URL): cut inside it
+                cut = space
+        piece_end = cut
+        while piece_end > pos and text[piece_end - 1].isspace():
+            piece_end -= 1
+        pieces.append((pos, piece_end))
+        pos = cut
+        while pos < end and text[pos].isspace():
+            pos += 1
+    return pieces
+
+
+def chunk_document(
+    doc: Document, count_tokens: Callable[[str], int], max_tokens: int, first_id: int = 0
+) -> list[Chunk]:
+    """Passages that follow paragraph and sentence boundaries and fit max_tokens wordpieces."""
+    text = doc.text
+    lines = LineIndex(text)
+
+    def fits(s: str) -> bool:
+        return count_tokens(s) <= max_tokens
+
+    chunks: list[Chunk] = []
+    for number, (p_start, p_end) in enumerate(paragraphs(text), start=1):
+        sentences = sentence_spans(text, p_start, p_end) or [(p_start, p_end)]
+        # Sentences too long for the model on their own become word windows.
+        pieces: list[tuple[int, int]] = []
+        for s, e in sentences:
+            pieces.extend([(s, e)] if fits(text[s:e]) else _word_windows(text, s, e, fits))
+        groups: list[list[tuple[int, int]]] = []
+        if fits(text[p_start:p_end]):
+            groups.append(pieces)
+        else:
+            current: list[tuple[int, int]] = []
+            for piece in pieces:
+                if current and not fits(text[current[0][0] : piece[1]]):
+                    groups.append(current)
+                    current = []
+                current.append(piece)
+            if current:
+                groups.append(current)
+        for group in groups:
+            start, end = group[0][0], group[-1][1]
+            chunks.append(
+                Chunk(
+                    id=first_id + len(chunks),
+                    source=doc.name,
+                    start=start,
+                    end=end,
+                    line=lines.line(start),
+                    paragraph=number,
+                    text=text[start:end],
+                    sentences=tuple(group),
+                )
+            )
+    return chunks
+
+
+def chunk_documents(docs: list[Document], count_tokens: Callable[[str], int], max_tokens: int) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for doc in docs:
+        chunks.extend(chunk_document(doc, count_tokens, max_tokens, first_id=len(chunks)))
+    return chunks

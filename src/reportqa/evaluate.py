@@ -1,0 +1,190 @@
+"""Score an Assistant on a question file (the ../shared/benchmarks format, or its superset).
+
+A line is ``{"id", "q", "answers": [...], "spans": [[start, end], ...]}`` for an
+answerable question, or ``{"id", "q", "answerable": false}``. Spans are str
+offsets into the source file (``"source"`` names it when the source has more
+than one). The project's own set adds ``"evidence"``: the passage text that the
+answer must come from, whose offsets are its spans.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+import unicodedata
+from pathlib import Path
+
+from .errors import SourceError
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def load_questions(path: str | Path) -> list[dict]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise SourceError(f"Cannot read the question file {path}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"The question file {path} is not UTF-8 (byte {exc.start}).") from None
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            q = json.loads(line)
+            if not isinstance(q, dict) or not isinstance(q.get("q"), str):
+                raise ValueError('each line needs a "q" string')
+            if q.get("answerable", True) and not q.get("spans"):
+                raise ValueError('an answerable question needs "spans"')
+        except ValueError as exc:
+            raise SourceError(f"{path}:{number}: not a question line ({exc}).") from None
+        q.setdefault("id", f"line{number}")
+        questions.append(q)
+    if not questions:
+        raise SourceError(f"{path} holds no questions.")
+    return questions
+
+
+def normalize(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation or articles, single spaces."""
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text.lower())
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def contains_answer(text: str, answers: list[str]) -> bool:
+    norm = f" {normalize(text)} "
+    return any(f" {normalize(a)} " in norm for a in answers if normalize(a))
+
+
+def _overlaps(citation, spans, source: str | None) -> bool:
+    if source is not None and citation.source != source:
+        return False
+    return any(citation.start < e and s < citation.end for s, e in spans)
+
+
+def evaluate(assistant, questions: list[dict], k: int = 10) -> dict:
+    """Run every question; return {"summary": figures, "misses": rows, "curve": rows}.
+
+    Each question is answered once with abstention off (so answer quality is
+    measured on every question) and the default decision is read from the
+    confidence, which is P(answerable) compared with the threshold.
+    """
+    threshold = assistant.settings.abstain_threshold
+    probe = assistant.with_settings(assistant.settings.with_(abstain_threshold=0.0))
+    rows = []
+    started = time.perf_counter()
+    for q in questions:
+        a = probe.answer(q["q"], k=k)
+        answerable = q.get("answerable", True) is not False
+        row = {"id": q["id"], "q": q["q"], "answerable": answerable, "p": a.confidence, "text": a.text}
+        if answerable:
+            spans = [tuple(s) for s in q["spans"]]
+            ranks = [i for i, c in enumerate(a.citations, start=1) if _overlaps(c, spans, q.get("source"))]
+            row.update(
+                rank=ranks[0] if ranks else None,
+                contains=contains_answer(a.text, q.get("answers", [])),
+                answers=q.get("answers", []),
+            )
+        rows.append(row)
+    seconds = time.perf_counter() - started
+    return {
+        "summary": summarize(rows, threshold) | {"seconds": round(seconds, 2)},
+        "misses": misses(rows, threshold),
+        "curve": curve(rows),
+        "rows": rows,
+    }
+
+
+def summarize(rows: list[dict], threshold: float) -> dict:
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    n = len(ans) or 1
+    answered = [r for r in ans if r["p"] >= threshold]
+    abstained_una = [r for r in una if r["p"] < threshold]
+    abstained_all = [r for r in rows if r["p"] < threshold]
+    answered_rate = len(answered) / n
+    abstain_rate = len(abstained_una) / len(una) if una else None
+    return {
+        "answerable": len(ans),
+        "unanswerable": len(una),
+        "hit@1": sum(r["rank"] == 1 for r in ans) / n,
+        "hit@3": sum(r["rank"] is not None and r["rank"] <= 3 for r in ans) / n,
+        "mrr@10": sum(1 / r["rank"] for r in ans if r["rank"] is not None and r["rank"] <= 10) / n,
+        "contains_all": sum(r["contains"] for r in ans) / n,
+        "contains": sum(r["contains"] for r in answered) / n,
+        "answer_chars": statistics.fmean(len(r["text"]) for r in ans) if ans else 0.0,
+        "threshold": threshold,
+        "answered_rate": answered_rate,
+        "abstain_rate": abstain_rate,
+        "balanced_accuracy": (answered_rate + abstain_rate) / 2 if una else None,
+        "abstain_precision": len(abstained_una) / len(abstained_all) if abstained_all else None,
+        "abstain_recall": abstain_rate,
+    }
+
+
+def curve(rows: list[dict], steps: int = 20) -> list[dict]:
+    """Abstention trade-off at thresholds 0, 1/steps, ..., 1."""
+    ans = [r["p"] for r in rows if r["answerable"]]
+    una = [r["p"] for r in rows if not r["answerable"]]
+    out = []
+    for i in range(steps + 1):
+        t = i / steps
+        answered = sum(p >= t for p in ans) / len(ans) if ans else 0.0
+        abstained = sum(p < t for p in una) / len(una) if una else None
+        out.append({
+            "threshold": t,
+            "answered_rate": answered,
+            "abstain_rate": abstained,
+            "balanced_accuracy": (answered + abstained) / 2 if una else None,
+        })
+    return out
+
+
+def misses(rows: list[dict], threshold: float) -> list[dict]:
+    out = []
+    for r in rows:
+        if r["answerable"]:
+            why = []
+            if r["rank"] != 1:
+                why.append(f"evidence at rank {r['rank']}" if r["rank"] else "evidence not retrieved")
+            if not r["contains"]:
+                why.append("answer lacks gold")
+            if r["p"] < threshold:
+                why.append("abstained")
+            if why:
+                out.append({"id": r["id"], "q": r["q"], "why": "; ".join(why), "got": r["text"], "expected": r["answers"]})
+        elif r["p"] >= threshold:
+            out.append({"id": r["id"], "q": r["q"], "why": "answered an unanswerable question", "got": r["text"], "expected": []})
+    return out
+
+
+def _pct(x) -> str:
+    return "   n/a" if x is None else f"{x:6.3f}"
+
+
+def format_report(result: dict, misses_shown: int = 50) -> str:
+    s = result["summary"]
+    lines = [
+        f"questions      {s['answerable']} answerable, {s['unanswerable']} unanswerable ({s.get('seconds', 0):.1f} s)",
+        f"hit@1          {_pct(s['hit@1'])}",
+        f"hit@3          {_pct(s['hit@3'])}",
+        f"MRR@10         {_pct(s['mrr@10'])}",
+        f"contains       {_pct(s['contains_all'])}  (answering every question)",
+        f"contains       {_pct(s['contains'])}  (with abstention at {s['threshold']:.2f}; abstaining counts as a miss)",
+        f"answer chars   {s['answer_chars']:6.1f}  (mean)",
+        f"answered       {_pct(s['answered_rate'])}  (of answerable questions)",
+        f"abstained      {_pct(s['abstain_rate'])}  (of unanswerable questions)",
+        f"balanced acc.  {_pct(s['balanced_accuracy'])}",
+        f"abstention     precision {_pct(s['abstain_precision']).strip()}, recall {_pct(s['abstain_recall']).strip()}",
+    ]
+    shown = result["misses"][:misses_shown]
+    if shown:
+        lines += ["", f"misses ({len(result['misses'])}):", f"{'id':<10} {'why':<40} question"]
+        for m in shown:
+            lines.append(f"{str(m['id'])[:10]:<10} {m['why'][:40]:<40} {m['q'][:70]}")
+        if len(result["misses"]) > misses_shown:
+            lines.append(f"… and {len(result['misses']) - misses_shown} more (use --json for all)")
+    return "\n".join(lines)

@@ -1,0 +1,414 @@
+"""The index: a folder of plain files, built atomically and checked on load.
+
+    index/
+      manifest.json             format, model id and weights fingerprint, chunking,
+                                SHA-256 of every source file, file sizes, counts
+      chunks.jsonl              one passage per line, with offsets and sentences
+      embeddings.npy            float32 [chunks, dim], unit rows
+      sentence_embeddings.npy   float32 [sentences, dim], in chunk order
+
+Nothing in the folder is ever imported or unpickled. A build writes a sibling
+temp folder and swaps it in with two renames under a lock file, so a reader
+sees the old index or the new one, never a mix, and a killed build leaves the
+previous index in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__
+from .embed import Encoder
+from .errors import IndexError_
+from .chunking import Chunk, chunk_documents
+from .ingest import read_documents, source_hashes
+
+FORMAT_VERSION = 1
+CHUNKING = {"method": "paragraph-sentence", "version": 1}
+FILES = ("manifest.json", "chunks.jsonl", "embeddings.npy", "sentence_embeddings.npy")
+LOCK_TIMEOUT = float(os.environ.get("REPORTQA_LOCK_TIMEOUT", "120"))
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Index:
+    path: Path
+    manifest: dict
+    chunks: list[Chunk]
+    embeddings: np.ndarray  # [chunks, dim]
+    sentence_embeddings: np.ndarray  # [sentences, dim]
+    sentence_chunk: np.ndarray  # chunk id of each sentence row
+
+    @property
+    def sentences(self) -> list[tuple[int, int, int]]:
+        """(chunk id, start, end) of each sentence row."""
+        return [(c.id, s, e) for c in self.chunks for s, e in c.sentences]
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    files: int
+    chunks: int
+    sentences: int
+    seconds: float
+    rebuilt: bool  # False when the index was already fresh
+
+
+# --- paths and locking -----------------------------------------------------
+
+
+def _sibling(index_dir: Path, kind: str) -> Path:
+    return index_dir.parent / f".{index_dir.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def lock_path(index_dir: Path) -> Path:
+    return index_dir.parent / f".{index_dir.name}.lock"
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, timeout: float = LOCK_TIMEOUT, notify: Callable[[str], None] | None = None):
+    """An exclusive flock beside the index folder; waits up to timeout seconds."""
+    import fcntl
+
+    path = lock_path(index_dir)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise IndexError_(f"Cannot create the lock file {path}: {exc.strerror}.") from None
+    try:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexError_(
+                        f"Another reportqa process has been building {index_dir} for over {timeout:.0f} s: "
+                        f"wait for it, or remove {path} if no build is running."
+                    ) from None
+                if not told and notify:
+                    notify(f"reportqa: waiting for another process that is building {index_dir} …")
+                    told = True
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _recover(index_dir: Path) -> None:
+    """Put back an index left aside by a build killed between its two renames."""
+    if index_dir.exists():
+        return
+    olds = sorted(index_dir.parent.glob(f".{index_dir.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds:
+        with contextlib.suppress(OSError):
+            os.rename(olds[-1], index_dir)
+
+
+def _clean_leftovers(index_dir: Path) -> None:
+    """Remove temp folders of builds that were killed (we hold the lock)."""
+    for kind in ("tmp", "old"):
+        for p in index_dir.parent.glob(f".{index_dir.name}.{kind}-*"):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _writable(index_dir: Path) -> bool:
+    """Can we create the sibling temp folder and rename it over index_dir?"""
+    parent = index_dir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # mkdir(parents=True) will create the rest
+    return os.access(parent, os.W_OK | os.X_OK) and (not index_dir.exists() or os.access(index_dir, os.W_OK))
+
+
+# --- manifest and staleness ---------------------------------------------------
+
+
+def expected_manifest(source: Path, encoder: Encoder) -> dict:
+    """What a fresh index for this source and model must declare."""
+    return {
+        "format": FORMAT_VERSION,
+        "model": {
+            "id": encoder.model_id,
+            "fingerprint": encoder.fingerprint,
+            "dim": encoder.dim,
+            "max_tokens": encoder.max_tokens,
+        },
+        "chunking": dict(CHUNKING, max_tokens=encoder.max_tokens),
+        "sources": source_hashes(source),
+    }
+
+
+def staleness(manifest: dict, expected: dict) -> str | None:
+    """Why the index does not match the sources and model, or None when it does."""
+    if manifest.get("format") != expected["format"]:
+        return f"index format {manifest.get('format')!r}, this reportqa reads {expected['format']}"
+    model = manifest.get("model") or {}
+    if model.get("id") != expected["model"]["id"] or model.get("fingerprint") != expected["model"]["fingerprint"]:
+        return "the embedding model changed"
+    if model.get("dim") != expected["model"]["dim"]:
+        return "the embedding dimension changed"
+    if manifest.get("chunking") != expected["chunking"]:
+        return "the chunking settings changed"
+    have, want = manifest.get("sources") or {}, expected["sources"]
+    if have != want:
+        changed = sorted(n for n in set(have) | set(want) if have.get(n) != want.get(n))
+        return f"the source changed ({', '.join(changed[:3])}{' …' if len(changed) > 3 else ''})"
+    return None
+
+
+# --- reading ----------------------------------------------------------------
+
+
+def read_index(index_dir: Path, dim: int | None = None) -> Index:
+    """Load and validate an index folder; raise IndexError_ saying what is wrong."""
+    for attempt in range(5):
+        try:
+            return _read_consistent(index_dir, dim)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            # A concurrent build may have swapped the folder between our opens.
+            _recover(index_dir)
+            if attempt == 4 or not (index_dir / "manifest.json").exists():
+                if not (index_dir / "manifest.json").exists():
+                    raise IndexError_(f"No index in {index_dir}: run `reportqa index`.") from None
+                raise IndexError_(
+                    f"The index in {index_dir} is incomplete ({exc.filename or exc} is missing): "
+                    "run `reportqa index --force`."
+                ) from None
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+def _read_consistent(index_dir: Path, dim: int | None) -> Index:
+    # Open every file through one directory handle first, so all four come from
+    # the same build even if the folder is swapped while we read.
+    dir_fd = os.open(index_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        handles = {name: os.open(name, os.O_RDONLY, dir_fd=dir_fd) for name in FILES}
+    finally:
+        os.close(dir_fd)
+    try:
+        files = {name: os.fdopen(fd, "rb") for name, fd in handles.items()}
+    except Exception:
+        for fd in handles.values():
+            os.close(fd)
+        raise
+    try:
+        return _parse(index_dir, files, dim)
+    finally:
+        for fh in files.values():
+            fh.close()
+
+
+def _parse(index_dir: Path, files: dict, dim: int | None) -> Index:
+    where = str(index_dir)
+    try:
+        manifest = json.loads(files["manifest.json"].read().decode("utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not an object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexError_(f"The manifest in {where} is corrupt ({exc}): run `reportqa index --force`.") from None
+    fmt = manifest.get("format")
+    if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
+        raise IndexError_(
+            f"The index in {where} has format {fmt!r}, newer than this reportqa reads ({FORMAT_VERSION}): "
+            "upgrade reportqa or run `reportqa index --force`."
+        )
+    sizes = manifest.get("sizes") or {}
+    for name, fh in files.items():
+        if name in sizes and os.fstat(fh.fileno()).st_size != sizes[name]:
+            raise IndexError_(f"{name} in {where} is truncated or altered: run `reportqa index --force`.")
+    try:
+        chunks = [Chunk.from_dict(json.loads(line)) for line in files["chunks.jsonl"].read().decode("utf-8").splitlines() if line.strip()]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise IndexError_(f"chunks.jsonl in {where} is corrupt ({exc}): run `reportqa index --force`.") from None
+    emb = _load_npy(files["embeddings.npy"], where, "embeddings.npy")
+    sent = _load_npy(files["sentence_embeddings.npy"], where, "sentence_embeddings.npy")
+    want_dim = dim or (manifest.get("model") or {}).get("dim")
+    n_sent = sum(len(c.sentences) for c in chunks)
+    problems = []
+    if emb.ndim != 2 or emb.shape[0] != len(chunks):
+        problems.append(f"{emb.shape[0] if emb.ndim else 0} vectors for {len(chunks)} chunks")
+    if sent.ndim != 2 or sent.shape[0] != n_sent:
+        problems.append(f"{sent.shape[0] if sent.ndim else 0} sentence vectors for {n_sent} sentences")
+    if emb.ndim == 2 and (emb.shape[1] != want_dim or sent.ndim != 2 or sent.shape[1] != want_dim):
+        problems.append(f"dimension {emb.shape[1]}, expected {want_dim}")
+    if any(c.id != i for i, c in enumerate(chunks)):
+        problems.append("chunk ids out of order")
+    if problems:
+        raise IndexError_(f"The index in {where} is inconsistent ({'; '.join(problems)}): run `reportqa index --force`.")
+    sentence_chunk = np.fromiter((c.id for c in chunks for _ in c.sentences), dtype=np.int64, count=n_sent)
+    return Index(index_dir, manifest, chunks, emb, sent, sentence_chunk)
+
+
+def _load_npy(fh, where: str, name: str) -> np.ndarray:
+    try:
+        arr = np.load(fh, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise IndexError_(f"{name} in {where} is unreadable ({exc}): run `reportqa index --force`.") from None
+    if arr.dtype != np.float32:
+        raise IndexError_(f"{name} in {where} holds {arr.dtype}, not float32: run `reportqa index --force`.")
+    return arr
+
+
+# --- building -----------------------------------------------------------------
+
+
+def build_index(
+    source: Path,
+    index_dir: Path,
+    encoder: Encoder,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = 32,
+) -> BuildSummary:
+    """Embed source into a temp folder, then swap it in for index_dir (caller holds the lock)."""
+    started = time.perf_counter()
+    docs = read_documents(source)
+    chunks = chunk_documents(docs, encoder.count_tokens, encoder.max_tokens)
+    texts = {d.name: d.text for d in docs}
+    sentence_texts = [texts[c.source][s:e] for c in chunks for s, e in c.sentences]
+    total = len(chunks) + len(sentence_texts)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    if progress:
+        progress(0, total)
+    emb = encoder.encode([c.text for c in chunks], batch_size=batch_size, progress=tick)
+    sent = encoder.encode(sentence_texts, batch_size=batch_size, progress=tick)
+    hashes = {d.name: d.sha256 for d in docs}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "reportqa_version": __version__,
+        "model": {
+            "id": encoder.model_id,
+            "fingerprint": encoder.fingerprint,
+            "dim": encoder.dim,
+            "max_tokens": encoder.max_tokens,
+        },
+        "chunking": dict(CHUNKING, max_tokens=encoder.max_tokens),
+        "sources": hashes,
+        "counts": {"files": len(docs), "chunks": len(chunks), "sentences": len(sentence_texts)},
+    }
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-{os.getpid()}-", dir=index_dir.parent))
+    try:
+        _write_file(tmp / "chunks.jsonl", "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks).encode("utf-8"))
+        _write_npy(tmp / "embeddings.npy", emb)
+        _write_npy(tmp / "sentence_embeddings.npy", sent)
+        manifest["sizes"] = {n: (tmp / n).stat().st_size for n in FILES if n != "manifest.json"}
+        _write_file(tmp / "manifest.json", (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        os.chmod(tmp, 0o755)
+        _fsync_dir(tmp)
+        _swap_in(tmp, index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return BuildSummary(len(docs), len(chunks), len(sentence_texts), time.perf_counter() - started, True)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_npy(path: Path, arr: np.ndarray) -> None:
+    with open(path, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(arr, dtype=np.float32), allow_pickle=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _swap_in(tmp: Path, index_dir: Path) -> None:
+    old = None
+    if index_dir.exists():
+        old = _sibling(index_dir, "old")
+        os.rename(index_dir, old)
+    try:
+        os.rename(tmp, index_dir)
+    except BaseException:
+        if old is not None:
+            os.rename(old, index_dir)
+        raise
+    _fsync_dir(index_dir.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def ensure_index(
+    source: Path,
+    index_dir: Path,
+    encoder: Encoder,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[Index, BuildSummary | None]:
+    """A fresh index for source: load it, or (re)build it under the lock when it is stale."""
+    _recover_if_unlocked(index_dir)
+    expected = expected_manifest(source, encoder)
+    reason = None
+    if not force:
+        try:
+            index = read_index(index_dir, encoder.dim)
+            reason = staleness(index.manifest, expected)
+            if reason is None:
+                return index, None
+        except IndexError_ as exc:
+            reason = str(exc).split(":")[0] if index_dir.exists() else None
+    if not _writable(index_dir):
+        raise IndexError_(
+            f"The index in {index_dir} needs a rebuild ({reason or 'it is missing'}) but the folder is not writable: "
+            "fix its permissions, or pass --index with a writable folder."
+        )
+    with build_lock(index_dir, notify=notify):
+        # Someone else may have built it while we waited for the lock.
+        if not force:
+            with contextlib.suppress(IndexError_):
+                index = read_index(index_dir, encoder.dim)
+                if staleness(index.manifest, expected) is None:
+                    return index, None
+        _clean_leftovers(index_dir)
+        if notify and reason:
+            notify(f"reportqa: rebuilding the index in {index_dir}: {reason}.")
+        summary = build_index(source, index_dir, encoder, progress=progress)
+    return read_index(index_dir, encoder.dim), summary
+
+
+def _recover_if_unlocked(index_dir: Path) -> None:
+    if not index_dir.exists() and any(index_dir.parent.glob(f".{index_dir.name}.old-*")):
+        with contextlib.suppress(IndexError_, OSError):
+            with build_lock(index_dir, timeout=5):
+                _recover(index_dir)

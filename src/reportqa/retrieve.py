@@ -1,0 +1,105 @@
+"""Lexical (BM25) and dense retrieval over an index, fused by weighted z-scores."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .index import Index
+from .settings import Settings
+from .text import terms
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Per-passage signals for one question; arrays are indexed by chunk id."""
+
+    lexical: np.ndarray
+    dense: np.ndarray
+    sentence: np.ndarray  # best sentence cosine in each passage
+    sentence_cos: np.ndarray  # cosine of every sentence row
+    fused: np.ndarray
+    order: np.ndarray  # chunk ids, best first
+
+    def rank_of(self, signal: np.ndarray, chunk_id: int) -> int:
+        """1-based rank of chunk_id under one signal (ties share the better rank)."""
+        return int((signal > signal[chunk_id]).sum()) + 1
+
+
+def zscore(x: np.ndarray) -> np.ndarray:
+    if x.size == 0:
+        return x
+    std = float(x.std())
+    return (x - float(x.mean())) / std if std > 1e-9 else np.zeros_like(x)
+
+
+def rrf(x: np.ndarray, k: int) -> np.ndarray:
+    """Reciprocal rank fusion term 1 / (k + rank) for every item."""
+    ranks = np.empty(len(x), dtype=np.float32)
+    ranks[np.argsort(-x, kind="stable")] = np.arange(1, len(x) + 1, dtype=np.float32)
+    return 1.0 / (k + ranks)
+
+
+class BM25:
+    """Okapi BM25 with postings kept as numpy arrays per term."""
+
+    def __init__(self, docs: list[list[str]], k1: float, b: float):
+        self.n = len(docs)
+        lengths = np.array([len(d) for d in docs], dtype=np.float32)
+        avg = float(lengths.mean()) if self.n and lengths.sum() else 1.0
+        norm = k1 * (1 - b + b * lengths / avg)
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for i, doc in enumerate(docs):
+            for term, tf in Counter(doc).items():
+                ids, weights = postings.setdefault(term, ([], []))
+                ids.append(i)
+                weights.append(tf * (k1 + 1) / (tf + norm[i]))
+        self.postings = {t: (np.array(i, dtype=np.int64), np.array(w, dtype=np.float32)) for t, (i, w) in postings.items()}
+        self.df = {t: len(p[0]) for t, p in self.postings.items()}
+
+    def idf(self, term: str) -> float:
+        df = self.df.get(term, 0)
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float32)
+        for term in set(query_terms):
+            posting = self.postings.get(term)
+            if posting is not None:
+                ids, weights = posting
+                out[ids] += self.idf(term) * weights
+        return out
+
+
+class Retriever:
+    """Scores every passage of an index for a question."""
+
+    def __init__(self, index: Index, settings: Settings):
+        self.index = index
+        self.settings = settings
+        # Sentences of a passage are consecutive rows; reduceat needs each start.
+        counts = np.array([len(c.sentences) for c in index.chunks], dtype=np.int64)
+        self.sentence_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+
+    @cached_property
+    def bm25(self) -> BM25:
+        return BM25([terms(c.text) for c in self.index.chunks], self.settings.bm25_k1, self.settings.bm25_b)
+
+    def rank(self, query_terms: list[str], query_vec: np.ndarray) -> Ranking:
+        s = self.settings
+        lexical = self.bm25.scores(query_terms)
+        dense = self.index.embeddings @ query_vec
+        sentence_cos = self.index.sentence_embeddings @ query_vec
+        sentence = np.maximum.reduceat(sentence_cos, self.sentence_starts) if sentence_cos.size else dense.copy()
+        signals = ((s.w_lexical, lexical), (s.w_dense, dense), (s.w_sentence, sentence))
+        if s.fusion == "rrf":
+            fused = sum(w * rrf(x, s.rrf_k) for w, x in signals if w)
+        else:
+            fused = sum(w * zscore(x) for w, x in signals if w)
+        fused = np.asarray(fused, dtype=np.float32) if not np.isscalar(fused) else np.zeros_like(dense)
+        order = np.argsort(-fused, kind="stable")
+        return Ranking(lexical, dense, sentence, sentence_cos, fused, order)

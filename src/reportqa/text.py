@@ -1,0 +1,144 @@
+"""Text primitives: sentence boundaries and the terms that lexical search sees."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# --- sentences -------------------------------------------------------------
+
+# Words that end in a full stop without ending a sentence. Lower-case, no dot.
+ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof sr jr st mt ft rev gen col capt lt sgt cpl supt insp det cst pc dc di ds
+    gov sen rep pres hon esq inc ltd co corp plc bros dept univ assn est approx
+    vs etc al cf ie eg viz ca fig figs no nos vol vols ch chap sec pp ed eds
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
+    a.m p.m e.g i.e u.s u.k u.n d.c
+    """.split()
+)
+
+_CLOSERS = "\"'”’)]»"
+_OPENERS = "\"'“‘([«"
+# A candidate end: terminal punctuation, any closing quotes/brackets, then space.
+_END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
+_LIST_MARKER = re.compile(r"\s*(?:[-*+•]\s|#{1,6}\s|\d{1,3}[.)]\s|>\s)")
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """Is the '.' at text[dot] part of an abbreviation or an initial?"""
+    start = dot
+    while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "."):
+        start -= 1
+    word = text[start:dot].lower()
+    if not word:
+        return False
+    if start > 0 and not (text[start - 1].isspace() or text[start - 1] in _OPENERS):
+        return False  # the tail of a longer token: "CSE/A.", "2000s."
+    if len(word) == 1 and word.isalpha():  # an initial: "J. Smith"
+        return True
+    return word in ABBREVIATIONS or word.rstrip(".") in ABBREVIATIONS or (
+        "." in word and all(len(p) <= 2 for p in word.split("."))  # "U.S.A" style
+    )
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence (start, end) offsets inside text[start:end], trimmed of white space.
+
+    Splits after . ! ? … (with any closing quotes) when the next word starts a
+    sentence, and at line breaks that begin a list item or heading, or follow a
+    line with no terminal punctuation that is short like a heading.
+    """
+    end = len(text) if end is None else end
+    cuts: list[int] = []
+    for m in _END.finditer(text, start, end):
+        stop = m.end()
+        punct = text[m.start()]
+        nxt = stop
+        while nxt < end and text[nxt].isspace():
+            nxt += 1
+        if nxt >= end:
+            continue
+        follower = text[nxt]
+        if punct == "." and m.end() - m.start() == 1 and _is_abbreviation(text, m.start()):
+            continue
+        if follower.islower():
+            continue  # "e.g. this", "2.5 in." or a decimal mid-sentence
+        if follower.isdigit() and punct == "." and text[m.start() - 1 : m.start()].isdigit():
+            continue  # "section 3. 4 more" is rare; numbers run on far more often
+        if not (follower.isupper() or follower.isdigit() or follower in _OPENERS or not follower.isalnum()):
+            continue
+        cuts.append(stop)
+    # Line breaks inside a paragraph: split before list items and headings,
+    # and after a short line with no closing punctuation (a title or label).
+    pos = text.find("\n", start, end)
+    while pos != -1:
+        line_start = text.rfind("\n", start, pos) + 1
+        line_start = max(line_start, start)
+        prev_line = text[line_start:pos].strip()
+        if prev_line and (
+            _LIST_MARKER.match(text, pos + 1, end) is not None
+            or prev_line.startswith("#")
+            or (len(prev_line) < 60 and prev_line[-1] not in ".,;:!?-–—" + _CLOSERS)
+        ):
+            cuts.append(pos + 1)
+        pos = text.find("\n", pos + 1, end)
+    spans = []
+    last = start
+    for cut in sorted(set(cuts)) + [end]:
+        s, e = last, cut
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+        last = cut
+    return spans
+
+
+# --- terms -----------------------------------------------------------------
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are aren't as at be because been before
+    being below between both but by can cannot could couldn't did didn't do does doesn't doing don't
+    down during each few for from further had hadn't has hasn't have haven't having he he'd he'll
+    he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into is
+    isn't it it's its itself let's me more most mustn't my myself no nor not of off on once only or
+    other ought our ours ourselves out over own same shan't she she'd she'll she's should shouldn't
+    so some such than that that's the their theirs them themselves then there there's these they
+    they'd they'll they're they've this those through to too under until up very was wasn't we we'd
+    we'll we're we've were weren't what what's when when's where where's which while who who's whom
+    why why's with won't would wouldn't you you'd you'll you're you've your yours yourself
+    yourselves s t d ll m re ve y many much will shall may might must also just
+    """.replace("'", "").split()
+)
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens; apostrophes are dropped ("SYP’s" -> "syps")."""
+    return [m.group().replace("'", "").replace("’", "") for m in _TOKEN.finditer(text.lower())]
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words: what lexical search matches on."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+def is_number(term: str) -> bool:
+    return any(ch.isdigit() for ch in term)
