@@ -19,3 +19,7 @@ class ModelError(ReportQAError):
 
 class QuestionError(ReportQAError):
     """The question cannot be answered as given (for example, it is empty)."""
+
+
+class IndexFormatError(IndexError_):
+    """The index was written by a newer reportqa; it is left alone unless rebuilt on purpose."""

@@ -8,18 +8,21 @@
       sentence_embeddings.npy   float32 [sentences, dim], in chunk order
 
 Nothing in the folder is ever imported or unpickled. A build writes a sibling
-temp folder and swaps it in with two renames under a lock file, so a reader
-sees the old index or the new one, never a mix, and a killed build leaves the
-previous index in place.
+temp folder under a lock file and swaps it in with one atomic exchange
+(renameat2 RENAME_EXCHANGE on Linux; elsewhere two renames, with recovery of a
+build killed between them), so a reader sees the old index or the new one,
+never a mix, and a killed build leaves the previous index in place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -31,14 +34,14 @@ import numpy as np
 
 from . import __version__
 from .embed import Encoder
-from .errors import IndexError_
+from .errors import IndexError_, IndexFormatError
 from .chunking import Chunk, chunk_documents
 from .ingest import read_documents, source_hashes
 
 FORMAT_VERSION = 1
 CHUNKING = {"method": "paragraph-sentence", "version": 1}
 FILES = ("manifest.json", "chunks.jsonl", "embeddings.npy", "sentence_embeddings.npy")
-LOCK_TIMEOUT = float(os.environ.get("REPORTQA_LOCK_TIMEOUT", "120"))
+LOCK_TIMEOUT = 120.0  # seconds; $REPORTQA_LOCK_TIMEOUT overrides it
 
 Progress = Callable[[int, int], None]
 
@@ -79,10 +82,12 @@ def lock_path(index_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def build_lock(index_dir: Path, timeout: float = LOCK_TIMEOUT, notify: Callable[[str], None] | None = None):
+def build_lock(index_dir: Path, timeout: float | None = None, notify: Callable[[str], None] | None = None):
     """An exclusive flock beside the index folder; waits up to timeout seconds."""
     import fcntl
 
+    if timeout is None:
+        timeout = _lock_timeout()
     path = lock_path(index_dir)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -112,8 +117,15 @@ def build_lock(index_dir: Path, timeout: float = LOCK_TIMEOUT, notify: Callable[
         os.close(fd)
 
 
+def _lock_timeout() -> float:
+    try:
+        return float(os.environ.get("REPORTQA_LOCK_TIMEOUT", LOCK_TIMEOUT))
+    except ValueError:
+        return LOCK_TIMEOUT
+
+
 def _recover(index_dir: Path) -> None:
-    """Put back an index left aside by a build killed between its two renames."""
+    """Put back an index left aside by a build killed between its two renames (hold the lock)."""
     if index_dir.exists():
         return
     olds = sorted(index_dir.parent.glob(f".{index_dir.name}.old-*"), key=lambda p: p.stat().st_mtime)
@@ -127,6 +139,19 @@ def _clean_leftovers(index_dir: Path) -> None:
     for kind in ("tmp", "old"):
         for p in index_dir.parent.glob(f".{index_dir.name}.{kind}-*"):
             shutil.rmtree(p, ignore_errors=True)
+
+
+def _looks_like_index(index_dir: Path) -> bool:
+    """Is index_dir missing, empty, or one of ours? Anything else must never be replaced."""
+    if not index_dir.exists():
+        return True
+    if not index_dir.is_dir() or index_dir.is_symlink():
+        return False
+    try:
+        names = set(os.listdir(index_dir))
+    except OSError:
+        return False
+    return not names or bool(names & set(FILES))
 
 
 def _writable(index_dir: Path) -> bool:
@@ -182,8 +207,9 @@ def read_index(index_dir: Path, dim: int | None = None) -> Index:
         try:
             return _read_consistent(index_dir, dim)
         except (FileNotFoundError, NotADirectoryError) as exc:
-            # A concurrent build may have swapped the folder between our opens.
-            _recover(index_dir)
+            # A concurrent build may have swapped the folder between our opens,
+            # or a killed one left it aside; only recover when no build runs.
+            _recover_if_unlocked(index_dir, timeout=0)
             if attempt == 4 or not (index_dir / "manifest.json").exists():
                 if not (index_dir / "manifest.json").exists():
                     raise IndexError_(f"No index in {index_dir}: run `reportqa index`.") from None
@@ -216,37 +242,68 @@ def _read_consistent(index_dir: Path, dim: int | None) -> Index:
             fh.close()
 
 
+def _manifest_problem(manifest) -> str | None:
+    """What is malformed in a parsed manifest (so later checks can trust its types)."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    fmt = manifest.get("format")
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        return f"format {fmt!r} is not a number"
+    model = manifest.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("dim"), int) or model["dim"] < 1:
+        return "no model dimension"
+    for key, kind in (("sources", str), ("sizes", int), ("sha256", str)):
+        value = manifest.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, kind) for k, v in value.items()):
+            return f"{key!r} is malformed"
+    if not manifest.get("sources"):
+        return "no sources listed"
+    return None
+
+
 def _parse(index_dir: Path, files: dict, dim: int | None) -> Index:
     where = str(index_dir)
     try:
         manifest = json.loads(files["manifest.json"].read().decode("utf-8"))
-        if not isinstance(manifest, dict):
-            raise ValueError("not an object")
     except (ValueError, UnicodeDecodeError) as exc:
         raise IndexError_(f"The manifest in {where} is corrupt ({exc}): run `reportqa index --force`.") from None
-    fmt = manifest.get("format")
-    if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
-        raise IndexError_(
-            f"The index in {where} has format {fmt!r}, newer than this reportqa reads ({FORMAT_VERSION}): "
-            "upgrade reportqa or run `reportqa index --force`."
+    if isinstance(manifest, dict) and type(manifest.get("format")) is int and manifest["format"] > FORMAT_VERSION:
+        raise IndexFormatError(
+            f"The index in {where} has format {manifest['format']}, newer than this reportqa reads ({FORMAT_VERSION}): "
+            "upgrade reportqa, or run `reportqa index --force` to replace it."
         )
-    sizes = manifest.get("sizes") or {}
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise IndexError_(f"The manifest in {where} is corrupt ({problem}): run `reportqa index --force`.")
+    sizes = manifest.get("sizes", {})
     for name, fh in files.items():
         if name in sizes and os.fstat(fh.fileno()).st_size != sizes[name]:
             raise IndexError_(f"{name} in {where} is truncated or altered: run `reportqa index --force`.")
+    raw = files["chunks.jsonl"].read()
+    want_sha = manifest.get("sha256", {}).get("chunks.jsonl")
+    if want_sha is not None and hashlib.sha256(raw).hexdigest() != want_sha:
+        raise IndexError_(f"chunks.jsonl in {where} was altered (checksum differs): run `reportqa index --force`.")
     try:
-        chunks = [Chunk.from_dict(json.loads(line)) for line in files["chunks.jsonl"].read().decode("utf-8").splitlines() if line.strip()]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise IndexError_(f"chunks.jsonl in {where} is corrupt ({exc}): run `reportqa index --force`.") from None
+        chunks = [Chunk.from_dict(json.loads(line)) for line in raw.decode("utf-8").splitlines() if line.strip()]
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise IndexError_(f"chunks.jsonl in {where} is corrupt ({exc!r}): run `reportqa index --force`.") from None
     emb = _load_npy(files["embeddings.npy"], where, "embeddings.npy")
     sent = _load_npy(files["sentence_embeddings.npy"], where, "sentence_embeddings.npy")
-    want_dim = dim or (manifest.get("model") or {}).get("dim")
+    want_dim = dim or manifest["model"]["dim"]
     n_sent = sum(len(c.sentences) for c in chunks)
     problems = []
+    if not chunks:
+        problems.append("no chunks")
+    bad = next((c for c in chunks if not _chunk_ok(c, manifest["sources"])), None)
+    if bad is not None:
+        problems.append(f"chunk {bad.id} has impossible offsets or source")
     if emb.ndim != 2 or emb.shape[0] != len(chunks):
         problems.append(f"{emb.shape[0] if emb.ndim else 0} vectors for {len(chunks)} chunks")
     if sent.ndim != 2 or sent.shape[0] != n_sent:
         problems.append(f"{sent.shape[0] if sent.ndim else 0} sentence vectors for {n_sent} sentences")
+    # One sum per array: NaN or inf anywhere makes it non-finite, without a temporary mask.
+    if not (np.isfinite(emb.sum()) and np.isfinite(sent.sum())):
+        problems.append("vectors that are not finite numbers")
     if emb.ndim == 2 and (emb.shape[1] != want_dim or sent.ndim != 2 or sent.shape[1] != want_dim):
         problems.append(f"dimension {emb.shape[1]}, expected {want_dim}")
     if any(c.id != i for i, c in enumerate(chunks)):
@@ -255,6 +312,15 @@ def _parse(index_dir: Path, files: dict, dim: int | None) -> Index:
         raise IndexError_(f"The index in {where} is inconsistent ({'; '.join(problems)}): run `reportqa index --force`.")
     sentence_chunk = np.fromiter((c.id for c in chunks for _ in c.sentences), dtype=np.int64, count=n_sent)
     return Index(index_dir, manifest, chunks, emb, sent, sentence_chunk)
+
+
+def _chunk_ok(c: Chunk, sources: dict) -> bool:
+    return (
+        c.source in sources
+        and 0 <= c.start <= c.end
+        and c.end - c.start == len(c.text)
+        and all(c.start <= s <= e <= c.end for s, e in c.sentences)
+    )
 
 
 def _load_npy(fh, where: str, name: str) -> np.ndarray:
@@ -277,10 +343,11 @@ def build_index(
     *,
     progress: Progress | None = None,
     batch_size: int = 32,
+    notify: Callable[[str], None] | None = None,
 ) -> BuildSummary:
     """Embed source into a temp folder, then swap it in for index_dir (caller holds the lock)."""
     started = time.perf_counter()
-    docs = read_documents(source)
+    docs = read_documents(source, notify=notify)
     chunks = chunk_documents(docs, encoder.count_tokens, encoder.max_tokens)
     texts = {d.name: d.text for d in docs}
     sentence_texts = [texts[c.source][s:e] for c in chunks for s, e in c.sentences]
@@ -311,10 +378,13 @@ def build_index(
         "sources": hashes,
         "counts": {"files": len(docs), "chunks": len(chunks), "sentences": len(sentence_texts)},
     }
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-{os.getpid()}-", dir=index_dir.parent))
+    chunk_bytes = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks).encode("utf-8")
+    manifest["sha256"] = {"chunks.jsonl": hashlib.sha256(chunk_bytes).hexdigest()}
+    tmp = None
     try:
-        _write_file(tmp / "chunks.jsonl", "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks).encode("utf-8"))
+        index_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-{os.getpid()}-", dir=index_dir.parent))
+        _write_file(tmp / "chunks.jsonl", chunk_bytes)
         _write_npy(tmp / "embeddings.npy", emb)
         _write_npy(tmp / "sentence_embeddings.npy", sent)
         manifest["sizes"] = {n: (tmp / n).stat().st_size for n in FILES if n != "manifest.json"}
@@ -322,8 +392,14 @@ def build_index(
         os.chmod(tmp, 0o755)
         _fsync_dir(tmp)
         _swap_in(tmp, index_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as exc:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise IndexError_(
+                f"Cannot write the index in {index_dir} ({exc.strerror or exc}); the previous index is unchanged: "
+                "free some space or fix the folder's permissions, or pass --index with another folder."
+            ) from None
         raise
     return BuildSummary(len(docs), len(chunks), len(sentence_texts), time.perf_counter() - started, True)
 
@@ -351,7 +427,35 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two existing paths (Linux renameat2); False where that is unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def _swap_in(tmp: Path, index_dir: Path) -> None:
+    if index_dir.exists() and _exchange(tmp, index_dir):
+        # tmp now holds the previous index; a reader never sees index_dir missing.
+        _fsync_dir(index_dir.parent)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
     old = None
     if index_dir.exists():
         old = _sibling(index_dir, "old")
@@ -375,8 +479,14 @@ def ensure_index(
     force: bool = False,
     progress: Progress | None = None,
     notify: Callable[[str], None] | None = None,
+    lock_timeout: float | None = None,
 ) -> tuple[Index, BuildSummary | None]:
-    """A fresh index for source: load it, or (re)build it under the lock when it is stale."""
+    """A fresh index for source: load it, or (re)build it under the lock when it is stale.
+
+    A stale or broken index is rebuilt with a notice; one from a newer reportqa
+    is refused unless force, so an upgrade is never undone silently.
+    """
+    index_dir = Path(index_dir)
     _recover_if_unlocked(index_dir)
     expected = expected_manifest(source, encoder)
     reason = None
@@ -386,29 +496,42 @@ def ensure_index(
             reason = staleness(index.manifest, expected)
             if reason is None:
                 return index, None
+        except IndexFormatError:
+            raise
         except IndexError_ as exc:
-            reason = str(exc).split(":")[0] if index_dir.exists() else None
+            reason = str(exc).split(": run")[0] if index_dir.exists() else None
+    if not _looks_like_index(index_dir):
+        raise IndexError_(
+            f"{index_dir} exists and is not a reportqa index, so it is left alone: "
+            "pass --index with a new or empty folder."
+        )
     if not _writable(index_dir):
         raise IndexError_(
             f"The index in {index_dir} needs a rebuild ({reason or 'it is missing'}) but the folder is not writable: "
             "fix its permissions, or pass --index with a writable folder."
         )
-    with build_lock(index_dir, notify=notify):
+    with build_lock(index_dir, timeout=lock_timeout, notify=notify):
+        _recover(index_dir)
         # Someone else may have built it while we waited for the lock.
         if not force:
-            with contextlib.suppress(IndexError_):
+            try:
                 index = read_index(index_dir, encoder.dim)
                 if staleness(index.manifest, expected) is None:
                     return index, None
+            except IndexFormatError:
+                raise
+            except IndexError_:
+                pass
         _clean_leftovers(index_dir)
         if notify and reason:
             notify(f"reportqa: rebuilding the index in {index_dir}: {reason}.")
-        summary = build_index(source, index_dir, encoder, progress=progress)
+        summary = build_index(source, index_dir, encoder, progress=progress, notify=notify)
     return read_index(index_dir, encoder.dim), summary
 
 
-def _recover_if_unlocked(index_dir: Path) -> None:
+def _recover_if_unlocked(index_dir: Path, timeout: float = 5) -> None:
+    """Recover a build killed between its renames, unless a build is running now."""
     if not index_dir.exists() and any(index_dir.parent.glob(f".{index_dir.name}.old-*")):
         with contextlib.suppress(IndexError_, OSError):
-            with build_lock(index_dir, timeout=5):
+            with build_lock(index_dir, timeout=timeout):
                 _recover(index_dir)

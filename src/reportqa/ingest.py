@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import SourceError
 
 SUFFIXES = (".txt", ".md")
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -23,21 +32,31 @@ class Document:
 # --- reading -----------------------------------------------------------------
 
 
+def _is_regular(path: Path) -> bool:
+    """A plain file: not a symlink, FIFO or device (reading a FIFO would hang)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def source_files(source: Path) -> list[tuple[str, Path]]:
     """(name, path) of every .txt/.md file under source, sorted; hidden files and symlinks skipped."""
     source = Path(source)
     if not source.exists():
         raise SourceError(f"Source {source} does not exist: pass a .txt/.md file or a folder of them.")
-    if source.is_file():
+    if not source.is_dir():
         if source.suffix.lower() not in SUFFIXES:
             raise SourceError(f"Source {source} is not a .txt or .md file.")
+        if not source.resolve().is_file() or not _is_regular(source.resolve()):
+            raise SourceError(f"Source {source} is not a regular file: pass a .txt/.md file or a folder of them.")
         return [(source.name, source)]
     found = []
     for root, dirs, files in os.walk(source):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not Path(root, d).is_symlink())
         for name in sorted(files):
             path = Path(root, name)
-            if name.startswith(".") or path.is_symlink() or path.suffix.lower() not in SUFFIXES:
+            if name.startswith(".") or path.suffix.lower() not in SUFFIXES or not _is_regular(path):
                 continue
             found.append((path.relative_to(source).as_posix(), path))
     if not found:
@@ -47,19 +66,34 @@ def source_files(source: Path) -> list[tuple[str, Path]]:
 
 def decode(data: bytes, name: str) -> str:
     """Strict UTF-8, with an error that names the file and the byte position."""
-    if b"\x00" in data[:8192] or b"\x00" in data[-8192:]:
-        raise SourceError(f"{name} looks like a binary file (it has NUL bytes): remove it or pass --source.")
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            raise SourceError(
+                f"{name} is {encoding}, not UTF-8: convert it, e.g. `iconv -f {encoding} -t UTF-8`."
+            )
+    nul = data.find(b"\x00")
+    if nul != -1:
+        raise SourceError(
+            f"{name} looks like a binary file (NUL byte at byte {nul}): remove it from the source folder."
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise SourceError(
-            f"{name} is not valid UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 1]!r}): "
+            f"{name} is not valid UTF-8 (byte {exc.start}, line {line}: {data[exc.start:exc.start + 1]!r}): "
             "convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8`."
         ) from None
 
 
-def read_documents(source: Path) -> list[Document]:
-    """Every usable document under source. Empty files are an error: they are surely a mistake."""
+def read_documents(source: Path, notify: Callable[[str], None] | None = None) -> list[Document]:
+    """Every document under source.
+
+    An empty (or white-space only) file among others is kept with no text and
+    reported through notify, so one placeholder does not block a folder of
+    reports; its hash still goes into the manifest, so adding text to it later
+    makes the index stale. A source with no text at all is an error.
+    """
     docs = []
     for name, path in source_files(source):
         try:
@@ -67,9 +101,16 @@ def read_documents(source: Path) -> list[Document]:
         except OSError as exc:
             raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
         text = decode(data, name)
-        if not text.strip():
-            raise SourceError(f"{name} is empty: add text to it or remove it from {source}.")
         docs.append(Document(name, path, text, hashlib.sha256(data).hexdigest()))
+    empty = [d.name for d in docs if not d.text.strip()]
+    if len(empty) == len(docs) == 1:
+        raise SourceError(f"{empty[0]} is empty: add the report's text to it, or pass another --source.")
+    if len(empty) == len(docs):
+        names = ", ".join(empty[:3]) + (" …" if len(empty) > 3 else "")
+        raise SourceError(f"Every file in {source} is empty ({names}): add the report's text, or pass another --source.")
+    if empty and notify:
+        for name in empty:
+            notify(f"reportqa: skipping {name}: it is empty.")
     return docs
 
 

@@ -1,0 +1,77 @@
+"""Shared fixtures: a deterministic fake encoder and a tiny report.
+
+``FakeEncoder`` implements ``reportqa.embed.Encoder`` without the model, so
+index and answering tests run in milliseconds. Subprocess tests import it with
+``sys.path.insert(0, TESTS); from conftest import FakeEncoder``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+_PIECE = re.compile(r"\w+|[^\w\s]")
+
+TINY_REPORT = (
+    "Depot inspection report\n"
+    "\n"
+    "The inspectors visited the bus depot in March 2021. They counted 40 buses.\n"
+    "\n"
+    "The depot manager, Ann Lee, said the new roof was finished in May. "
+    "Water no longer leaks into the workshop.\n"
+    "\n"
+    "The report recommends a second inspection in 2023.\n"
+)
+
+
+class FakeEncoder:
+    """Deterministic stand-in for the model: byte histograms as unit vectors.
+
+    Texts that share letters get similar vectors, which is all the index and
+    retrieval plumbing needs. One "token" is a word or a punctuation mark, plus
+    two for [CLS] and [SEP].
+    """
+
+    model_id = "fake/bytes"
+
+    def __init__(self, dim: int = 16, max_tokens: int = 64, fingerprint: str = "fake:1"):
+        self.dim = dim
+        self.max_tokens = max_tokens
+        self.fingerprint = fingerprint
+        self.encoded = 0  # texts encoded so far, for tests that count work
+
+    def count_tokens(self, text: str) -> int:
+        return len(_PIECE.findall(text)) + 2
+
+    def encode(self, texts, batch_size: int = 32, progress=None) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            data = np.frombuffer(text.lower().encode("utf-8", "surrogatepass"), dtype=np.uint8)
+            row = np.bincount(data % self.dim, minlength=self.dim).astype(np.float32) + np.float32(1e-3)
+            out[i] = row / np.linalg.norm(row)
+            if progress is not None and (i + 1) % batch_size == 0:
+                progress(batch_size)
+        if progress is not None and len(texts) % batch_size:
+            progress(len(texts) % batch_size)
+        self.encoded += len(texts)
+        return out
+
+
+@pytest.fixture
+def fake_encoder() -> FakeEncoder:
+    return FakeEncoder()
+
+
+@pytest.fixture
+def tiny_source(tmp_path: Path) -> Path:
+    """A folder holding one small report, report.txt."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "report.txt").write_text(TINY_REPORT, encoding="utf-8")
+    return source
