@@ -1,0 +1,381 @@
+"""Answer -> terminal text, shared by the CLI and the REPL.
+
+Only the standard library is imported here: ``reportqa ask`` and the REPL's
+first prompt must not wait for numpy or the model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .results import Answer, Citation
+
+# SGR codes; every styled run is closed with RESET so nothing leaks into the prompt.
+RESET = "\x1b[0m"
+BOLD = "1"
+DIM = "2"
+HIGHLIGHT = "1;33"  # bold yellow: the quoted sentence inside its passage
+NUMBER = "36"  # cyan: citation numbers and locations
+WARN = "33"
+ERROR = "31"
+
+# Confidence bands shown next to the score; the score itself is always printed.
+CONFIDENCE_BANDS = ((0.75, "high"), (0.45, "medium"), (0.0, "low"))
+
+PASSAGE_INDENT = "    "
+# Citations after the first are shown as an excerpt of at most this many lines.
+EXCERPT_LINES = 2
+
+
+def wants_color(stream: Any) -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or not a real file
+        return False
+
+
+def terminal_width(stream: Any) -> int | None:
+    """The width to wrap to, or None (no wrapping) when not writing to a terminal."""
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How to draw: with or without ANSI colour, wrapped to ``width`` or not at all."""
+
+    color: bool = False
+    width: int | None = None
+
+    @classmethod
+    def for_stream(cls, stream: Any) -> Style:
+        return cls(color=wants_color(stream), width=terminal_width(stream))
+
+    def paint(self, text: str, code: str) -> str:
+        if not self.color or not text:
+            return text
+        return f"\x1b[{code}m{text}{RESET}"
+
+
+def printable(text: str) -> str:
+    """Replace control characters one for one, so source text cannot drive the terminal."""
+    return "".join(
+        " "
+        if ch == "\t"
+        else "\ufffd"
+        if unicodedata.category(ch) in ("Cc", "Cs") and ch != "\n"
+        else ch
+        for ch in text
+    )
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells taken by text: wide East Asian characters and emoji count twice."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def _split_word(word: str, start: int, width: int) -> list[tuple[int, int]]:
+    """Cut a word wider than the line into pieces of at most ``width`` cells."""
+    pieces, piece_start, used = [], 0, 0
+    for i, ch in enumerate(word):
+        w = cell_width(ch)
+        if used + w > width and i > piece_start:
+            pieces.append((start + piece_start, start + i))
+            piece_start, used = i, 0
+        used += w
+    pieces.append((start + piece_start, start + len(word)))
+    return pieces
+
+
+def wrap(
+    text: str,
+    width: int | None,
+    *,
+    indent: str = "",
+    spans: Sequence[tuple[int, int, str]] = (),
+    style: Style = Style(),
+) -> list[str]:
+    """Reflow text to ``width`` cells, keeping blank-line paragraph breaks.
+
+    ``spans`` are ``(start, end, sgr_code)`` character offsets into ``text``;
+    they are painted after wrapping, so escape codes never count as width and
+    highlighting follows offsets, never a string search. With ``width=None``
+    each paragraph becomes one line.
+    """
+    lines: list[str] = []
+    room = None if width is None else max(8, width - cell_width(indent))
+    paragraphs = [m for m in re.finditer(r"(?:(?!\n[ \t\r]*\n).)+", text, re.DOTALL)]
+    for p_index, para in enumerate(paragraphs):
+        if p_index:
+            lines.append("")
+        words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[para.start() : para.end()])]
+        words = [(s + para.start(), e + para.start()) for s, e in words]
+        if not words:
+            continue
+        current: list[tuple[int, int]] = []
+        used = 0
+        for s, e in words:
+            w = cell_width(text[s:e])
+            if room is not None and w > room:
+                pieces = _split_word(text[s:e], s, room)
+            else:
+                pieces = [(s, e)]
+            for ps, pe in pieces:
+                pw = cell_width(text[ps:pe])
+                if current and room is not None and used + 1 + pw > room:
+                    lines.append(indent + _paint_line(text, current, spans, style))
+                    current, used = [], 0
+                used += pw + (1 if current else 0)
+                current.append((ps, pe))
+        if current:
+            lines.append(indent + _paint_line(text, current, spans, style))
+    return lines
+
+
+def _paint_line(
+    text: str, words: list[tuple[int, int]], spans: Sequence[tuple[int, int, str]], style: Style
+) -> str:
+    """Join words with single spaces; paint each run of characters by the span covering it."""
+    runs: list[tuple[str, str | None]] = []
+    for i, (s, e) in enumerate(words):
+        if i:
+            # The space between two words takes a span only if both neighbours are inside it.
+            gap_start = words[i - 1][1]
+            before, after = _code_at(spans, gap_start - 1), _code_at(spans, s)
+            runs.append((" ", before if before == after else None))
+        cuts = sorted({s, e, *(x for a, b, _ in spans for x in (a, b) if s < x < e)})
+        runs.extend((printable(text[a:b]), _code_at(spans, a)) for a, b in itertools.pairwise(cuts))
+    merged: list[tuple[str, str | None]] = []
+    for piece, code in runs:
+        if merged and merged[-1][1] == code:
+            merged[-1] = (merged[-1][0] + piece, code)
+        else:
+            merged.append((piece, code))
+    return "".join(style.paint(piece, code) if code else piece for piece, code in merged)
+
+
+def _code_at(spans: Sequence[tuple[int, int, str]], pos: int) -> str | None:
+    for a, b, code in spans:
+        if a <= pos < b:
+            return code
+    return None
+
+
+def paragraph(text: str, style: Style, *, indent: str = "", code: str | None = None) -> str:
+    """One wrapped block of plain text, optionally painted as a whole."""
+    spans = [(0, len(text), code)] if code else []
+    return "\n".join(wrap(text, style.width, indent=indent, spans=spans, style=style))
+
+
+def confidence_label(confidence: float) -> str:
+    for floor, label in CONFIDENCE_BANDS:
+        if confidence >= floor:
+            return label
+    return CONFIDENCE_BANDS[-1][1]
+
+
+def location(citation: Citation) -> str:
+    return f"{printable(citation.source)}, line {citation.line}, paragraph {citation.paragraph}"
+
+
+def citation_block(
+    number: int,
+    citation: Citation,
+    style: Style,
+    *,
+    quote: tuple[int, int] | None = None,
+    excerpt: bool = False,
+) -> str:
+    """``[n] file, line L, paragraph P`` and the passage beneath it.
+
+    ``quote`` is ``(start, end)`` in file offsets; it is highlighted inside the
+    passage. With ``excerpt`` the passage is cut to a few lines.
+    """
+    header = style.paint(f"[{number}]", NUMBER) + " " + location(citation)
+    spans = []
+    if quote is not None:
+        spans.append((quote[0] - citation.start, quote[1] - citation.start, HIGHLIGHT))
+    body = wrap(citation.text, style.width, indent=PASSAGE_INDENT, spans=spans, style=style)
+    body = [line for line in body if line.strip()] if excerpt else body
+    if excerpt and len(body) > EXCERPT_LINES:
+        body = body[:EXCERPT_LINES]
+        body[-1] += " …"
+    if excerpt and style.width is None and body:
+        body = [_shorten(body[0], 160)]
+    if excerpt:
+        body = [style.paint(line, DIM) for line in body]
+    return "\n".join([header, *body])
+
+
+def _shorten(line: str, limit: int) -> str:
+    """Cut an unwrapped plain line at a word boundary (used only when not wrapping)."""
+    if len(line) <= limit or "\x1b" in line:
+        return line
+    cut = line.rfind(" ", 0, limit)
+    return line[: cut if cut > len(PASSAGE_INDENT) else limit] + " …"
+
+
+def answer_text(answer: Answer, style: Style) -> str:
+    """The whole answer: the quote, its confidence, then the numbered citations."""
+    parts: list[str] = []
+    citations = answer.citations
+    if answer.answered:
+        quote_lines = wrap(
+            answer.text, style.width, spans=[(0, len(answer.text), BOLD)], style=style
+        )
+        if citations:
+            quote_lines[-1] += " " + style.paint("[1]", NUMBER)
+        parts.append("\n".join(quote_lines))
+        parts.append(
+            style.paint(
+                f"confidence: {confidence_label(answer.confidence)} ({answer.confidence:.2f})", DIM
+            )
+        )
+        blocks = []
+        for i, c in enumerate(citations, 1):
+            quote = None
+            if i == 1 and answer.quote is not None and answer.quote.source == c.source:
+                quote = (answer.quote.start, answer.quote.end)
+            blocks.append(citation_block(i, c, style, quote=quote, excerpt=i > 1))
+        if blocks:
+            parts.append("\n".join(blocks))
+    else:
+        parts.append(
+            paragraph("Not in the report: no passage answers this question.", style, code=BOLD)
+        )
+        if citations:
+            heading = "Closest passages, so you can judge:"
+            blocks = [citation_block(i, c, style, excerpt=True) for i, c in enumerate(citations, 1)]
+            parts.append("\n".join([style.paint(heading, DIM), *blocks]))
+    return "\n\n".join(parts)
+
+
+def notice_text(message: str, style: Style) -> str:
+    return paragraph(printable(message), style, code=WARN)
+
+
+def error_text(message: str, style: Style) -> str:
+    return paragraph("error: " + printable(message), style, code=ERROR)
+
+
+def show_text(
+    number: int, cited: Citation, passages: Sequence[Citation], style: Style, quote=None
+) -> str:
+    """``/show N``: the cited passage, bright, between its dimmed neighbours."""
+    passages = list(passages) or [cited]
+    header = style.paint(f"[{number}]", NUMBER) + " " + location(cited)
+    blocks = [header]
+    for p in passages:
+        is_cited = p.start < cited.end and cited.start < p.end
+        spans: list[tuple[int, int, str]] = []
+        if not is_cited:
+            spans.append((0, len(p.text), DIM))
+        elif quote is not None and p.start <= quote[0] and quote[1] <= p.end:
+            spans.append((quote[0] - p.start, quote[1] - p.start, HIGHLIGHT))
+        label = f"paragraph {p.paragraph}, line {p.line}" + (" (cited)" if is_cited else "")
+        body = wrap(p.text, style.width, indent=PASSAGE_INDENT, spans=spans, style=style)
+        blocks.append("  " + style.paint(label, DIM) + "\n" + "\n".join(body))
+    return "\n\n".join(blocks)
+
+
+def why_text(answer: Answer, style: Style) -> str:
+    """``/why``: lexical and dense rank and score for each cited passage."""
+    if not answer.citations:
+        return "The last answer has no citations."
+    if not answer.signals:
+        return "No ranking signals were recorded for the last answer."
+    rows = [("", "lexical", "", "dense", "", "sentence", "fused")]
+    rows.append(("", "rank", "score", "rank", "score", "cosine", "score"))
+    for i, (c, s) in enumerate(zip(answer.citations, answer.signals), 1):
+        rows.append(
+            (
+                f"[{i}]",
+                _rank(s.lexical_rank),
+                f"{s.lexical_score:.3f}",
+                _rank(s.dense_rank),
+                f"{s.dense_score:.3f}",
+                f"{s.sentence_score:.3f}",
+                f"{s.fused_score:.4f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, row in enumerate(rows):
+        line = "  ".join(
+            cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(row)
+        )
+        out.append(style.paint(line.rstrip(), DIM) if n < 2 else line.rstrip())
+    out.append(style.paint("Ranks are 1-based; - means the passage was not in that list.", DIM))
+    return "\n".join(out)
+
+
+def _rank(rank: int) -> str:
+    return f"#{rank}" if rank and rank > 0 else "-"
+
+
+def sources_text(info: dict, style: Style) -> str:
+    """``/sources``: the source, the index, the model and each file."""
+    files = info.get("files", [])
+    lines = [
+        f"source:  {printable(str(info.get('source', '?')))}",
+        f"index:   {printable(str(info.get('index', '?')))}",
+        f"model:   {info.get('model', '?')} ({info.get('backend', '?')} backend)",
+        f"chunks:  {info.get('chunks', 0)} in {len(files)} file{'s' if len(files) != 1 else ''}",
+    ]
+    if files:
+        name_width = max(cell_width(printable(f["name"])) for f in files)
+        for f in files:
+            name = printable(f["name"])
+            pad = " " * (name_width - cell_width(name))
+            lines.append(
+                f"  {name}{pad}  {f.get('chars', 0):>9,} chars  {f.get('chunks', 0):>5} chunks"
+            )
+    return "\n".join(lines)
+
+
+def answer_json(answer: Answer, *, indent: int | None = None) -> str:
+    """The answer as JSON (``Answer.to_dict()``)."""
+    return dumps(answer.to_dict(), indent=indent)
+
+
+def dumps(obj: Any, *, indent: int | None = None) -> str:
+    """JSON for any result the CLI prints; lone surrogates fall back to \\u escapes."""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=_jsonable)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True, indent=indent, default=_jsonable)
+    return text
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if hasattr(obj, "__fspath__"):
+        return os.fspath(obj)
+    if hasattr(obj, "tolist"):  # numpy scalars and arrays from the evaluator
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

@@ -1,0 +1,336 @@
+"""The chat REPL: a prompt_toolkit loop around callbacks that know the model.
+
+Nothing here imports numpy or the assistant; the loop is driven by a
+``Backend`` of plain callables, so tests run it with a fake through
+``create_pipe_input()`` and ``DummyOutput()``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.styles import Style as PromptStyle
+
+from . import render
+from .errors import ReportQAError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .results import Answer, Citation
+
+PROMPT = "reportqa> "
+MAX_K = 20
+
+# name -> (argument, description); the order is the order of /help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "/help": ("", "list these commands and keys"),
+    "/sources": ("", "the files, index and model in use"),
+    "/show": ("N", "citation N in full, with the passages around it"),
+    "/k": ("N", "show N passages per answer (now {k})"),
+    "/json": ("", "toggle JSON output of the last and next answers"),
+    "/why": ("", "lexical and dense rank and score of each cited passage"),
+    "/quit": ("", "leave (Ctrl-D does the same)"),
+}
+ALIASES = {"/exit": "/quit", "/q": "/quit", "/?": "/help", "/h": "/help"}
+KEYS = (
+    "Keys: Up and Down recall earlier questions, Right accepts the grey suggestion, "
+    "Ctrl-R searches the history, Tab completes commands, Ctrl-C clears the line, Ctrl-D quits."
+)
+
+
+@dataclass
+class Backend:
+    """What the REPL needs from the assistant, as plain callables."""
+
+    ask: Callable[[str, int], Answer]
+    sources: Callable[[], dict]
+    surroundings: Callable[[Citation, int], list[Citation]]
+    ready: Callable[[], bool] = lambda: True  # False while a background load is running
+
+
+def history_path() -> Path:
+    """``$REPORTQA_HISTORY``, else ``$XDG_STATE_HOME/reportqa/history`` (``~/.local/state``)."""
+    override = os.environ.get("REPORTQA_HISTORY")
+    if override:
+        return Path(override).expanduser()
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state).expanduser() / "reportqa" / "history"
+
+
+def open_history(path: Path | None = None) -> tuple[History, str]:
+    """A file history, or an in-memory one plus a one-line notice when the file is unusable."""
+    path = path or history_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return (
+            InMemoryHistory(),
+            f"History is not saved this session: cannot write {path} ({reason}).",
+        )
+    return FileHistory(str(path)), ""
+
+
+class CommandCompleter(Completer):
+    """Tab completion for slash commands, with their descriptions."""
+
+    def __init__(self, describe: Callable[[str], str]):
+        self.describe = describe
+
+    def get_completions(self, document, complete_event):
+        text = document.text_before_cursor
+        if not text.startswith("/") or " " in text:
+            return
+        for name in COMMANDS:
+            if name.startswith(text):
+                yield Completion(name, start_position=-len(text), display_meta=self.describe(name))
+
+
+class Repl:
+    """One chat session: questions are answered, ``/commands`` are run."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        out: TextIO | None = None,
+        style: render.Style | None = None,
+        k: int = 3,
+        json_mode: bool = False,
+    ):
+        self.backend = backend
+        self._out = out  # None: whatever sys.stdout is when writing
+        self._style = style
+        self.k = k
+        self.json_mode = json_mode
+        self.last: Answer | None = None
+        self._notices: list[str] = []
+        self._lock = threading.Lock()
+
+    # -- output -------------------------------------------------------------
+    @property
+    def out(self) -> TextIO:
+        return self._out if self._out is not None else sys.stdout
+
+    @property
+    def style(self) -> render.Style:
+        # Asked each time so the text follows a resized terminal.
+        return self._style if self._style is not None else render.Style.for_stream(sys.__stdout__)
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def notify(self, message: str) -> None:
+        """One-line notices from the core (stale index rebuilt and so on); any thread.
+
+        They are queued and shown between prompts: writing while prompt_toolkit
+        owns the terminal would garble the prompt or lose keystrokes.
+        """
+        with self._lock:
+            self._notices.append(message)
+
+    def flush_notices(self) -> None:
+        with self._lock:
+            notices, self._notices = self._notices, []
+        for message in notices:
+            self.say(render.notice_text(message, self.style))
+
+    def wait_until_ready(self) -> None:
+        """Say "loading…" and wait for the background load, showing its notices as they come."""
+        if self.backend.ready():
+            return
+        self.say(self.style.paint("loading…", render.DIM))
+        while not self.backend.ready():
+            self.flush_notices()
+            time.sleep(0.05)
+
+    def error(self, message: str) -> None:
+        self.say(render.error_text(message, self.style))
+
+    # -- input --------------------------------------------------------------
+    def handle(self, line: str) -> bool:
+        """Act on one line of input; False means the session should end."""
+        text = line.strip()
+        if not text:
+            return True
+        if text.lower() in ("quit", "exit"):
+            return False
+        if text.startswith("/"):
+            return self.command(text)
+        self.question(text)
+        return True
+
+    def question(self, text: str) -> None:
+        try:
+            self.wait_until_ready()
+            answer = self.backend.ask(text, self.k)
+        except ReportQAError as exc:  # includes QuestionError: say it, keep the session
+            self.error(str(exc))
+            return
+        except KeyboardInterrupt:
+            self.say("Interrupted.")
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug must not end the session: one line
+            self.unexpected(exc)
+            return
+        finally:
+            self.flush_notices()
+        self.last = answer
+        self.show_answer(answer)
+
+    def show_answer(self, answer: Answer) -> None:
+        if answer.notice:
+            self.say(render.notice_text(answer.notice, self.style))
+        if self.json_mode:
+            self.say(render.answer_json(answer, indent=2) + "\n")
+        else:
+            self.say(render.answer_text(answer, self.style) + "\n")
+
+    def unexpected(self, exc: BaseException) -> None:
+        self.error(f"unexpected {type(exc).__name__}: {exc} (set REPORTQA_DEBUG=1 for details)")
+        if os.environ.get("REPORTQA_DEBUG"):
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+    # -- commands -----------------------------------------------------------
+    def command(self, text: str) -> bool:
+        name, _, arg = text.partition(" ")
+        name = ALIASES.get(name.lower(), name.lower())
+        arg = arg.strip()
+        if name == "/quit":
+            return False
+        handler = {
+            "/help": self.cmd_help,
+            "/sources": self.cmd_sources,
+            "/show": self.cmd_show,
+            "/k": self.cmd_k,
+            "/json": self.cmd_json,
+            "/why": self.cmd_why,
+        }.get(name)
+        if handler is None:
+            close = difflib.get_close_matches(name, list(COMMANDS) + list(ALIASES), n=1, cutoff=0.5)
+            hint = f" Did you mean {ALIASES.get(close[0], close[0])}?" if close else ""
+            self.error(f"unknown command {name}.{hint} Type /help to list the commands.")
+            return True
+        try:
+            handler(arg)
+            self.flush_notices()
+        except ReportQAError as exc:
+            self.error(str(exc))
+        except KeyboardInterrupt:
+            self.say("Interrupted.")
+        except Exception as exc:  # noqa: BLE001 - as above
+            self.unexpected(exc)
+        return True
+
+    def describe(self, name: str) -> str:
+        return COMMANDS[name][1].format(k=self.k)
+
+    def cmd_help(self, arg: str) -> None:
+        rows = [(f"{name} {a}".strip(), self.describe(name)) for name, (a, _) in COMMANDS.items()]
+        width = max(len(r[0]) for r in rows)
+        lines = ["Type a question to get an answer quoted from the report, or a command:"]
+        lines += [f"  {self.style.paint(c.ljust(width), render.NUMBER)}  {d}" for c, d in rows]
+        self.say("\n".join(lines) + "\n" + render.paragraph(KEYS, self.style) + "\n")
+
+    def cmd_sources(self, arg: str) -> None:
+        self.wait_until_ready()
+        self.say(render.sources_text(self.backend.sources(), self.style) + "\n")
+
+    def cmd_show(self, arg: str) -> None:
+        if self.last is None or not self.last.citations:
+            self.error("nothing to show yet: ask a question first, then /show 1.")
+            return
+        count = len(self.last.citations)
+        try:
+            number = int(arg)
+        except ValueError:
+            number = 0
+        if not 1 <= number <= count:
+            choices = "1" if count == 1 else f"from 1 to {count}"
+            self.error(f"/show needs a citation number {choices}, for example /show 1.")
+            return
+        cited = self.last.citations[number - 1]
+        passages = self.backend.surroundings(cited, 1)
+        quote = None
+        q = self.last.quote
+        if number == 1 and q is not None and q.source == cited.source:
+            quote = (q.start, q.end)
+        self.say(render.show_text(number, cited, passages, self.style, quote=quote) + "\n")
+
+    def cmd_k(self, arg: str) -> None:
+        if not arg:
+            shown = f"{self.k} passage{'s' if self.k != 1 else ''}"
+            self.say(f"Showing {shown} per answer. Change it with /k N (1 to {MAX_K}).")
+            return
+        try:
+            k = int(arg)
+        except ValueError:
+            k = 0
+        if not 1 <= k <= MAX_K:
+            self.error(f"/k needs a whole number from 1 to {MAX_K}, for example /k 5.")
+            return
+        self.k = k
+        self.say(f"Showing {k} passage{'s' if k != 1 else ''} per answer from now on.")
+
+    def cmd_json(self, arg: str) -> None:
+        self.json_mode = not self.json_mode
+        if not self.json_mode:
+            self.say("JSON output off.")
+            return
+        self.say("JSON output on.")
+        if self.last is not None:
+            self.say(render.answer_json(self.last, indent=2) + "\n")
+
+    def cmd_why(self, arg: str) -> None:
+        if self.last is None:
+            self.error("nothing to explain yet: ask a question first, then /why.")
+            return
+        self.say(render.why_text(self.last, self.style) + "\n")
+
+    # -- the loop -----------------------------------------------------------
+    def session(self, history: History | None = None, **kwargs: Any) -> PromptSession:
+        return PromptSession(
+            history=history or InMemoryHistory(),
+            auto_suggest=AutoSuggestFromHistory(),
+            completer=CommandCompleter(self.describe),
+            complete_while_typing=True,
+            placeholder=FormattedText([("class:placeholder", "ask about the report, or /help")]),
+            style=PromptStyle.from_dict({"prompt": "bold", "placeholder": "#888888"}),
+            enable_suspend=True,
+            **kwargs,
+        )
+
+    def run(self, session: PromptSession, *, on_start: Callable[[], None] | None = None) -> int:
+        """Prompt until Ctrl-D or /quit; Ctrl-C clears the line. Returns the exit status."""
+        started = False
+        while True:
+            try:
+                if not started and on_start is not None:
+                    # The first prompt is drawn before any heavy work begins.
+                    line = session.prompt(PROMPT, pre_run=on_start)
+                else:
+                    line = session.prompt(PROMPT)
+                started = True
+            except KeyboardInterrupt:
+                started = True
+                continue
+            except EOFError:
+                return 0
+            if not self.handle(line):
+                return 0

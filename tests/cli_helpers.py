@@ -1,0 +1,123 @@
+"""A deterministic fake of ``reportqa.assistant.Assistant`` for the CLI and REPL tests.
+
+It answers from a tiny report by word overlap, with real offsets, so the
+rendering code sees the same shapes as with the real core.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportqa.errors import IndexError_, QuestionError
+from reportqa.results import Answer, Citation, Quote, Signals
+
+REPORT = (
+    "Inspection report\n"
+    "\n"
+    "The inspectors visited the depot in March 2021. They counted 40 buses.\n"
+    "\n"
+    "The depot manager, Ann Lee, said the new roof was finished in May. "
+    "Water no longer leaks into the workshop.\n"
+    "\n"
+    "The report recommends a second inspection in 2023.\n"
+)
+STOPWORDS = {"the", "a", "in", "of", "did", "was", "is", "what", "when", "who", "how", "many", "to"}
+
+
+@dataclass
+class Summary:
+    files: int
+    chunks: int
+    seconds: float
+    rebuilt: bool
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS}
+
+
+class FakeAssistant:
+    """Same surface as the core ``Assistant``; records what it was asked."""
+
+    def __init__(self, source=None, index_dir=None, *, encoder=None, notify=None, text=REPORT):
+        self.source = Path(source or "report.txt")
+        self.index_dir = Path(index_dir or "index")
+        self.notify = notify
+        self.text = text
+        self.loaded = 0
+        self.questions: list[tuple[str, int]] = []
+        self.spans = _paragraphs(text)
+
+    def load(self) -> None:
+        self.loaded += 1
+
+    def citation(self, number: int, score: float) -> Citation:
+        start, end = self.spans[number]
+        line = self.text.count("\n", 0, start) + 1
+        return Citation("report.txt", start, end, line, number + 1, self.text[start:end], score)
+
+    def answer(self, question: str, k: int = 3) -> Answer:
+        if not question.strip():
+            raise QuestionError("The question is empty: type a question about the report.")
+        self.questions.append((question, k))
+        words = _words(question)
+        overlap = [len(words & _words(self.text[s:e])) for s, e in self.spans]
+        order = sorted(range(len(self.spans)), key=lambda i: (-overlap[i], i))[:k]
+        citations = tuple(self.citation(i, round(1 / (n + 1), 4)) for n, i in enumerate(order))
+        signals = tuple(
+            Signals(
+                n + 1, float(overlap[i]), len(order) - n, 0.5 - n / 10, 0.6 - n / 10, 1 / (n + 61)
+            )
+            for n, i in enumerate(order)
+        )
+        notice = "question truncated to 256 wordpieces" if len(question) > 1000 else ""
+        if not overlap[order[0]]:
+            return Answer(question, False, "", 0.1, citations, None, signals, notice)
+        best = citations[0]
+        sentences = [(m.start(), m.end()) for m in re.finditer(r"[^.]+\.?", best.text)]
+        s, e = max(sentences, key=lambda se: len(words & _words(best.text[se[0] : se[1]])))
+        while best.text[s] == " ":
+            s += 1
+        quote = Quote(best.source, best.start + s, best.start + e, best.line, best.paragraph)
+        return Answer(question, True, best.text[s:e], 0.82, citations, quote, signals, notice)
+
+    def surroundings(self, citation: Citation, paragraphs: int = 1) -> list[Citation]:
+        i = citation.paragraph - 1
+        lo, hi = max(0, i - paragraphs), min(len(self.spans), i + paragraphs + 1)
+        return [self.citation(j, 0.0) for j in range(lo, hi)]
+
+    def sources_info(self) -> dict:
+        return {
+            "source": str(self.source),
+            "index": str(self.index_dir),
+            "files": [{"name": "report.txt", "chars": len(self.text), "chunks": len(self.spans)}],
+            "chunks": len(self.spans),
+            "model": "fake-model",
+            "backend": "fake",
+        }
+
+    def build(self, force: bool = False, progress=None) -> Summary:
+        if progress is not None:
+            for done in range(len(self.spans) + 1):
+                progress(done, len(self.spans))
+        return Summary(1, len(self.spans), 0.25, force)
+
+
+class BrokenAssistant(FakeAssistant):
+    """An assistant whose index cannot be loaded."""
+
+    def load(self) -> None:
+        raise IndexError_("No index in /nowhere: run `reportqa index`.")
+
+    def answer(self, question: str, k: int = 3) -> Answer:
+        self.load()
+        raise AssertionError("unreachable")
+
+    def build(self, force: bool = False, progress=None):
+        raise IndexError_("Cannot write the index folder /nowhere: choose another with --index.")

@@ -1,0 +1,467 @@
+"""The chat REPL through prompt_toolkit's pipe input, with exact transcripts, and the renderer."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from cli_helpers import REPORT, FakeAssistant
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from reportqa import render
+from reportqa.errors import IndexError_
+from reportqa.repl import Backend, CommandCompleter, Repl, history_path, open_history
+from reportqa.results import Answer, Citation, Quote
+
+CTRL_C, CTRL_D = "\x03", "\x04"
+
+
+def backend_for(fake: FakeAssistant, **changes) -> Backend:
+    return Backend(
+        ask=changes.pop("ask", fake.answer),
+        sources=fake.sources_info,
+        surroundings=fake.surroundings,
+        **changes,
+    )
+
+
+def run_repl(keys: str, backend: Backend | None = None, *, width: int = 60, **options):
+    """Type ``keys`` into a fresh REPL, then Ctrl-D; return (status, transcript, fake)."""
+    fake = FakeAssistant()
+    out = io.StringIO()
+    repl = Repl(backend or backend_for(fake), out=out, style=render.Style(width=width), **options)
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys + CTRL_D)
+        status = repl.run(repl.session(input=pipe, output=DummyOutput()))
+    return status, out.getvalue(), fake
+
+
+INSPECTORS = """\
+The inspectors visited the depot in March 2021. [1]
+
+confidence: high (0.82)
+
+[1] report.txt, line 3, paragraph 2
+    The inspectors visited the depot in March 2021. They
+    counted 40 buses.
+[2] report.txt, line 5, paragraph 3
+    The depot manager, Ann Lee, said the new roof was
+    finished in May. Water no longer leaks into the …
+[3] report.txt, line 1, paragraph 1
+    Inspection report
+
+"""
+
+
+def test_a_question_gets_the_quote_citations_and_confidence():
+    status, out, fake = run_repl("When did the inspectors visit the depot?\n")
+    assert status == 0
+    assert out == INSPECTORS
+    assert fake.questions == [("When did the inspectors visit the depot?", 3)]
+
+
+def test_not_in_the_report_lists_the_closest_passages():
+    status, out, _ = run_repl("What is the price of tea?\n")
+    assert status == 0
+    assert (
+        out
+        == """\
+Not in the report: no passage answers this question.
+
+Closest passages, so you can judge:
+[1] report.txt, line 1, paragraph 1
+    Inspection report
+[2] report.txt, line 3, paragraph 2
+    The inspectors visited the depot in March 2021. They
+    counted 40 buses.
+[3] report.txt, line 5, paragraph 3
+    The depot manager, Ann Lee, said the new roof was
+    finished in May. Water no longer leaks into the …
+
+"""
+    )
+
+
+def test_k_show_and_why_transcript():
+    keys = "/k 2\nwho is the depot manager\n/show 1\n/why\n/k\n"
+    status, out, fake = run_repl(keys)
+    assert status == 0
+    assert fake.questions == [("who is the depot manager", 2)]
+    assert (
+        out
+        == """\
+Showing 2 passages per answer from now on.
+The depot manager, Ann Lee, said the new roof was finished
+in May. [1]
+
+confidence: high (0.82)
+
+[1] report.txt, line 5, paragraph 3
+    The depot manager, Ann Lee, said the new roof was
+    finished in May. Water no longer leaks into the
+    workshop.
+[2] report.txt, line 3, paragraph 2
+    The inspectors visited the depot in March 2021. They
+    counted 40 buses.
+
+[1] report.txt, line 5, paragraph 3
+
+  paragraph 2, line 3
+    The inspectors visited the depot in March 2021. They
+    counted 40 buses.
+
+  paragraph 3, line 5 (cited)
+    The depot manager, Ann Lee, said the new roof was
+    finished in May. Water no longer leaks into the
+    workshop.
+
+  paragraph 4, line 7
+    The report recommends a second inspection in 2023.
+
+     lexical         dense         sentence   fused
+        rank  score   rank  score    cosine   score
+[1]       #1  2.000     #2  0.500     0.600  0.0164
+[2]       #2  1.000     #1  0.400     0.500  0.0161
+Ranks are 1-based; - means the passage was not in that list.
+
+Showing 2 passages per answer. Change it with /k N (1 to 20).
+"""
+    )
+
+
+def test_json_toggle_prints_the_last_answer_and_the_next_ones():
+    import json
+
+    status, out, _ = run_repl(
+        "who is the depot manager\n/json\nwhen did the inspectors visit\n/json\n"
+    )
+    assert status == 0
+    text_answer, rest = out.split("JSON output on.\n", 1)
+    assert text_answer.startswith("The depot manager, Ann Lee, said")
+    json_part, tail = rest.split("JSON output off.\n", 1)
+    assert tail == ""
+    objects = [json.loads(chunk) for chunk in json_part.strip().split("\n\n")]
+    assert [o["question"] for o in objects] == [
+        "who is the depot manager",
+        "when did the inspectors visit",
+    ]
+    assert objects[1]["text"] == "The inspectors visited the depot in March 2021."
+
+
+def test_sources_and_help():
+    status, out, _ = run_repl("/sources\n/help\n")
+    assert status == 0
+    assert (
+        out
+        == """\
+source:  report.txt
+index:   index
+model:   fake-model (fake backend)
+chunks:  4 in 1 file
+  report.txt        251 chars      4 chunks
+
+Type a question to get an answer quoted from the report, or a command:
+  /help     list these commands and keys
+  /sources  the files, index and model in use
+  /show N   citation N in full, with the passages around it
+  /k N      show N passages per answer (now 3)
+  /json     toggle JSON output of the last and next answers
+  /why      lexical and dense rank and score of each cited passage
+  /quit     leave (Ctrl-D does the same)
+Keys: Up and Down recall earlier questions, Right accepts
+the grey suggestion, Ctrl-R searches the history, Tab
+completes commands, Ctrl-C clears the line, Ctrl-D quits.
+
+"""
+    )
+
+
+def test_unknown_commands_and_bad_arguments_get_one_helpful_line():
+    keys = "/nope\n/jsn\n/show 1\n/why\nwho is the depot manager\n/show 9\n/show x\n/k 0\n/k 21\n"
+    status, out, _ = run_repl(keys, width=200)
+    assert status == 0
+    lines = out.splitlines()
+    errors = [line for line in lines if line.startswith("error:")]
+    assert errors == [
+        "error: unknown command /nope. Type /help to list the commands.",
+        "error: unknown command /jsn. Did you mean /json? Type /help to list the commands.",
+        "error: nothing to show yet: ask a question first, then /show 1.",
+        "error: nothing to explain yet: ask a question first, then /why.",
+        "error: /show needs a citation number from 1 to 3, for example /show 1.",
+        "error: /show needs a citation number from 1 to 3, for example /show 1.",
+        "error: /k needs a whole number from 1 to 20, for example /k 5.",
+        "error: /k needs a whole number from 1 to 20, for example /k 5.",
+    ]
+    assert "Traceback" not in out
+
+
+def test_ctrl_c_clears_the_line_and_ctrl_d_leaves_with_status_0():
+    status, out, fake = run_repl("half a question" + CTRL_C + "/k 4\n")
+    assert status == 0
+    assert fake.questions == []
+    assert out == "Showing 4 passages per answer from now on.\n"
+
+
+@pytest.mark.parametrize("leave", ["/quit", "/exit", "quit", "/QUIT"])
+def test_quit_ends_the_session_and_ignores_the_rest(leave):
+    status, out, fake = run_repl(f"{leave}\nwho is the depot manager\n")
+    assert status == 0
+    assert out == ""
+    assert fake.questions == []
+
+
+def test_an_error_while_answering_is_one_line_and_the_session_goes_on():
+    fake = FakeAssistant()
+    calls = []
+
+    def ask(question, k):
+        calls.append(question)
+        if len(calls) == 1:
+            raise IndexError_("No index in /x/index: run `reportqa index`.")
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        return fake.answer(question, k)
+
+    keys = "first\nsecond\nwhen did the inspectors visit the depot\n"
+    status, out, _ = run_repl(keys, backend_for(fake, ask=ask), width=200)
+    assert status == 0
+    assert out.startswith(
+        "error: No index in /x/index: run `reportqa index`.\n"
+        "error: unexpected RuntimeError: boom (set REPORTQA_DEBUG=1 for details)\n"
+        "The inspectors visited the depot in March 2021. [1]\n"
+    )
+    assert "Traceback" not in out
+
+
+def test_empty_and_blank_lines_run_nothing():
+    status, out, fake = run_repl("\n   \n\t\n")
+    assert (status, out, fake.questions) == (0, "", [])
+
+
+def test_a_question_before_loading_ends_says_loading_then_answers():
+    fake = FakeAssistant()
+    loaded = threading.Event()
+    repl_box = {}
+
+    def finish_loading():
+        repl_box["repl"].notify("The index was stale and has been rebuilt.")
+        loaded.set()
+
+    timer = threading.Timer(0.2, finish_loading)
+    backend = backend_for(fake, ready=loaded.is_set)
+    out = io.StringIO()
+    repl = Repl(backend, out=out, style=render.Style(width=200))
+    repl_box["repl"] = repl
+    timer.start()
+    with create_pipe_input() as pipe:
+        pipe.send_text("When did the inspectors visit the depot?\n" + CTRL_D)
+        status = repl.run(repl.session(input=pipe, output=DummyOutput()))
+    assert status == 0
+    lines = out.getvalue().splitlines()
+    assert lines[:3] == [
+        "loading…",
+        "The index was stale and has been rebuilt.",
+        "The inspectors visited the depot in March 2021. [1]",
+    ]
+
+
+def test_on_start_runs_once_when_the_first_prompt_is_up():
+    started = []
+    fake = FakeAssistant()
+    repl = Repl(backend_for(fake), out=io.StringIO(), style=render.Style())
+    with create_pipe_input() as pipe:
+        pipe.send_text("/k 2\n/k 3\n" + CTRL_D)
+        repl.run(repl.session(input=pipe, output=DummyOutput()), on_start=lambda: started.append(1))
+    assert started == [1]
+
+
+def test_answer_notice_is_shown_before_the_answer():
+    _, out, _ = run_repl("depot " * 300 + "\n", width=400)
+    assert out.splitlines()[0] == "question truncated to 256 wordpieces"
+
+
+# -- history and completion ---------------------------------------------------------
+
+
+def test_history_path_follows_env_then_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("REPORTQA_HISTORY", str(tmp_path / "h"))
+    assert history_path() == tmp_path / "h"
+    monkeypatch.delenv("REPORTQA_HISTORY")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert history_path() == tmp_path / "state" / "reportqa" / "history"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert history_path() == tmp_path / "home" / ".local" / "state" / "reportqa" / "history"
+
+
+def test_history_folder_is_created_and_questions_are_saved(tmp_path):
+    path = tmp_path / "deep" / "er" / "history"
+    history, problem = open_history(path)
+    assert problem == "" and isinstance(history, FileHistory) and path.is_file()
+    fake = FakeAssistant()
+    repl = Repl(backend_for(fake), out=io.StringIO(), style=render.Style())
+    with create_pipe_input() as pipe:
+        pipe.send_text("who is the depot manager\n/k 2\n" + CTRL_D)
+        repl.run(repl.session(history, input=pipe, output=DummyOutput()))
+    assert list(FileHistory(str(path)).load_history_strings()) == [
+        "/k 2",
+        "who is the depot manager",
+    ]
+
+
+def test_unwritable_history_falls_back_to_memory_with_a_notice(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    history, problem = open_history(blocker / "history")
+    assert isinstance(history, InMemoryHistory)
+    assert problem.startswith(
+        f"History is not saved this session: cannot write {blocker / 'history'}"
+    )
+
+
+def test_up_arrow_recalls_the_previous_question():
+    fake = FakeAssistant()
+    repl = Repl(backend_for(fake), out=io.StringIO(), style=render.Style())
+    with create_pipe_input() as pipe:
+        pipe.send_text("who is the depot manager\n")
+        # History loads in the background when a prompt starts; type Up once it has.
+        later = threading.Timer(0.3, pipe.send_text, ["\x1b[A\n" + CTRL_D])
+        later.start()
+        repl.run(repl.session(input=pipe, output=DummyOutput()))
+        later.join()
+    assert [q for q, _ in fake.questions] == ["who is the depot manager"] * 2
+
+
+def test_tab_completion_lists_commands_with_descriptions():
+    from prompt_toolkit.document import Document
+
+    completer = CommandCompleter(lambda name: f"about {name}")
+    found = list(completer.get_completions(Document("/s"), None))
+    assert [(c.text, c.display_meta_text) for c in found] == [
+        ("/sources", "about /sources"),
+        ("/show", "about /show"),
+    ]
+    assert list(completer.get_completions(Document("who /s"), None)) == []
+    assert list(completer.get_completions(Document("/show 1"), None)) == []
+
+
+def test_tab_completes_a_command_in_the_session():
+    fake = FakeAssistant()
+    out = io.StringIO()
+    repl = Repl(backend_for(fake), out=out, style=render.Style())
+    with create_pipe_input() as pipe:
+        pipe.send_text("/sou")
+        # Completions are computed in the background: press Tab, then Enter, as a person would.
+        tab = threading.Timer(0.3, pipe.send_text, ["\t"])
+        enter = threading.Timer(0.6, pipe.send_text, ["\n" + CTRL_D])
+        tab.start()
+        enter.start()
+        repl.run(repl.session(input=pipe, output=DummyOutput()))
+        tab.join()
+        enter.join()
+    assert out.getvalue().startswith("source:  report.txt\n")
+
+
+# -- rendering ----------------------------------------------------------------------
+
+
+def _passage_answer(text: str, quote_start: int, quote_end: int) -> Answer:
+    c = Citation("r.txt", 100, 100 + len(text), 4, 2, text, 0.9)
+    q = Quote("r.txt", 100 + quote_start, 100 + quote_end, 4, 2)
+    return Answer("q", True, text[quote_start:quote_end], 0.5, (c,), q)
+
+
+def test_highlight_follows_offsets_not_a_string_search():
+    # The quoted sentence appears twice; the offsets point at the second one.
+    text = "It rained. It rained. The end."
+    answer = _passage_answer(text, 11, 21)
+    out = render.answer_text(answer, render.Style(color=True, width=None))
+    hl = f"\x1b[{render.HIGHLIGHT}m"
+    assert f"    It rained. {hl}It rained.{render.RESET} The end." in out
+    assert out.count(hl) == 1
+
+
+def test_confidence_bands():
+    assert [render.confidence_label(c) for c in (0.0, 0.44, 0.45, 0.74, 0.75, 1.0)] == [
+        "low",
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "high",
+    ]
+    assert "confidence: medium (0.50)" in render.answer_text(
+        _passage_answer("A b.", 0, 4), render.Style()
+    )
+
+
+def test_no_color_env_and_non_tty_turn_colour_off(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert render.wants_color(Tty()) is True
+    assert render.wants_color(io.StringIO()) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert render.wants_color(Tty()) is False
+    monkeypatch.setenv("NO_COLOR", "")  # an empty value does not count (no-color.org)
+    assert render.wants_color(Tty()) is True
+    assert render.terminal_width(io.StringIO()) is None
+
+
+def test_control_characters_in_the_source_cannot_reach_the_terminal():
+    text = "Evil \x1b[2J text\x07 here.\x00"
+    out = render.answer_text(_passage_answer(text, 0, len(text)), render.Style(width=None))
+    assert "\x1b" not in out and "\x07" not in out and "\x00" not in out
+    assert "Evil \ufffd[2J text\ufffd here.\ufffd" in out
+
+
+def test_wide_characters_count_two_cells():
+    lines = render.wrap("日本語の文章 です " * 3, 10)
+    assert all(render.cell_width(line) <= 10 for line in lines)
+    assert render.cell_width("日本") == 4 and render.cell_width("e\u0301") == 1
+
+
+words = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=30
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(words, st.sampled_from([" ", "  ", "\n", "\n\n", "\r\n\r\n", "\t"])), max_size=40
+    ),
+    st.integers(min_value=10, max_value=120),  # lines keep at least 8 cells beside the indent
+)
+def test_wrap_keeps_every_word_in_order_within_the_width(pieces, width):
+    text = "".join(w + sep for w, sep in pieces)
+    lines = render.wrap(text, width, indent="  ")
+    for line in lines:
+        assert render.cell_width(line) <= width or len(line.strip()) == 1
+    assert "".join("".join(lines).split()) == "".join(render.printable(w) for w in text.split())
+
+
+def test_sources_text_aligns_files():
+    info = FakeAssistant().sources_info()
+    info["files"].append({"name": "a-much-longer-name.md", "chars": 12345, "chunks": 7})
+    lines = render.sources_text(info, render.Style()).splitlines()
+    assert lines[-2:] == [
+        "  report.txt                   251 chars      4 chunks",
+        "  a-much-longer-name.md     12,345 chars      7 chunks",
+    ]
+
+
+def test_fake_report_offsets_are_exact():
+    # Guards the fake itself: the transcripts above rely on real offsets.
+    a = FakeAssistant().answer("when did the inspectors visit")
+    for c in a.citations:
+        assert REPORT[c.start : c.end] == c.text
+    assert REPORT[a.quote.start : a.quote.end] == a.text
