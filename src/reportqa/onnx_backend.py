@@ -1,0 +1,260 @@
+"""all-MiniLM-L6-v2 on ONNX Runtime, from a graph written once into the user's cache.
+
+The graph is built straight from the package's ``model.safetensors`` with the
+``onnx`` helpers (no torch, well under two seconds), so the first run pays
+little for it. It lives in ``<cache>/models/<weights fingerprint>-g<graph version>/``:
+
+    model.onnx   the graph with its weights
+    meta.json    fingerprint, graph version, size and SHA-256 of model.onnx, and
+                 the embedding of a probe sentence as the numpy reference computed it
+
+Both files are written to temp names and renamed into place, meta.json last,
+so a killed export leaves no cache at all. A cached model is used only when
+meta.json matches the weights and model.onnx matches its recorded size and
+hash, and it reproduces the probe embedding; otherwise it is rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .embed import NumpyEncoder, read_safetensors
+from .errors import ModelError
+
+# Bump when the graph changes: the cache key includes it.
+GRAPH_VERSION = 1
+OPSET = 18  # LayerNormalization needs 17, ReduceL2 with axes as an input needs 18
+PROBE = "Probe: the IOPC published its findings on 19 September 2024, naming 47 officers."
+PROBE_TOLERANCE = 1e-5
+
+
+def cache_dir() -> Path:
+    """$REPORTQA_CACHE_DIR, else $XDG_CACHE_HOME/reportqa, else ~/.cache/reportqa."""
+    if os.environ.get("REPORTQA_CACHE_DIR"):
+        return Path(os.environ["REPORTQA_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "reportqa"
+
+
+def model_dir(fingerprint: str) -> Path:
+    digest = fingerprint.split(":", 1)[-1][:16]
+    return cache_dir() / "models" / f"all-minilm-l6-v2-{digest}-g{GRAPH_VERSION}"
+
+
+def build_graph(path: Path):
+    """The BERT encoder, masked mean pooling and L2 normalisation as one ONNX graph."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    config = json.loads((path / "config.json").read_text())
+    w = read_safetensors(path / "model.safetensors")
+    hidden, heads = int(config["hidden_size"]), int(config["num_attention_heads"])
+    layers, eps = int(config["num_hidden_layers"]), float(config["layer_norm_eps"])
+    head_dim = hidden // heads
+    nodes, inits = [], []
+
+    def const(name: str, value) -> str:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def op(kind: str, inputs: list[str], n_out: int = 1, **attrs):
+        outs = [f"{kind}_{len(nodes)}_{i}" for i in range(n_out)]
+        nodes.append(helper.make_node(kind, inputs, outs, **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    f32 = lambda v: np.asarray(v, dtype=np.float32)  # noqa: E731
+    i64 = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
+
+    def layer_norm(x: str, prefix: str) -> str:
+        return op("LayerNormalization", [x, const(prefix + ".weight", w[prefix + ".weight"]),
+                                         const(prefix + ".bias", w[prefix + ".bias"])], axis=-1, epsilon=eps)
+
+    def linear(x: str, prefix: str) -> str:
+        weight = const(prefix + ".weight.T", w[prefix + ".weight"].T)
+        return op("Add", [op("MatMul", [x, weight]), const(prefix + ".bias", w[prefix + ".bias"])])
+
+    # Embeddings; token_type_ids are always 0 for a single sentence.
+    seq = op("Shape", ["input_ids"], start=1, end=2)
+    positions = op("Slice", [const("emb.pos", w["embeddings.position_embeddings.weight"]),
+                             const("i64.0", i64([0])), seq, const("i64.axis0", i64([0]))])
+    words = op("Gather", [const("emb.word", w["embeddings.word_embeddings.weight"]), "input_ids"])
+    x = op("Add", [op("Add", [words, positions]), const("emb.type0", w["embeddings.token_type_embeddings.weight"][0])])
+    x = layer_norm(x, "embeddings.LayerNorm")
+
+    mask = op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    # Same additive mask as transformers: 0 where attended, float32 min where padded.
+    bias = op("Mul", [op("Sub", [const("f32.1", f32(1.0)), mask]), const("f32.min", f32(np.finfo(np.float32).min))])
+    bias = op("Unsqueeze", [bias, const("i64.axes12", i64([1, 2]))])
+    scale = const("f32.scale", f32(1.0 / np.sqrt(head_dim)))
+    split_heads = const("i64.qkv_shape", i64([0, 0, 3, heads, head_dim]))
+    merge_heads = const("i64.ctx_shape", i64([0, 0, hidden]))
+    squeeze0 = const("i64.axes0", i64([0]))
+    for layer in range(layers):
+        p = f"encoder.layer.{layer}."
+        parts = [p + "attention.self." + n for n in ("query", "key", "value")]
+        qkv_w = const(p + "qkv.weight.T", np.concatenate([w[n + ".weight"].T for n in parts], axis=1))
+        qkv_b = const(p + "qkv.bias", np.concatenate([w[n + ".bias"] for n in parts]))
+        qkv = op("Add", [op("MatMul", [x, qkv_w]), qkv_b])
+        qkv = op("Transpose", [op("Reshape", [qkv, split_heads])], perm=[2, 0, 3, 1, 4])
+        q, k, v = (op("Squeeze", [t, squeeze0]) for t in op("Split", [qkv], n_out=3, axis=0, num_outputs=3))
+        scores = op("Add", [op("Mul", [op("MatMul", [q, op("Transpose", [k], perm=[0, 1, 3, 2])]), scale]), bias])
+        ctx = op("MatMul", [op("Softmax", [scores], axis=-1), v])
+        ctx = op("Reshape", [op("Transpose", [ctx], perm=[0, 2, 1, 3]), merge_heads])
+        x = layer_norm(op("Add", [linear(ctx, p + "attention.output.dense"), x]), p + "attention.output.LayerNorm")
+        h = linear(x, p + "intermediate.dense")
+        # Exact (erf) GELU, as BERT uses; ORT fuses this pattern into one kernel.
+        erf = op("Erf", [op("Mul", [h, const("f32.rsqrt2", f32(0.7071067811865476))])])
+        h = op("Mul", [op("Mul", [h, const("f32.half", f32(0.5))]), op("Add", [erf, "f32.1"])])
+        x = layer_norm(op("Add", [linear(h, p + "output.dense"), x]), p + "output.LayerNorm")
+
+    # Mean over real tokens, then unit length: sentence-transformers' Pooling + Normalize.
+    mask3 = op("Unsqueeze", [mask, const("i64.axes2", i64([2]))])
+    axis1 = const("i64.axes1", i64([1]))
+    summed = op("ReduceSum", [op("Mul", [x, mask3]), axis1], keepdims=0)
+    count = op("Max", [op("ReduceSum", [mask3, axis1], keepdims=0), const("f32.1e-9", f32(1e-9))])
+    mean = op("Div", [summed, count])
+    norm = op("Max", [op("ReduceL2", [mean, const("i64.axes-1", i64([-1]))], keepdims=1), const("f32.1e-12", f32(1e-12))])
+    nodes.append(helper.make_node("Div", [mean, norm], ["embedding"]))
+    graph = helper.make_graph(
+        nodes, "all-MiniLM-L6-v2",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="reportqa")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class OnnxEncoder(NumpyEncoder):
+    """all-MiniLM-L6-v2 on ONNX Runtime; tokenising and batching are NumpyEncoder's."""
+
+    def __init__(self, path: Path | None = None, notify: Callable[[str], None] | None = None):
+        super().__init__(path)
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ModelError("onnxruntime is not installed: run `pip install onnxruntime`.") from exc
+        self._ort = ort
+        self.notify = notify or (lambda message: None)
+        self.cache = model_dir(self.fingerprint)
+        reason = self._cache_problem()
+        if reason is None:
+            try:
+                self.session = self._session()
+                reason = self._probe_problem(json.loads((self.cache / "meta.json").read_text())["probe"])
+            except Exception as exc:  # ORT raises its own types for unreadable models
+                reason = f"ONNX Runtime cannot load it ({type(exc).__name__})"
+            if reason is None:
+                return
+            self.notify(f"reportqa: the cached ONNX model in {self.cache} is broken ({reason}); rebuilding it.")
+        elif reason != "missing":
+            self.notify(f"reportqa: the cached ONNX model in {self.cache} is unusable ({reason}); rebuilding it.")
+        else:
+            self.notify(f"reportqa: preparing the ONNX model once, in {self.cache} …")
+        self.export()
+        self.session = self._session()
+        problem = self._probe_problem(json.loads((self.cache / "meta.json").read_text())["probe"])
+        if problem:
+            raise ModelError(f"The ONNX model just built in {self.cache} is wrong ({problem}); remove that folder.")
+
+    # --- the cache -------------------------------------------------------------
+
+    def _cache_problem(self) -> str | None:
+        """Why the cached model cannot be trusted, "missing" when there is none, or None."""
+        meta_path, model_path = self.cache / "meta.json", self.cache / "model.onnx"
+        if not meta_path.exists():
+            return "missing"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("fingerprint") != self.fingerprint or meta.get("graph_version") != GRAPH_VERSION:
+                return "it was made from other weights or another graph version"
+            if len(meta["probe"]) != self.dim:
+                return "meta.json has a bad probe vector"
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return f"meta.json is unreadable: {exc}"
+        try:
+            if model_path.stat().st_size != meta.get("size"):
+                return "model.onnx has the wrong size"
+        except OSError:
+            return "model.onnx is missing"
+        if _sha256(model_path) != meta.get("sha256"):
+            return "model.onnx does not match its checksum"
+        return None
+
+    def export(self) -> None:
+        """Build the graph, check it against the numpy forward, and swap it into the cache."""
+        try:
+            model = build_graph(self.path)
+        except ImportError as exc:
+            raise ModelError("The onnx package is needed to build the ONNX model: run `pip install onnx`.") from exc
+        data = model.SerializeToString()
+        del model
+        probe = NumpyEncoder._forward(self, self.token_ids([PROBE]))[0]
+        try:
+            self.cache.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                (self.cache / "meta.json").unlink()  # the model and its meta change together
+            _write_atomic(self.cache / "model.onnx", data)
+            meta = {
+                "model_id": self.model_id,
+                "fingerprint": self.fingerprint,
+                "graph_version": GRAPH_VERSION,
+                "onnxruntime": self._ort.__version__,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "probe": [float(v) for v in probe],
+            }
+            _write_atomic(self.cache / "meta.json", (json.dumps(meta) + "\n").encode("utf-8"))
+        except OSError as exc:
+            raise ModelError(f"Cannot write the ONNX model to {self.cache}: {exc.strerror or exc}.") from None
+
+    def _session(self):
+        ort = self._ort
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        return ort.InferenceSession(str(self.cache / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+    def _probe_problem(self, expected: list[float]) -> str | None:
+        got = self._forward(self.token_ids([PROBE]))[0]
+        diff = float(np.abs(got - np.asarray(expected, dtype=np.float32)).max())
+        return None if diff <= PROBE_TOLERANCE else f"its probe embedding is off by {diff:.1e}"
+
+    # --- encoding --------------------------------------------------------------
+
+    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        n, seq = len(batch), max(len(x) for x in batch)
+        input_ids = np.zeros((n, seq), dtype=np.int64)
+        mask = np.zeros((n, seq), dtype=np.int64)
+        for i, row in enumerate(batch):
+            input_ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
+        return self.session.run(["embedding"], {"input_ids": input_ids, "attention_mask": mask})[0]

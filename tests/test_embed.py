@@ -1,0 +1,244 @@
+"""Every embedding backend against sentence-transformers, and the ONNX cache's life cycle."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reportqa import embed
+from reportqa.embed import NumpyEncoder, SentenceTransformerEncoder, make_encoder
+from reportqa.errors import ModelError
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = (ROOT / "source_text" / "iopc-operation-amazon.txt").read_text("utf-8")
+
+TEXTS = [
+    "When did the IOPC publish the full findings of Operation Amazon?",
+    "hi",
+    "",
+    "   ",
+    "Émile’s “quoted” café — 2001/2002, £3.5m, naïve 🙂 😀 中文 العربية",
+    "\x00 control \x07 characters \t and tabs",
+    REPORT[:600],
+    REPORT[:5000],  # far past the 256-wordpiece window: cut the way sentence-transformers cuts
+    "word " * 300,
+]
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return SentenceTransformerEncoder().encode(TEXTS, batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def built_cache(tmp_path_factory) -> Path:
+    """One exported ONNX cache, copied by the tests that damage it."""
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["REPORTQA_CACHE_DIR"] = str(cache)
+    try:
+        from reportqa.onnx_backend import OnnxEncoder
+
+        OnnxEncoder(notify=lambda m: None)
+    finally:
+        del os.environ["REPORTQA_CACHE_DIR"]
+    return cache
+
+
+@pytest.fixture
+def cache(built_cache, tmp_path, monkeypatch) -> Path:
+    copy = tmp_path / "cache"
+    shutil.copytree(built_cache, copy)
+    monkeypatch.setenv("REPORTQA_CACHE_DIR", str(copy))
+    return copy
+
+
+def onnx_encoder(messages: list[str]):
+    from reportqa.onnx_backend import OnnxEncoder
+
+    return OnnxEncoder(notify=messages.append)
+
+
+def model_files(cache: Path) -> tuple[Path, Path]:
+    (folder,) = (cache / "models").iterdir()
+    return folder / "model.onnx", folder / "meta.json"
+
+
+# --- equivalence ---------------------------------------------------------------
+
+
+def test_numpy_matches_sentence_transformers(reference):
+    got = NumpyEncoder().encode(TEXTS, batch_size=4)
+    diff = float(np.abs(got - reference).max())
+    print(f"numpy vs sentence-transformers: max |diff| = {diff:.2e}")
+    assert diff <= 1e-5
+
+
+def test_onnx_matches_sentence_transformers(reference, cache):
+    got = onnx_encoder([]).encode(TEXTS, batch_size=4)
+    diff = float(np.abs(got - reference).max())
+    print(f"onnx vs sentence-transformers: max |diff| = {diff:.2e}")
+    assert diff <= 1e-5
+
+
+def test_batching_and_padding_do_not_change_vectors(cache):
+    enc = onnx_encoder([])
+    one_by_one = np.stack([enc.encode([t])[0] for t in TEXTS])
+    assert np.abs(enc.encode(TEXTS, batch_size=32) - one_by_one).max() <= 1e-5
+
+
+def test_vectors_are_unit_float32(cache):
+    vecs = onnx_encoder([]).encode(TEXTS[:3])
+    assert vecs.dtype == np.float32 and vecs.shape == (3, embed.DIM)
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert onnx_encoder([]).encode([]).shape == (0, embed.DIM)
+
+
+def test_every_backend_declares_the_same_model(cache):
+    # The index records the weights, not the backend, so one index serves all.
+    encoders = [NumpyEncoder(), onnx_encoder([]), SentenceTransformerEncoder()]
+    assert len({(e.model_id, e.fingerprint, e.dim, e.max_tokens) for e in encoders}) == 1
+    counts = {e.count_tokens(REPORT[:3000]) for e in encoders}
+    assert len(counts) == 1
+
+
+def test_bundled_index_is_fresh_for_the_onnx_backend(cache):
+    from reportqa.assistant import BUNDLED_SOURCE, BUNDLED_INDEX
+    from reportqa.index import expected_manifest, read_index, staleness
+
+    manifest = read_index(BUNDLED_INDEX).manifest
+    assert staleness(manifest, expected_manifest(BUNDLED_SOURCE, onnx_encoder([]))) is None
+
+
+# --- the cache -------------------------------------------------------------------
+
+
+def test_first_use_exports_once_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPORTQA_CACHE_DIR", str(tmp_path / "c"))
+    first: list[str] = []
+    onnx_encoder(first)
+    assert len(first) == 1 and "preparing the ONNX model once" in first[0]
+    model, meta = model_files(tmp_path / "c")
+    stamp = model.stat().st_mtime_ns
+    again: list[str] = []
+    onnx_encoder(again)
+    assert again == [] and model.stat().st_mtime_ns == stamp
+    assert not [p for p in model.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_cache_honours_xdg_cache_home(tmp_path, monkeypatch):
+    from reportqa.onnx_backend import cache_dir
+
+    monkeypatch.delenv("REPORTQA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "reportqa"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_dir() == Path.home() / ".cache" / "reportqa"
+
+
+def _truncate(model: Path, meta: Path) -> None:
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+
+
+def _flip_a_byte(model: Path, meta: Path) -> None:
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+
+
+def _garbage_meta(model: Path, meta: Path) -> None:
+    meta.write_text("{not json")
+
+
+def _delete_model(model: Path, meta: Path) -> None:
+    model.unlink()
+
+
+def _other_weights(model: Path, meta: Path) -> None:
+    m = json.loads(meta.read_text())
+    m["fingerprint"] = "sha256:" + "0" * 64
+    meta.write_text(json.dumps(m))
+
+
+def _wrong_probe(model: Path, meta: Path) -> None:
+    # A model that loads and matches its checksum but computes something else.
+    m = json.loads(meta.read_text())
+    m["probe"] = [v + 1e-3 for v in m["probe"]]
+    meta.write_text(json.dumps(m))
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip_a_byte, _garbage_meta, _delete_model, _other_weights, _wrong_probe])
+def test_broken_cache_is_detected_and_rebuilt(cache, damage, reference):
+    model, meta = model_files(cache)
+    damage(model, meta)
+    messages: list[str] = []
+    enc = onnx_encoder(messages)
+    assert len(messages) == 1 and "rebuilding" in messages[0], messages
+    assert np.abs(enc.encode(TEXTS, batch_size=4) - reference).max() <= 1e-5
+    again: list[str] = []
+    onnx_encoder(again)
+    assert again == []
+
+
+def test_model_change_gets_its_own_cache(cache, monkeypatch):
+    from reportqa import onnx_backend
+
+    before = onnx_backend.model_dir("sha256:" + "a" * 64)
+    monkeypatch.setattr(onnx_backend, "GRAPH_VERSION", onnx_backend.GRAPH_VERSION + 1)
+    assert onnx_backend.model_dir("sha256:" + "a" * 64) != before
+    assert onnx_backend.model_dir("sha256:" + "b" * 64) != before
+
+
+# --- fallback ----------------------------------------------------------------------
+
+
+def test_auto_falls_back_to_numpy_without_onnxruntime(monkeypatch, cache):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    messages: list[str] = []
+    enc = make_encoder("auto", messages.append)
+    assert isinstance(enc, NumpyEncoder) and type(enc).__name__ == "NumpyEncoder"
+    assert len(messages) == 1 and "numpy" in messages[0]
+    with pytest.raises(ModelError, match="onnxruntime is not installed"):
+        make_encoder("onnx", messages.append)
+
+
+def test_auto_falls_back_when_the_export_cannot_run(monkeypatch, tmp_path):
+    monkeypatch.setenv("REPORTQA_CACHE_DIR", str(tmp_path / "empty"))
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    messages: list[str] = []
+    enc = make_encoder("auto", messages.append)
+    assert type(enc).__name__ == "NumpyEncoder"
+    assert "onnx package" in messages[-1]
+
+
+def test_auto_falls_back_when_the_cache_is_not_writable(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("REPORTQA_CACHE_DIR", str(blocker / "cache"))
+    messages: list[str] = []
+    enc = make_encoder("auto", messages.append)
+    assert type(enc).__name__ == "NumpyEncoder"
+    assert "Cannot write the ONNX model" in messages[-1]
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ModelError, match="REPORTQA_BACKEND"):
+        make_encoder("tensorflow")
+
+
+def test_default_path_never_imports_torch(cache):
+    code = (
+        "import sys, reportqa; a = reportqa.answer('When did the IOPC publish the findings?'); "
+        "from reportqa.embed import default_encoder; print(type(default_encoder()).__name__); "
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))"
+    )
+    env = dict(os.environ, REPORTQA_BACKEND="auto")
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split("\n")[:2] == ["OnnxEncoder", "[]"], out.stderr
