@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import threading
 import unicodedata
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_SOURCE = ROOT / "source_text"
 BUNDLED_INDEX = ROOT / "index"
 MAX_QUESTION_CHARS = 2000
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
 
 def cache_dir() -> Path:
@@ -47,25 +49,47 @@ def _stderr(message: str) -> None:
 
 
 def clean_question(question: str) -> tuple[str, str]:
-    """The question without control characters or lone surrogates, and a notice if it was cut."""
+    """The question without control characters or lone surrogates, and a notice if it was cut.
+
+    Only what can be used is scanned, so a 1 MB paste costs no more than a
+    normal question (plus one pass over leading white space).
+    """
     if not isinstance(question, str):
         raise TypeError(f"question must be a str, not {type(question).__name__}")
-    chars = []
+    asked = len(question)
+    if "\x1b" in question:
+        question = _ANSI_ESCAPE.sub(" ", question)  # colour codes pasted from a terminal
+    chars: list[str] = []
+    kept = 0  # characters kept that are not white space
+    cut = False
     for ch in question:
-        if 0xD800 <= ord(ch) <= 0xDFFF:
-            chars.append("\ufffd")
-        elif unicodedata.category(ch) in ("Cc", "Cf") and not ch.isspace():
-            continue
-        else:
-            chars.append(ch)
+        code = ord(ch)
+        if 0xD800 <= code <= 0xDFFF:
+            ch = "\ufffd"
+        elif code < 0x20 or 0x7F <= code < 0xA0:
+            ch = " "  # control characters (NUL, escape) separate words
+        elif code >= 0xA0 and unicodedata.category(ch) == "Cf":
+            continue  # format characters (zero-width joiners, bidi marks) do not
+        if not ch.isspace():
+            kept += 1
+            if kept > MAX_QUESTION_CHARS:
+                cut = True
+                break
+        chars.append(ch)
     text = " ".join("".join(chars).split())
     if not text:
         raise QuestionError("The question is empty: type a question about the report.")
+    if not any(ch.isalnum() for ch in text):
+        # Only punctuation or emoji: nothing to search for, and any quote would be a guess.
+        raise QuestionError("The question has no words in it: type a question about the report.")
     notice = ""
-    if len(text) > MAX_QUESTION_CHARS:
-        cut = text.rfind(" ", 0, MAX_QUESTION_CHARS)
-        text = text[: cut if cut > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS]
-        notice = f"The question was {len(question):,} characters; only its first {len(text):,} were used."
+    if cut or len(text) > MAX_QUESTION_CHARS:
+        space = text.rfind(" ", 0, MAX_QUESTION_CHARS + 1)
+        text = text[: space if space > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS]
+        notice = (
+            f"The question was {asked:,} characters long; "
+            f"only its first {len(text):,} were used."
+        )
     return text, notice
 
 
