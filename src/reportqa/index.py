@@ -495,6 +495,7 @@ def ensure_index(
             index = read_index(index_dir, encoder.dim)
             reason = staleness(index.manifest, expected)
             if reason is None:
+                _clean_if_unlocked(index_dir)
                 return index, None
         except IndexFormatError:
             raise
@@ -527,6 +528,14 @@ def ensure_index(
             notify(f"reportqa: rebuilding the index in {index_dir}: {reason}.")
         summary = build_index(source, index_dir, encoder, progress=progress, notify=notify)
     return read_index(index_dir, encoder.dim), summary
+
+
+def _clean_if_unlocked(index_dir: Path) -> None:
+    """Remove what a killed build left beside a fresh index, unless a build is running now."""
+    if any(index_dir.parent.glob(f".{index_dir.name}.tmp-*")) or any(index_dir.parent.glob(f".{index_dir.name}.old-*")):
+        with contextlib.suppress(IndexError_, OSError):
+            with build_lock(index_dir, timeout=0):
+                _clean_leftovers(index_dir)
 
 
 def _recover_if_unlocked(index_dir: Path, timeout: float = 5) -> None:
