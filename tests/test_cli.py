@@ -344,7 +344,7 @@ def test_index_shows_progress_on_a_terminal_and_a_summary(capsys, fake, monkeypa
     assert cli.main(["index", "--force", "--index", "/tmp/x-index"]) == 0
     assert capsys.readouterr().out == "Indexed 1 file, 4 chunks in 0.2 s -> /tmp/x-index\n"
     drawn = err.getvalue()
-    assert "\rEmbedding [" in drawn and "] 4/4 chunks  ETA 0:00" in drawn
+    assert "\rEmbedding [" in drawn and "] 100% 4/4  ETA 0:00" in drawn
     assert drawn.endswith("\r\x1b[K")  # the bar is cleared before the summary
 
 
@@ -360,7 +360,7 @@ def test_progress_bar_draws_done_total_and_eta():
     bar = cli.ProgressBar(err)
     bar.started -= 10  # ten seconds in, a quarter done: thirty to go
     bar(25, 100)
-    assert "] 25/100 chunks  ETA 0:30" in err.getvalue()
+    assert "]  25% 25/100  ETA 0:30" in err.getvalue()
     assert "[" + "#" * 10 in err.getvalue()
 
 

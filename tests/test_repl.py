@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 
 import pytest
@@ -413,7 +414,28 @@ def test_no_color_env_and_non_tty_turn_colour_off(monkeypatch):
     assert render.wants_color(Tty()) is False
     monkeypatch.setenv("NO_COLOR", "")  # an empty value does not count (no-color.org)
     assert render.wants_color(Tty()) is True
+    monkeypatch.setenv("TERM", "dumb")
+    assert render.wants_color(Tty()) is False
     assert render.terminal_width(io.StringIO()) is None
+
+
+def test_no_color_terminal_keeps_the_highlight_as_bold_underline(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setenv("NO_COLOR", "1")
+    style = render.Style.for_stream(Tty())
+    assert (style.color, style.emphasis) == (False, True)
+    out = render.answer_text(_passage_answer("It rained. It rained. The end.", 11, 21), style)
+    assert "\x1b[1;4mIt rained.\x1b[0m The end." in out
+    assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", out)  # no foreground colour at all
+    monkeypatch.delenv("NO_COLOR")
+    piped = render.Style.for_stream(io.StringIO())
+    assert (piped.color, piped.emphasis, piped.width) == (False, False, None)
+    out = render.answer_text(_passage_answer("It rained. It rained. The end.", 11, 21), piped)
+    assert "\x1b" not in out
 
 
 def test_control_characters_in_the_source_cannot_reach_the_terminal():
@@ -465,3 +487,34 @@ def test_fake_report_offsets_are_exact():
     for c in a.citations:
         assert REPORT[c.start : c.end] == c.text
     assert REPORT[a.quote.start : a.quote.end] == a.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(words, min_size=1, max_size=80), st.integers(min_value=20, max_value=120))
+def test_excerpts_fit_the_width_ellipsis_included(passage_words, width):
+    lines = render.excerpt_lines(" ".join(passage_words), width)
+    assert 1 <= len(lines) <= render.EXCERPT_LINES
+    for line in lines:
+        assert render.cell_width(line) <= width or len(line.split()) <= 2
+
+
+def test_unwrapped_excerpt_is_cut_at_a_word():
+    text = "word " * 100
+    (line,) = render.excerpt_lines(text, None)
+    assert line.startswith("    word word") and line.endswith("word …")
+    assert len(line) <= len(render.PASSAGE_INDENT) + render.EXCERPT_CHARS + 2
+
+
+def test_a_quote_inside_a_longer_passage_is_cited_at_its_own_line():
+    start, end = REPORT.index("The inspectors"), REPORT.index("workshop.") + len("workshop.")
+    passage = Citation("report.txt", start, end, 3, 2, REPORT[start:end], 0.9)
+    q_start = REPORT.index("The depot manager")
+    q_end = REPORT.index("in May.") + len("in May.")
+    quote = Quote("report.txt", q_start, q_end, 5, 3)
+    answer = Answer("who", True, REPORT[q_start:q_end], 0.9, (passage,), quote)
+    out = render.answer_text(answer, render.Style(color=True, width=None))
+    assert "[1]\x1b[0m report.txt, line 5, paragraph 3\n" in out
+    hl = f"\x1b[{render.HIGHLIGHT}m"
+    assert f"{hl}{REPORT[q_start:q_end]}{render.RESET} Water no longer" in out
+    # Its paragraphs stay apart: a blank line between them.
+    assert "40 buses.\n\n    " in out

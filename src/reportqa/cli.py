@@ -257,7 +257,7 @@ class BackgroundAssistant:
 
 def _stderr_notice(message: str) -> None:
     print(
-        render.notice_text(message, render.Style(color=render.wants_color(sys.stderr))),
+        render.notice_text(message, render.Style.for_stream(sys.stderr)),
         file=sys.stderr,
     )
 
@@ -347,7 +347,10 @@ def chat_terminal(args: argparse.Namespace) -> int:
 
 
 class ProgressBar:
-    """``Embedding [#####-----] 120/400 chunks  ETA 0:04`` on a terminal; nothing elsewhere."""
+    """``Embedding [#####-----]  30% 120/400  ETA 0:04`` on a terminal; nothing elsewhere.
+
+    The counts are the texts being embedded: passages, and the sentences within them.
+    """
 
     def __init__(self, stream: TextIO, label: str = "Embedding"):
         self.stream, self.label = stream, label
@@ -362,7 +365,8 @@ class ProgressBar:
         self.drawn = now
         elapsed = now - self.started
         eta = "--:--" if done == 0 else _clock(elapsed / done * (total - done))
-        text = f" {done}/{total} chunks  ETA {eta}"
+        percent = 100 * done // total if total else 100
+        text = f" {percent:3d}% {done}/{total}  ETA {eta}"
         columns = render.terminal_width(self.stream) or 80
         width = max(10, min(40, columns - len(self.label) - len(text) - 3))
         filled = width * done // total if total else width

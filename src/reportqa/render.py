@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .results import Answer, Citation
+    from .results import Answer, Citation, Quote
 
 # SGR codes; every styled run is closed with RESET so nothing leaks into the prompt.
 RESET = "\x1b[0m"
@@ -27,25 +27,29 @@ HIGHLIGHT = "1;33"  # bold yellow: the quoted sentence inside its passage
 NUMBER = "36"  # cyan: citation numbers and locations
 WARN = "33"
 ERROR = "31"
+# The same roles without colour, for a terminal with NO_COLOR set.
+NO_COLOR_CODES = {HIGHLIGHT: "1;4", NUMBER: "1", WARN: "1", ERROR: "1"}
 
 # Confidence bands shown next to the score; the score itself is always printed.
 CONFIDENCE_BANDS = ((0.75, "high"), (0.45, "medium"), (0.0, "low"))
 
 PASSAGE_INDENT = "    "
-# Citations after the first are shown as an excerpt of at most this many lines.
+# Citations after the first are shown as an excerpt: this many lines in a
+# terminal, or this many characters when output is not wrapped.
 EXCERPT_LINES = 2
+EXCERPT_CHARS = 160
+
+
+def is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):  # closed or not a real file
+        return False
 
 
 def wants_color(stream: Any) -> bool:
     """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("TERM") == "dumb":
-        return False
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):  # closed or not a real file
-        return False
+    return is_terminal(stream) and not os.environ.get("NO_COLOR")
 
 
 def terminal_width(stream: Any) -> int | None:
@@ -60,19 +64,33 @@ def terminal_width(stream: Any) -> int | None:
 
 @dataclass(frozen=True)
 class Style:
-    """How to draw: with or without ANSI colour, wrapped to ``width`` or not at all."""
+    """How to draw: colour, or only bold/dim/underline, or plain; wrapped to ``width`` or not.
+
+    With NO_COLOR set, a terminal still gets ``emphasis`` (no colours), so the
+    quoted sentence stays visible inside its passage.
+    """
 
     color: bool = False
     width: int | None = None
+    emphasis: bool = False
 
     @classmethod
     def for_stream(cls, stream: Any) -> Style:
-        return cls(color=wants_color(stream), width=terminal_width(stream))
+        terminal = is_terminal(stream)
+        return cls(
+            color=terminal and not os.environ.get("NO_COLOR"),
+            width=terminal_width(stream),
+            emphasis=terminal and bool(os.environ.get("NO_COLOR")),
+        )
 
     def paint(self, text: str, code: str) -> str:
-        if not self.color or not text:
+        if not text:
             return text
-        return f"\x1b[{code}m{text}{RESET}"
+        if self.color:
+            return f"\x1b[{code}m{text}{RESET}"
+        if self.emphasis:
+            return f"\x1b[{NO_COLOR_CODES.get(code, code)}m{text}{RESET}"
+        return text
 
 
 def printable(text: str) -> str:
@@ -197,8 +215,15 @@ def confidence_label(confidence: float) -> str:
     return CONFIDENCE_BANDS[-1][1]
 
 
-def location(citation: Citation) -> str:
-    return f"{printable(citation.source)}, line {citation.line}, paragraph {citation.paragraph}"
+def location(where: Citation | Quote) -> str:
+    return f"{printable(where.source)}, line {where.line}, paragraph {where.paragraph}"
+
+
+def heading(number: int, text: str, style: Style) -> str:
+    """``[n] text``, wrapped, with the number painted."""
+    label = f"[{number}]"
+    spans = [(0, len(label), NUMBER)]
+    return "\n".join(wrap(f"{label} {text}", style.width, spans=spans, style=style))
 
 
 def citation_block(
@@ -206,36 +231,42 @@ def citation_block(
     citation: Citation,
     style: Style,
     *,
-    quote: tuple[int, int] | None = None,
+    quote: Quote | None = None,
     excerpt: bool = False,
 ) -> str:
     """``[n] file, line L, paragraph P`` and the passage beneath it.
 
-    ``quote`` is ``(start, end)`` in file offsets; it is highlighted inside the
-    passage. With ``excerpt`` the passage is cut to a few lines.
+    With a ``quote`` (inside this passage) the header gives the quote's own line
+    and paragraph, and the quote is highlighted by its offsets. With ``excerpt``
+    the passage is cut to a few lines.
     """
-    header = style.paint(f"[{number}]", NUMBER) + " " + location(citation)
-    spans = []
-    if quote is not None:
-        spans.append((quote[0] - citation.start, quote[1] - citation.start, HIGHLIGHT))
-    body = wrap(citation.text, style.width, indent=PASSAGE_INDENT, spans=spans, style=style)
-    body = [line for line in body if line.strip()] if excerpt else body
-    if excerpt and len(body) > EXCERPT_LINES:
-        body = body[:EXCERPT_LINES]
-        body[-1] += " …"
-    if excerpt and style.width is None and body:
-        body = [_shorten(body[0], 160)]
+    header = heading(number, location(citation if quote is None else quote), style)
     if excerpt:
-        body = [style.paint(line, DIM) for line in body]
+        body = [style.paint(line, DIM) for line in excerpt_lines(citation.text, style.width)]
+    else:
+        spans = []
+        if quote is not None:
+            spans.append((quote.start - citation.start, quote.end - citation.start, HIGHLIGHT))
+        body = wrap(citation.text, style.width, indent=PASSAGE_INDENT, spans=spans, style=style)
     return "\n".join([header, *body])
 
 
-def _shorten(line: str, limit: int) -> str:
-    """Cut an unwrapped plain line at a word boundary (used only when not wrapping)."""
-    if len(line) <= limit or "\x1b" in line:
-        return line
-    cut = line.rfind(" ", 0, limit)
-    return line[: cut if cut > len(PASSAGE_INDENT) else limit] + " …"
+def excerpt_lines(text: str, width: int | None) -> list[str]:
+    """The start of a passage: EXCERPT_LINES wrapped lines, or 160 characters unwrapped."""
+    if width is None:
+        line = " ".join(printable(text).split())
+        if len(line) > EXCERPT_CHARS:
+            cut = line.rfind(" ", 0, EXCERPT_CHARS)
+            line = line[: cut if cut > 0 else EXCERPT_CHARS] + " …"
+        return [PASSAGE_INDENT + line]
+    lines = [line for line in wrap(text, width, indent=PASSAGE_INDENT) if line.strip()]
+    if len(lines) <= EXCERPT_LINES:
+        return lines
+    last = lines[EXCERPT_LINES - 1]
+    # Make room for the ellipsis on the last line, a word at a time.
+    while cell_width(last + " …") > width and " " in last.strip():
+        last = last.rstrip().rsplit(" ", 1)[0]
+    return [*lines[: EXCERPT_LINES - 1], last + " …"]
 
 
 def answer_text(answer: Answer, style: Style) -> str:
@@ -256,9 +287,7 @@ def answer_text(answer: Answer, style: Style) -> str:
         )
         blocks = []
         for i, c in enumerate(citations, 1):
-            quote = None
-            if i == 1 and answer.quote is not None and answer.quote.source == c.source:
-                quote = (answer.quote.start, answer.quote.end)
+            quote = quote_in(answer.quote, c) if i == 1 else None
             blocks.append(citation_block(i, c, style, quote=quote, excerpt=i > 1))
         if blocks:
             parts.append("\n".join(blocks))
@@ -281,20 +310,32 @@ def error_text(message: str, style: Style) -> str:
     return paragraph("error: " + printable(message), style, code=ERROR)
 
 
+def quote_in(quote: Quote | None, citation: Citation) -> Quote | None:
+    """The quote if it lies inside the citation's passage, else None."""
+    if quote is None or quote.source != citation.source:
+        return None
+    return quote if citation.start <= quote.start and quote.end <= citation.end else None
+
+
 def show_text(
-    number: int, cited: Citation, passages: Sequence[Citation], style: Style, quote=None
+    number: int,
+    cited: Citation,
+    passages: Sequence[Citation],
+    style: Style,
+    quote: Quote | None = None,
 ) -> str:
     """``/show N``: the cited passage, bright, between its dimmed neighbours."""
     passages = list(passages) or [cited]
-    header = style.paint(f"[{number}]", NUMBER) + " " + location(cited)
+    quote = quote_in(quote, cited)
+    header = heading(number, location(quote or cited), style)
     blocks = [header]
     for p in passages:
         is_cited = p.start < cited.end and cited.start < p.end
         spans: list[tuple[int, int, str]] = []
         if not is_cited:
             spans.append((0, len(p.text), DIM))
-        elif quote is not None and p.start <= quote[0] and quote[1] <= p.end:
-            spans.append((quote[0] - p.start, quote[1] - p.start, HIGHLIGHT))
+        elif quote is not None and p.start <= quote.start and quote.end <= p.end:
+            spans.append((quote.start - p.start, quote.end - p.start, HIGHLIGHT))
         label = f"paragraph {p.paragraph}, line {p.line}" + (" (cited)" if is_cited else "")
         body = wrap(p.text, style.width, indent=PASSAGE_INDENT, spans=spans, style=style)
         blocks.append("  " + style.paint(label, DIM) + "\n" + "\n".join(body))

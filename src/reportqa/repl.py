@@ -267,10 +267,7 @@ class Repl:
             return
         cited = self.last.citations[number - 1]
         passages = self.backend.surroundings(cited, 1)
-        quote = None
-        q = self.last.quote
-        if number == 1 and q is not None and q.source == cited.source:
-            quote = (q.start, q.end)
+        quote = self.last.quote if number == 1 else None
         self.say(render.show_text(number, cited, passages, self.style, quote=quote) + "\n")
 
     def cmd_k(self, arg: str) -> None:
