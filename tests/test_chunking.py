@@ -1,0 +1,123 @@
+"""Chunk offsets under unusual text (issue 2): CRLF, lone CR, blank lines, no final newline, emoji, long paragraphs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FakeEncoder
+from reportqa.chunking import chunk_document, chunk_documents
+from reportqa.ingest import Document
+
+count_tokens = FakeEncoder().count_tokens
+
+WORDS = ["the", "IOPC", "report", "Mr.", "J.", "Smith", "2001/2002", "e.g.", "U.S.", "“quoted”", "‘single’",
+         "café", "naïve", "😀", "👨‍👩‍👧", "中文", "https://example.org/a/very/long/path?with=query&and=more",
+         "x" * 120, "end.", "Why?", "Yes!", "—", "(aside)", "3.5", "…"]
+BREAKS = [" ", " ", " ", "  ", "\t", "\n", "\r\n", "\r", "\n\n", "\r\n\r\n", "\n \n", "\r\r", "\n\n\n", "\u00a0", "\u3000", "\f"]
+
+texts = st.one_of(
+    # words and breaks of every kind, optionally without a final newline
+    st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(BREAKS)), max_size=120).map(
+        lambda pairs: "".join(w + b for w, b in pairs)
+    ),
+    # one very long paragraph, with or without sentence ends
+    st.tuples(st.integers(50, 600), st.booleans(), st.sampled_from(["\n", "\r\n", ""])).map(
+        lambda t: " ".join(f"word{i}{'.' if t[1] and i % 17 == 16 else ''}" for i in range(t[0])) + t[2]
+    ),
+    # anything at all
+    st.text(max_size=400),
+    st.text(alphabet=st.sampled_from("ab .\n\r\t😀é?\u2028\u00a0"), max_size=400),
+)
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line, counting \\r\\n, \\r and \\n as one break each (as open(newline="") sees them)."""
+    return 1 + len(re.findall(r"\r\n|\r|\n", text[:offset]))
+
+
+def check_chunks(text: str, max_tokens: int) -> None:
+    doc = Document("doc.txt", None, text, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    chunks = chunk_document(doc, count_tokens, max_tokens, first_id=7)
+    assert [c.id for c in chunks] == list(range(7, 7 + len(chunks)))
+    last_end, last_paragraph = 0, 1
+    for c in chunks:
+        assert c.source == "doc.txt"
+        assert text[c.start : c.end] == c.text and c.text  # exact offsets, never empty
+        assert c.text == c.text.strip()  # trimmed
+        assert c.start >= last_end  # in order, no overlap
+        assert count_tokens(c.text) <= max_tokens, "a chunk is longer than the model's window"
+        assert c.line == line_of(text, c.start)
+        assert c.paragraph >= last_paragraph
+        assert c.sentences and c.sentences[0][0] == c.start and c.sentences[-1][1] == c.end
+        prev = c.start
+        for s, e in c.sentences:
+            assert c.start <= prev <= s < e <= c.end  # inside the chunk, in order, not empty
+            assert text[s:e] == text[s:e].strip()
+            prev = e
+        last_end, last_paragraph = c.end, c.paragraph
+    # Nothing is lost: every non-space character is inside some chunk.
+    covered = bytearray(len(text))
+    for c in chunks:
+        covered[c.start : c.end] = b"\x01" * (c.end - c.start)
+    lost = [i for i, ch in enumerate(text) if not ch.isspace() and not covered[i]]
+    assert not lost, f"text dropped at {lost[:5]}: {text[lost[0]:lost[0] + 20]!r}"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=texts, max_tokens=st.sampled_from([8, 16, 40, 256]))
+def test_chunk_offsets_lines_sentences_and_limits_hold_for_unusual_text(text, max_tokens):
+    check_chunks(text, max_tokens)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\n\n\r\n  \t\n",
+        "No final newline",
+        "Line one\r\nline two\r\n\r\nPara two\rwith a lone CR\n\nPara three\n",
+        "Emoji 😀 first. 👨‍👩‍👧 family! 中文句子。Next.\n\n\n\nAfter many blank lines.",
+        "A " * 3000,
+        "x" * 5000,
+        "Sentence one. " * 400 + "\r\n\r\n" + "Tail.",
+    ],
+    ids=["empty", "only-blank", "no-final-newline", "crlf-and-cr", "emoji", "long-paragraph", "one-long-word", "long-crlf"],
+)
+def test_chunking_examples(text):
+    for max_tokens in (8, 64, 256):
+        check_chunks(text, max_tokens)
+
+
+def test_line_numbers_count_crlf_and_lone_cr_once():
+    text = "Title\r\n\r\nSecond para\rstill second\n\nThird\r\n"
+    chunks = chunk_document(Document("d.txt", None, text, ""), count_tokens, 256, first_id=0)
+    found = {c.text.split()[0]: c.line for c in chunks}
+    assert found["Title"] == 1 and found.get("Third", 5) == 5
+    assert [line_of(text, c.start) for c in chunks] == [c.line for c in chunks]
+
+
+def test_ids_run_on_across_documents():
+    docs = [Document(f"{n}.txt", None, f"Report {n}. It has two sentences.\n\nAnd a second paragraph.", "") for n in "abc"]
+    chunks = chunk_documents(docs, count_tokens, 256)
+    assert [c.id for c in chunks] == list(range(len(chunks))) and {c.source for c in chunks} == {"a.txt", "b.txt", "c.txt"}
+
+
+@pytest.fixture(scope="module")
+def model_tokens():
+    from reportqa.embed import NumpyEncoder
+
+    return NumpyEncoder().count_tokens  # the model's own tokenizer; the weights stay memory-mapped
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=texts)
+def test_no_chunk_exceeds_256_wordpieces_of_the_real_tokenizer(model_tokens, text):
+    doc = Document("doc.txt", None, text, "")
+    for c in chunk_document(doc, model_tokens, 256):
+        assert text[c.start : c.end] == c.text
+        assert model_tokens(c.text) <= 256
