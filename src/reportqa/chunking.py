@@ -10,13 +10,24 @@ from typing import Callable, Iterator
 from .ingest import Document
 from .text import sentence_spans
 
+# Consecutive paragraphs are merged into one passage while the passage stays within
+# this many wordpieces. News-style reports put one sentence in a paragraph, and such a
+# paragraph often needs its neighbour to be found or understood ("It subsequently
+# appears that it was not."). 0 keeps one passage per paragraph.
+MERGE_TOKENS = 128
+# What a fresh index must have been chunked with; index.py records it in the manifest.
+CHUNKING = {"method": "paragraph-merge", "version": 2, "merge_tokens": MERGE_TOKENS}
+
 _BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """A passage: a paragraph, or a run of its sentences when it is too long for the model."""
+    """A passage: a run of short paragraphs, one paragraph, or a run of its sentences when it is too long.
+
+    ``paragraph`` is the 1-based number of the first paragraph in the passage.
+    """
 
     id: int
     source: str
@@ -109,16 +120,26 @@ def _word_windows(text: str, start: int, end: int, fits: Callable[[str], bool]) 
 
 
 def chunk_document(
-    doc: Document, count_tokens: Callable[[str], int], max_tokens: int, first_id: int = 0
+    doc: Document,
+    count_tokens: Callable[[str], int],
+    max_tokens: int,
+    first_id: int = 0,
+    merge_tokens: int | None = None,
 ) -> list[Chunk]:
-    """Passages that follow paragraph and sentence boundaries and fit max_tokens wordpieces."""
+    """Passages that follow paragraph and sentence boundaries and fit max_tokens wordpieces.
+
+    Whole paragraphs that fit are then merged with the following ones while the
+    merged passage has at most merge_tokens wordpieces (default MERGE_TOKENS).
+    """
     text = doc.text
     lines = LineIndex(text)
+    budget = min(MERGE_TOKENS if merge_tokens is None else merge_tokens, max_tokens)
 
     def fits(s: str) -> bool:
         return count_tokens(s) <= max_tokens
 
-    chunks: list[Chunk] = []
+    # (paragraph number, whole paragraph?, sentence spans) of each passage before merging
+    pieces_of: list[tuple[int, bool, list[tuple[int, int]]]] = []
     for number, (p_start, p_end) in enumerate(paragraphs(text), start=1):
         sentences = sentence_spans(text, p_start, p_end) or [(p_start, p_end)]
         # Sentences too long for the model on their own become word windows.
@@ -137,25 +158,39 @@ def chunk_document(
                 current.append(piece)
             if current:
                 groups.append(current)
-        for group in groups:
-            start, end = group[0][0], group[-1][1]
-            chunks.append(
-                Chunk(
-                    id=first_id + len(chunks),
-                    source=doc.name,
-                    start=start,
-                    end=end,
-                    line=lines.line(start),
-                    paragraph=number,
-                    text=text[start:end],
-                    sentences=tuple(group),
-                )
+        pieces_of.extend((number, len(groups) == 1, group) for group in groups)
+
+    merged: list[tuple[int, list[tuple[int, int]]]] = []
+    can_grow = False  # may the last merged passage take the next paragraph?
+    for number, whole, group in pieces_of:
+        if budget > 0 and whole and can_grow and count_tokens(text[merged[-1][1][0][0] : group[-1][1]]) <= budget:
+            merged[-1][1].extend(group)
+            continue
+        merged.append((number, list(group)))
+        can_grow = whole and count_tokens(text[group[0][0] : group[-1][1]]) <= budget
+
+    chunks: list[Chunk] = []
+    for number, group in merged:
+        start, end = group[0][0], group[-1][1]
+        chunks.append(
+            Chunk(
+                id=first_id + len(chunks),
+                source=doc.name,
+                start=start,
+                end=end,
+                line=lines.line(start),
+                paragraph=number,
+                text=text[start:end],
+                sentences=tuple(group),
             )
+        )
     return chunks
 
 
-def chunk_documents(docs: list[Document], count_tokens: Callable[[str], int], max_tokens: int) -> list[Chunk]:
+def chunk_documents(
+    docs: list[Document], count_tokens: Callable[[str], int], max_tokens: int, merge_tokens: int | None = None
+) -> list[Chunk]:
     chunks: list[Chunk] = []
     for doc in docs:
-        chunks.extend(chunk_document(doc, count_tokens, max_tokens, first_id=len(chunks)))
+        chunks.extend(chunk_document(doc, count_tokens, max_tokens, first_id=len(chunks), merge_tokens=merge_tokens))
     return chunks

@@ -35,11 +35,10 @@ import numpy as np
 from . import __version__
 from .embed import Encoder
 from .errors import IndexError_, IndexFormatError
-from .chunking import Chunk, chunk_documents
+from .chunking import CHUNKING, Chunk, chunk_documents
 from .ingest import read_documents, source_hashes
 
 FORMAT_VERSION = 1
-CHUNKING = {"method": "paragraph-sentence", "version": 1}
 FILES = ("manifest.json", "chunks.jsonl", "embeddings.npy", "sentence_embeddings.npy")
 LOCK_TIMEOUT = 120.0  # seconds; $REPORTQA_LOCK_TIMEOUT overrides it
 

@@ -22,6 +22,7 @@ class Ranking:
     dense: np.ndarray
     sentence: np.ndarray  # best sentence cosine in each passage
     sentence_cos: np.ndarray  # cosine of every sentence row
+    sentence_lexical: np.ndarray  # BM25 of every sentence row, sentences as documents
     fused: np.ndarray
     order: np.ndarray  # chunk ids, best first
 
@@ -86,6 +87,32 @@ class Retriever:
         self.sentence_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
     @cached_property
+    def sentence_terms(self) -> list[list[str]]:
+        return [terms(c.text[a - c.start : b - c.start]) for c in self.index.chunks for a, b in c.sentences]
+
+    @cached_property
+    def sentence_bm25(self) -> BM25:
+        return BM25(self.sentence_terms, self.settings.bm25_k1, self.settings.bm25_b)
+
+    @cached_property
+    def context_embeddings(self) -> np.ndarray:
+        """Each sentence vector plus context_weight times its neighbours' in the same file, re-normalised."""
+        sent = self.index.sentence_embeddings
+        if sent.shape[0] == 0:
+            return sent
+        sources = [c.source for c in self.index.chunks for _ in c.sentences]
+        same_prev = np.array([i > 0 and sources[i - 1] == sources[i] for i in range(len(sources))])
+        prev = np.zeros_like(sent)
+        prev[1:] = sent[:-1]
+        prev[~same_prev] = 0
+        nxt = np.zeros_like(sent)
+        nxt[:-1] = sent[1:]
+        same_next = np.append(same_prev[1:], False)
+        nxt[~same_next] = 0
+        ctx = sent + self.settings.context_weight * (prev + nxt)
+        return (ctx / np.linalg.norm(ctx, axis=1, keepdims=True)).astype(np.float32)
+
+    @cached_property
     def bm25(self) -> BM25:
         return BM25([terms(c.text) for c in self.index.chunks], self.settings.bm25_k1, self.settings.bm25_b)
 
@@ -95,11 +122,16 @@ class Retriever:
         dense = self.index.embeddings @ query_vec
         sentence_cos = self.index.sentence_embeddings @ query_vec
         sentence = np.maximum.reduceat(sentence_cos, self.sentence_starts) if sentence_cos.size else dense.copy()
-        signals = ((s.w_lexical, lexical), (s.w_dense, dense), (s.w_sentence, sentence))
+        sentence_lexical = self.sentence_bm25.scores(query_terms) if sentence_cos.size else lexical.copy()
+        signals = [(s.w_lexical, lexical), (s.w_dense, dense), (s.w_sentence, sentence)]
+        if s.w_sentence_lexical and sentence_cos.size:
+            signals.append((s.w_sentence_lexical, np.maximum.reduceat(sentence_lexical, self.sentence_starts)))
+        if s.w_context and sentence_cos.size:
+            signals.append((s.w_context, np.maximum.reduceat(self.context_embeddings @ query_vec, self.sentence_starts)))
         if s.fusion == "rrf":
             fused = sum(w * rrf(x, s.rrf_k) for w, x in signals if w)
         else:
             fused = sum(w * zscore(x) for w, x in signals if w)
         fused = np.asarray(fused, dtype=np.float32) if not np.isscalar(fused) else np.zeros_like(dense)
         order = np.argsort(-fused, kind="stable")
-        return Ranking(lexical, dense, sentence, sentence_cos, fused, order)
+        return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, fused, order)

@@ -23,6 +23,9 @@ class Settings:
     w_lexical: float = 1.0  # BM25
     w_dense: float = 0.5  # cosine of question and whole passage
     w_sentence: float = 1.0  # best cosine of question and one sentence of the passage
+    w_sentence_lexical: float = 0.5  # best BM25 of one sentence of the passage (sentences as documents)
+    w_context: float = 0.0  # best cosine of question and a sentence blended with its neighbours
+    context_weight: float = 0.5  # weight of each neighbouring sentence vector in that blend
 
     # Answer selection among the sentences of the top passages.
     answer_passages: int = 3
