@@ -271,6 +271,23 @@ def test_a_question_before_loading_ends_says_loading_then_answers():
     ]
 
 
+def test_on_a_terminal_loading_counts_seconds_then_clears_its_line():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    fake = FakeAssistant()
+    loaded = threading.Event()
+    out = Tty()
+    repl = Repl(backend_for(fake, ready=loaded.is_set), out=out, style=render.Style(width=200))
+    timer = threading.Timer(2.3, loaded.set)
+    timer.start()
+    repl.question("When did the inspectors visit the depot?")
+    text = out.getvalue()
+    assert text.startswith("\rloading…\x1b[K\rloading… 2 s\x1b[K\r\x1b[K")
+    assert text.split("\r\x1b[K", 1)[1].startswith("The inspectors visited the depot in March 2021. [1]")
+
+
 def test_on_start_runs_once_when_the_first_prompt_is_up():
     started = []
     fake = FakeAssistant()

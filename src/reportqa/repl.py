@@ -152,13 +152,44 @@ class Repl:
             self.say(render.notice_text(message, self.style))
 
     def wait_until_ready(self) -> None:
-        """Say "loading…" and wait for the background load, showing its notices as they come."""
+        """Say "loading…" and wait for the background load, showing its notices as they come.
+
+        On a terminal the line counts the seconds, so a long rebuild never looks frozen.
+        """
         if self.backend.ready():
             return
-        self.say(self.style.paint("loading…", render.DIM))
-        while not self.backend.ready():
-            self.flush_notices()
-            time.sleep(0.05)
+        live = _isatty(self.out)
+        started = time.monotonic()
+        shown = ""
+
+        def draw(text: str) -> None:
+            nonlocal shown
+            self.out.write("\r" + self.style.paint(text, render.DIM) + "\x1b[K")
+            self.out.flush()
+            shown = text
+
+        if live:
+            draw("loading…")
+        else:
+            self.say(self.style.paint("loading…", render.DIM))
+        try:
+            while not self.backend.ready():
+                with self._lock:
+                    pending = bool(self._notices)
+                if pending:
+                    if live:
+                        self.out.write("\r\x1b[K")
+                    self.flush_notices()
+                    if live:
+                        draw(shown)
+                seconds = int(time.monotonic() - started)
+                if live and seconds >= 2 and shown != f"loading… {seconds} s":
+                    draw(f"loading… {seconds} s")
+                time.sleep(0.05)
+        finally:
+            if live:
+                self.out.write("\r\x1b[K")
+                self.out.flush()
 
     def error(self, message: str) -> None:
         self.say(render.error_text(message, self.style))
@@ -331,3 +362,10 @@ class Repl:
                 return 0
             if not self.handle(line):
                 return 0
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
