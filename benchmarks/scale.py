@@ -1,0 +1,278 @@
+"""How cost grows with the number of chunks: build, load, query and memory (issue 4, "Scale").
+
+    python benchmarks/scale.py [--sizes 1000,10000,100000] [--build 1000] [--queries 60]
+
+* Build: the three SQuAD articles of ../shared/benchmarks, copied as separate
+  files until there are about --build chunks, indexed from scratch with the
+  default encoder (chunking + embedding every chunk and every sentence).
+* Load and query at each size: an index folder made of those real chunks,
+  repeated (each copy under its own file name) up to the size, with synthetic
+  unit vectors; search cost does not depend on the vectors' values. Each size
+  runs in a fresh process, which reports:
+    - read_index as it is today (np.load through file objects: a full copy),
+      and np.load(mmap_mode="r") of the same two .npy files for comparison;
+    - the retriever's setup (BM25 statistics from the chunk texts);
+    - per question: encoding, brute-force dense products, the whole answer();
+    - resident memory after loading and at the end, and the peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLES = ROOT.parent / "shared" / "benchmarks" / "squad2-articles"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_mb() -> float:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child
+    # would report the parent's peak from before the exec.
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
+
+
+def questions(limit: int) -> list[str]:
+    out = []
+    for path in sorted(ARTICLES.glob("*.questions.jsonl")):
+        out += [json.loads(line)["q"] for line in path.open(encoding="utf-8") if line.strip()][: limit // 3 + 1]
+    return out[:limit]
+
+
+# --- building from real text ----------------------------------------------------
+
+
+def build_real(target_chunks: int, workdir: Path) -> dict:
+    from reportqa.assistant import Assistant
+
+    probe = workdir / "probe"
+    probe.mkdir()
+    for f in ARTICLES.glob("*.txt"):
+        shutil.copy(f, probe / f.name)
+    per_copy = Assistant(source=probe, index_dir=workdir / "probe-index", notify=lambda m: None).build(force=True).chunks
+    copies = max(1, round(target_chunks / per_copy))
+    src = workdir / "src"
+    src.mkdir()
+    for k in range(copies):
+        for f in ARTICLES.glob("*.txt"):
+            shutil.copy(f, src / f"copy{k:04d}-{f.name}")
+    assistant = Assistant(source=src, index_dir=workdir / "index", notify=lambda m: None)
+    started = time.perf_counter()
+    s = assistant.build(force=True)
+    seconds = time.perf_counter() - started
+    return {"chunks": s.chunks, "sentences": s.sentences, "files": s.files, "seconds": seconds,
+            "per_1k_chunks": seconds / s.chunks * 1000, "index": str(workdir / "index")}
+
+
+def make_index(base: Path, n: int, out: Path, seed: int = 0) -> None:
+    """n chunks repeated from base's chunks.jsonl, with random unit vectors, in the index format."""
+    from reportqa.index import FILES, _write_file, _write_npy
+
+    manifest = json.loads((base / "manifest.json").read_text())
+    base_chunks = [json.loads(line) for line in (base / "chunks.jsonl").open(encoding="utf-8")]
+    out.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    lines, n_sent, sources = [], 0, {}
+    for i in range(n):
+        c = dict(base_chunks[i % len(base_chunks)])
+        c["id"], c["source"] = i, f"rep{i // len(base_chunks):05d}/{c['source']}"
+        sources[c["source"]] = manifest["sources"].get(c["source"].split("/", 1)[1], "0" * 64)
+        n_sent += len(c["sentences"])
+        lines.append(json.dumps(c, ensure_ascii=False))
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    _write_file(out / "chunks.jsonl", data)
+    manifest["sources"] = sources
+    manifest["sha256"] = {"chunks.jsonl": hashlib.sha256(data).hexdigest()}
+
+    def unit(rows: int) -> np.ndarray:
+        v = rng.standard_normal((rows, 384), dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    _write_npy(out / "embeddings.npy", unit(n))
+    _write_npy(out / "sentence_embeddings.npy", unit(n_sent))
+    manifest["counts"] = {"files": n // len(base_chunks) + 1, "chunks": n, "sentences": n_sent}
+    manifest["sizes"] = {f: (out / f).stat().st_size for f in FILES if f != "manifest.json"}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+# --- one size, in a fresh process -------------------------------------------------------
+
+
+def child(index_dir: Path, n_questions: int) -> dict:
+    started = time.perf_counter()
+    from reportqa.assistant import Assistant
+    from reportqa.embed import default_encoder
+    from reportqa.index import read_index
+    from reportqa.text import terms
+
+    encoder = default_encoder()
+    encoder.encode(["warm up"])
+    r = {"import_and_model_s": time.perf_counter() - started, "rss_model_mb": rss_mb()}
+
+    t = time.perf_counter()
+    emb = np.load(index_dir / "embeddings.npy", mmap_mode="r", allow_pickle=False)
+    sent = np.load(index_dir / "sentence_embeddings.npy", mmap_mode="r", allow_pickle=False)
+    r["mmap_npy_s"] = time.perf_counter() - t
+    del emb, sent
+
+    t = time.perf_counter()
+    index = read_index(index_dir)
+    r["read_index_s"] = time.perf_counter() - t
+    r["rss_after_read_mb"] = rss_mb()
+    r["chunks"], r["sentences"] = len(index.chunks), int(index.sentence_embeddings.shape[0])
+    r["vectors_mb"] = (index.embeddings.nbytes + index.sentence_embeddings.nbytes) / 2**20
+
+    assistant = Assistant(source=index_dir, index_dir=index_dir, encoder=encoder, notify=lambda m: None)
+    t = time.perf_counter()
+    assistant._set_index(index)  # the retriever and its BM25 statistics, as load() does
+    r["retriever_setup_s"] = time.perf_counter() - t
+    r["rss_after_setup_mb"] = rss_mb()
+
+    qs = questions(n_questions)
+    t = time.perf_counter()
+    assistant.answer(qs[0])  # also builds what the retriever computes lazily on first use
+    r["first_answer_s"] = time.perf_counter() - t
+    r["rss_after_first_answer_mb"] = rss_mb()
+    r.update(bm25_on_disk(assistant._retriever, index_dir))
+    enc_t, dense_t, rank_t, answer_t = [], [], [], []
+    for q in qs:
+        t = time.perf_counter()
+        v = encoder.encode([q])[0]
+        enc_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        index.embeddings @ v
+        index.sentence_embeddings @ v
+        dense_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        assistant._retriever.rank(terms(q), v)
+        rank_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        assistant.answer(q)
+        answer_t.append(time.perf_counter() - t)
+    r["encode_ms"] = statistics.median(enc_t) * 1e3
+    r["dense_products_ms"] = statistics.median(dense_t) * 1e3
+    r["rank_ms"] = statistics.median(rank_t) * 1e3
+    r["answer_p50_ms"] = statistics.median(answer_t) * 1e3
+    r["answer_p95_ms"] = sorted(answer_t)[round(0.95 * (len(answer_t) - 1))] * 1e3
+    r["rss_end_mb"] = rss_mb()
+    r["peak_rss_mb"] = peak_mb()
+    return r
+
+
+def bm25_on_disk(retriever, index_dir: Path) -> dict:
+    """What loading BM25 postings saved at build time would cost: a vocabulary and three .npy files.
+
+    A prototype for the proposal in docs/speed.md: the postings of the chunk-level
+    BM25 as CSR arrays (term offsets, chunk ids, tf) plus document lengths; the
+    BM25 weights are recomputed at load in one vectorised step, so k1 and b stay
+    settings. It is written once here (untimed) and then timed as a fresh load.
+    """
+    from reportqa.text import terms
+
+    out = {}
+    t = time.perf_counter()
+    docs = [terms(c.text) for c in retriever.index.chunks]
+    out["tokenize_chunks_s"] = time.perf_counter() - t
+    vocab: dict[str, int] = {}
+    rows: dict[int, list[tuple[int, int]]] = {}
+    for i, doc in enumerate(docs):
+        counts: dict[str, int] = {}
+        for term in doc:
+            counts[term] = counts.get(term, 0) + 1
+        for term, tf in counts.items():
+            rows.setdefault(vocab.setdefault(term, len(vocab)), []).append((i, tf))
+    indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+    ids, tfs = [], []
+    for j in range(len(vocab)):
+        indptr[j + 1] = indptr[j] + len(rows[j])
+        ids += [i for i, _ in rows[j]]
+        tfs += [tf for _, tf in rows[j]]
+    folder = Path(tempfile.mkdtemp(dir=index_dir))
+    (folder / "vocab.json").write_text(json.dumps(list(vocab)), encoding="utf-8")
+    np.save(folder / "indptr.npy", indptr)
+    np.save(folder / "ids.npy", np.asarray(ids, dtype=np.int32))
+    np.save(folder / "tf.npy", np.asarray(tfs, dtype=np.float32))
+    np.save(folder / "lengths.npy", np.asarray([len(d) for d in docs], dtype=np.float32))
+    del rows, ids, tfs, docs
+
+    t = time.perf_counter()
+    terms_list = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    column = {term: j for j, term in enumerate(terms_list)}
+    indptr = np.load(folder / "indptr.npy", mmap_mode="r", allow_pickle=False)
+    ids = np.load(folder / "ids.npy", mmap_mode="r", allow_pickle=False)
+    tf = np.load(folder / "tf.npy", mmap_mode="r", allow_pickle=False)
+    lengths = np.load(folder / "lengths.npy", allow_pickle=False)
+    k1, b = retriever.settings.bm25_k1, retriever.settings.bm25_b
+    norm = k1 * (1 - b + b * lengths / max(float(lengths.mean()), 1e-9))
+    weights = tf * (k1 + 1) / (tf + norm[ids])
+    out["bm25_from_disk_s"] = time.perf_counter() - t
+    out["bm25_vocab"] = len(column)
+    out["bm25_postings"] = int(weights.shape[0])
+    shutil.rmtree(folder)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000,3000,10000,30000,100000")
+    ap.add_argument("--build", type=int, default=1000, help="chunks of real text to index from scratch (0: skip)")
+    ap.add_argument("--queries", type=int, default=60)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(Path(args.child), args.queries)))
+        return
+
+    print(f"# {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="reportqa-scale-") as tmp:
+        work = Path(tmp)
+        if args.build:
+            b = build_real(args.build, work)
+            print(f"build from scratch: {b['files']} files, {b['chunks']} chunks + {b['sentences']} sentences "
+                  f"in {b['seconds']:.1f} s = {b['per_1k_chunks']:.0f} s per 1k chunks "
+                  f"(10k ≈ {b['per_1k_chunks'] * 10 / 60:.0f} min, 100k ≈ {b['per_1k_chunks'] * 100 / 3600:.1f} h at that rate)", flush=True)
+            base = Path(b["index"])
+        else:
+            base = ROOT / "index"
+        rows = []
+        for n in (int(s) for s in args.sizes.split(",")):
+            out = work / f"idx-{n}"
+            make_index(base, n, out)
+            res = subprocess.run([sys.executable, __file__, "--child", str(out), "--queries", str(args.queries)],
+                                 capture_output=True, text=True)
+            if res.returncode:
+                sys.exit(res.stderr[-2000:])
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            rows.append(r)
+            print(json.dumps(r), flush=True)
+            shutil.rmtree(out)
+    keys = [("chunks", "{:,}"), ("sentences", "{:,}"), ("vectors_mb", "{:.0f}"), ("read_index_s", "{:.3f}"),
+            ("mmap_npy_s", "{:.4f}"), ("retriever_setup_s", "{:.3f}"), ("first_answer_s", "{:.3f}"),
+            ("tokenize_chunks_s", "{:.3f}"), ("bm25_from_disk_s", "{:.3f}"), ("encode_ms", "{:.2f}"),
+            ("dense_products_ms", "{:.2f}"), ("rank_ms", "{:.2f}"), ("answer_p50_ms", "{:.1f}"), ("answer_p95_ms", "{:.1f}"),
+            ("rss_after_first_answer_mb", "{:.0f}"), ("peak_rss_mb", "{:.0f}")]
+    print("\n| " + " | ".join(k for k, _ in keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(f.format(r[k]) for k, f in keys) + " |")
+    print(f"\nload {os.getloadavg()[0]:.2f} at the end")
+
+
+if __name__ == "__main__":
+    main()

