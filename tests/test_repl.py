@@ -112,16 +112,16 @@ confidence: high (0.82)
 
 [1] report.txt, line 5, paragraph 3
 
-  paragraph 2, line 3
+  line 3, paragraph 2
     The inspectors visited the depot in March 2021. They
     counted 40 buses.
 
-  paragraph 3, line 5 (cited)
+  line 5, paragraph 3 (cited)
     The depot manager, Ann Lee, said the new roof was
     finished in May. Water no longer leaks into the
     workshop.
 
-  paragraph 4, line 7
+  line 7, paragraph 4
     The report recommends a second inspection in 2023.
 
      lexical         dense         sentence   fused

@@ -109,7 +109,7 @@ def test_a_real_chat_session(session, tmp_path):
     for command in ("/sources", "/show N", "/k N", "/json", "/why", "/quit"):
         assert command in helped
 
-    shown = session.step("/show 1\r", r"\(cited\)", r"paragraph \d+, line \d+")
+    shown = session.step("/show 1\r", r"\(cited\)")
     assert re.search(r"\[1\] iopc-operation-amazon\.txt, line \d+, paragraph \d+", shown)
     assert quoted in flat(shown)
 

@@ -336,7 +336,7 @@ def show_text(
             spans.append((0, len(p.text), DIM))
         elif quote is not None and p.start <= quote.start and quote.end <= p.end:
             spans.append((quote.start - p.start, quote.end - p.start, HIGHLIGHT))
-        label = f"paragraph {p.paragraph}, line {p.line}" + (" (cited)" if is_cited else "")
+        label = f"line {p.line}, paragraph {p.paragraph}" + (" (cited)" if is_cited else "")
         body = wrap(p.text, style.width, indent=PASSAGE_INDENT, spans=spans, style=style)
         blocks.append("  " + style.paint(label, DIM) + "\n" + "\n".join(body))
     return "\n\n".join(blocks)
