@@ -76,3 +76,13 @@ def tiny_source(tmp_path: Path) -> Path:
     source.mkdir()
     (source / "report.txt").write_text(TINY_REPORT, encoding="utf-8")
     return source
+
+
+def pytest_collection_modifyitems(config, items):
+    """`slow` tests (soak runs of minutes) are skipped, with the reason shown, unless `-m slow` selects them."""
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow soak check (minutes): run it with `pytest -m slow`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
