@@ -576,3 +576,10 @@ def test_real_bad_question_file_exits_1(tmp_path):
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith("reportqa: error: ")
     assert "q.jsonl:1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_chat_in_a_terminal_refuses_a_missing_source_before_opening(tmp_path, fake):
+    args = cli.build_parser().parse_args(["chat", "--source", str(tmp_path / "nope")])
+    with pytest.raises(cli.SourceError, match="nope does not exist"):
+        cli.chat_terminal(args)
+    assert "it" not in fake

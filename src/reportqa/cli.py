@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__, render
-from .errors import QuestionError, ReportQAError
+from .errors import QuestionError, ReportQAError, SourceError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .assistant import Assistant
@@ -325,6 +325,9 @@ def answer_lines(
 def chat_terminal(args: argparse.Namespace) -> int:
     from .repl import Backend, Repl, open_history
 
+    if args.source is not None and not os.path.lexists(args.source):
+        # Cheap to check now; otherwise the chat would open only to fail on every question.
+        raise SourceError(f"{args.source} does not exist: pass a .txt/.md file or a folder of them.")
     # The loader's notices go through the REPL, which is created just below.
     loader = BackgroundAssistant(lambda: make_assistant(args, lambda message: repl.notify(message)))
     backend = Backend(
