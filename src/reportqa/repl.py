@@ -7,6 +7,7 @@ Nothing here imports numpy or the assistant; the loop is driven by a
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import os
 import sys
@@ -334,7 +335,7 @@ class Repl:
     # -- the loop -----------------------------------------------------------
     def session(self, history: History | None = None, **kwargs: Any) -> PromptSession:
         return PromptSession(
-            history=history or InMemoryHistory(),
+            history=history if history is not None else InMemoryHistory(),
             auto_suggest=AutoSuggestFromHistory(),
             completer=CommandCompleter(self.describe),
             complete_while_typing=True,
@@ -350,8 +351,11 @@ class Repl:
         while True:
             try:
                 if not started and on_start is not None:
-                    # The first prompt is drawn before any heavy work begins.
-                    line = session.prompt(PROMPT, pre_run=on_start)
+                    # Queued on the prompt's event loop, so it runs once the first prompt
+                    # has been drawn: heavy work never delays it.
+                    line = session.prompt(
+                        PROMPT, pre_run=lambda: asyncio.get_running_loop().call_soon(on_start)
+                    )
                 else:
                     line = session.prompt(PROMPT)
                 started = True
