@@ -11,7 +11,9 @@ Rows:
   * warm `answer()`: p50 and p95 over every question of tests/data/questions.jsonl,
     --rounds times each, in this process after one warm-up answer;
   * peak RSS of `reportqa ask` (ru_maxrss of that child, from os.wait4);
-  * building the bundled report's index from scratch into a temp folder.
+  * building the bundled report's index from scratch into a temp folder;
+  * for reference, one question's encoding on each backend (ONNX Runtime,
+    numpy, sentence-transformers), interleaved in this process.
 
 The ONNX model is prepared in the user cache before timing (one untimed run),
 and its one-time export is timed separately into a throw-away cache folder.
@@ -52,7 +54,11 @@ print(chunks[int(np.argmax(vectors @ q))]["text"])
 
 
 def run_child(argv: list[str], env: dict) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS in MB and exit status of one child process."""
+    """Wall seconds, peak RSS in MB and exit status of one child process.
+
+    Linux carries ru_maxrss across exec, so the figure is max(this process at
+    fork, the child): the cold runs go first, while this process is small.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -151,6 +157,27 @@ def measure_warm(runs: int, rounds: int) -> tuple[list[float], list[float], list
     return p50s, p95s, [statistics.median(encodes)], type(encoder).__name__
 
 
+def measure_encoders(runs: int) -> dict[str, list[float]]:
+    """Seconds to encode one question, per backend: the median over the question file, per run."""
+    from reportqa.embed import NumpyEncoder, SentenceTransformerEncoder, make_encoder
+
+    questions = [json.loads(line)["q"] for line in (ROOT / "tests" / "data" / "questions.jsonl").open(encoding="utf-8") if line.strip()]
+    encoders = {"onnx": make_encoder("onnx"), "numpy": NumpyEncoder(), "sentence-transformers": SentenceTransformerEncoder()}
+    out: dict[str, list[float]] = {name: [] for name in encoders}
+    for enc in encoders.values():
+        enc.encode(questions[:2])
+    for _ in range(runs):
+        times: dict[str, list[float]] = {name: [] for name in encoders}
+        for q in questions:  # interleaved, so that load from other processes hits all alike
+            for name, enc in encoders.items():
+                t = time.perf_counter()
+                enc.encode([q])
+                times[name].append(time.perf_counter() - t)
+        for name in encoders:
+            out[name].append(statistics.median(times[name]))
+    return out
+
+
 def measure_build(runs: int) -> tuple[list[float], str]:
     from reportqa.assistant import BUNDLED_SOURCE, Assistant
 
@@ -207,6 +234,10 @@ def main() -> None:
     if not args.skip_export:
         first = measure_first_export(3, env)
         row("first `reportqa ask` ever (one-time export)", "(info)", first, " s", note="3 runs, empty cache")
+
+    # Last, because it imports torch into this process.
+    for name, xs in measure_encoders(runs).items():
+        row(f"encode one question: {name}", "(info)", [x * 1e3 for x in xs], " ms", "{:.2f}")
 
     load_after = os.getloadavg()[0]
     head = ("measure", "target", "median", "min", "max", "met", "note")

@@ -1,17 +1,21 @@
 """all-MiniLM-L6-v2 on ONNX Runtime, from a graph written once into the user's cache.
 
 The graph is built straight from the package's ``model.safetensors`` with the
-``onnx`` helpers (no torch, well under two seconds), so the first run pays
-little for it. It lives in ``<cache>/models/<weights fingerprint>-g<graph version>/``:
+``onnx`` helpers (no torch, a second or two), so the first run pays little for
+it. It lives in ``<cache>/models/all-minilm-l6-v2-<weights fingerprint>-g<graph version>/``:
 
-    model.onnx   the graph with its weights
-    meta.json    fingerprint, graph version, size and SHA-256 of model.onnx, and
-                 the embedding of a probe sentence as the numpy reference computed it
+    model.onnx        the graph (kilobytes)
+    model.onnx.data   its weights as ONNX external data, which ONNX Runtime
+                      memory-maps: a session opens in ~0.2 s instead of ~0.6 s
+    meta.json         fingerprint, graph version, size and SHA-256 of both files,
+                      and the embedding of a probe sentence as the numpy reference
+                      computed it
 
-Both files are written to temp names and renamed into place, meta.json last,
-so a killed export leaves no cache at all. A cached model is used only when
-meta.json matches the weights and model.onnx matches its recorded size and
-hash, and it reproduces the probe embedding; otherwise it is rebuilt.
+An export writes all three into a temp folder beside the cache and moves them
+in with renames, meta.json removed first and put back last, so a killed export
+never leaves a cache that passes the checks. A cached model is used only when
+meta.json matches the weights, both files match their recorded size and hash,
+and the model reproduces the probe embedding; otherwise it is rebuilt.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -34,6 +39,7 @@ GRAPH_VERSION = 1
 OPSET = 18  # LayerNormalization needs 17, ReduceL2 with axes as an input needs 18
 PROBE = "Probe: the IOPC published its findings on 19 September 2024, naming 47 officers."
 PROBE_TOLERANCE = 1e-5
+GRAPH, DATA, META = "model.onnx", "model.onnx.data", "meta.json"
 
 
 def cache_dir() -> Path:
@@ -140,18 +146,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class OnnxEncoder(NumpyEncoder):
@@ -170,7 +170,7 @@ class OnnxEncoder(NumpyEncoder):
         if reason is None:
             try:
                 self.session = self._session()
-                reason = self._probe_problem(json.loads((self.cache / "meta.json").read_text())["probe"])
+                reason = self._probe_problem(json.loads((self.cache / META).read_text())["probe"])
             except Exception as exc:  # ORT raises its own types for unreadable models
                 reason = f"ONNX Runtime cannot load it ({type(exc).__name__})"
             if reason is None:
@@ -182,7 +182,7 @@ class OnnxEncoder(NumpyEncoder):
             self.notify(f"reportqa: preparing the ONNX model once, in {self.cache} …")
         self.export()
         self.session = self._session()
-        problem = self._probe_problem(json.loads((self.cache / "meta.json").read_text())["probe"])
+        problem = self._probe_problem(json.loads((self.cache / META).read_text())["probe"])
         if problem:
             raise ModelError(f"The ONNX model just built in {self.cache} is wrong ({problem}); remove that folder.")
 
@@ -190,58 +190,72 @@ class OnnxEncoder(NumpyEncoder):
 
     def _cache_problem(self) -> str | None:
         """Why the cached model cannot be trusted, "missing" when there is none, or None."""
-        meta_path, model_path = self.cache / "meta.json", self.cache / "model.onnx"
-        if not meta_path.exists():
+        if not (self.cache / META).exists():
             return "missing"
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = json.loads((self.cache / META).read_text(encoding="utf-8"))
             if meta.get("fingerprint") != self.fingerprint or meta.get("graph_version") != GRAPH_VERSION:
                 return "it was made from other weights or another graph version"
             if len(meta["probe"]) != self.dim:
                 return "meta.json has a bad probe vector"
+            files = {name: meta["files"][name] for name in (GRAPH, DATA)}
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            return f"meta.json is unreadable: {exc}"
-        try:
-            if model_path.stat().st_size != meta.get("size"):
-                return "model.onnx has the wrong size"
-        except OSError:
-            return "model.onnx is missing"
-        if _sha256(model_path) != meta.get("sha256"):
-            return "model.onnx does not match its checksum"
+            return f"meta.json is unreadable: {exc!r}"
+        for name, want in files.items():
+            try:
+                if (self.cache / name).stat().st_size != want.get("size"):
+                    return f"{name} has the wrong size"
+            except OSError:
+                return f"{name} is missing"
+            if _sha256(self.cache / name) != want.get("sha256"):
+                return f"{name} does not match its checksum"
         return None
 
     def export(self) -> None:
-        """Build the graph, check it against the numpy forward, and swap it into the cache."""
+        """Build the graph, record the numpy reference's probe, and move the files into the cache."""
         try:
+            import onnx
+
             model = build_graph(self.path)
         except ImportError as exc:
             raise ModelError("The onnx package is needed to build the ONNX model: run `pip install onnx`.") from exc
-        data = model.SerializeToString()
-        del model
         probe = NumpyEncoder._forward(self, self.token_ids([PROBE]))[0]
         try:
-            self.cache.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(OSError):
-                (self.cache / "meta.json").unlink()  # the model and its meta change together
-            _write_atomic(self.cache / "model.onnx", data)
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{self.cache.name}.tmp-", dir=self.cache.parent))
+        except OSError as exc:
+            raise ModelError(f"Cannot write the ONNX model to {self.cache}: {exc.strerror or exc}.") from None
+        try:
+            onnx.save_model(model, str(tmp / GRAPH), save_as_external_data=True,
+                            all_tensors_to_one_file=True, location=DATA, size_threshold=1024)
+            del model
             meta = {
                 "model_id": self.model_id,
                 "fingerprint": self.fingerprint,
                 "graph_version": GRAPH_VERSION,
+                "onnx": onnx.__version__,
                 "onnxruntime": self._ort.__version__,
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
+                "files": {name: {"size": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)} for name in (GRAPH, DATA)},
                 "probe": [float(v) for v in probe],
             }
-            _write_atomic(self.cache / "meta.json", (json.dumps(meta) + "\n").encode("utf-8"))
+            (tmp / META).write_text(json.dumps(meta) + "\n", encoding="utf-8")
+            for name in (DATA, GRAPH, META):
+                _fsync(tmp / name)
+            self.cache.mkdir(exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                (self.cache / META).unlink()  # the files and their meta change together
+            for name in (DATA, GRAPH, META):
+                os.replace(tmp / name, self.cache / name)
         except OSError as exc:
             raise ModelError(f"Cannot write the ONNX model to {self.cache}: {exc.strerror or exc}.") from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def _session(self):
         ort = self._ort
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        return ort.InferenceSession(str(self.cache / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(self.cache / GRAPH), options, providers=["CPUExecutionProvider"])
 
     def _probe_problem(self, expected: list[float]) -> str | None:
         got = self._forward(self.token_ids([PROBE]))[0]
