@@ -340,9 +340,10 @@ def chat_terminal(args: argparse.Namespace) -> int:
     history, problem = open_history()
     session = repl.session(history)
     style = repl.style
+    about = "the report" if args.source is None else render.printable(Path(args.source).name)
     repl.say(
         style.paint(f"reportqa {__version__}", render.BOLD)
-        + " · ask a question about the report · /help for commands · Ctrl-D to quit"
+        + f" · ask a question about {about} · /help for commands · Ctrl-D to quit"
     )
     if problem:
         repl.notify(problem)
