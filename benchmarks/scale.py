@@ -255,7 +255,7 @@ def main() -> None:
             out = work / f"idx-{n}"
             make_index(base, n, out)
             res = subprocess.run([sys.executable, __file__, "--child", str(out), "--queries", str(args.queries)],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, check=False)
             if res.returncode:
                 sys.exit(res.stderr[-2000:])
             r = json.loads(res.stdout.strip().splitlines()[-1])

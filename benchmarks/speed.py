@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -242,7 +241,7 @@ def main() -> None:
     load_after = os.getloadavg()[0]
     head = ("measure", "target", "median", "min", "max", "met", "note")
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
-    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"
     print()
     print(line(head))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

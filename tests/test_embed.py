@@ -109,7 +109,7 @@ def test_every_backend_declares_the_same_model(cache):
 
 
 def test_bundled_index_is_fresh_for_the_onnx_backend(cache):
-    from reportqa.assistant import BUNDLED_SOURCE, BUNDLED_INDEX
+    from reportqa.assistant import BUNDLED_INDEX, BUNDLED_SOURCE
     from reportqa.index import expected_manifest, read_index, staleness
 
     manifest = read_index(BUNDLED_INDEX).manifest

@@ -22,8 +22,9 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -192,7 +193,7 @@ class NumpyEncoder:
         for layer in range(self.layers):
             p = f"encoder.layer.{layer}."
 
-            def t(name):
+            def t(name, p=p):
                 return np.ascontiguousarray(w[p + name + ".weight"].T)
 
             qkv = ("attention.self.query", "attention.self.key", "attention.self.value")

@@ -26,8 +26,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -75,8 +75,8 @@ def build_graph(path: Path):
         nodes.append(helper.make_node(kind, inputs, outs, **attrs))
         return outs[0] if n_out == 1 else outs
 
-    f32 = lambda v: np.asarray(v, dtype=np.float32)  # noqa: E731
-    i64 = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
+    f32 = lambda v: np.asarray(v, dtype=np.float32)
+    i64 = lambda v: np.asarray(v, dtype=np.int64)
 
     def layer_norm(x: str, prefix: str) -> str:
         return op("LayerNormalization", [x, const(prefix + ".weight", w[prefix + ".weight"]),
@@ -171,7 +171,7 @@ class OnnxEncoder(NumpyEncoder):
             try:
                 self.session = self._session()
                 reason = self._probe_problem(json.loads((self.cache / META).read_text())["probe"])
-            except Exception as exc:  # ORT raises its own types for unreadable models
+            except Exception as exc:  # noqa: BLE001 - ORT raises its own types for unreadable models
                 reason = f"ONNX Runtime cannot load it ({type(exc).__name__})"
             if reason is None:
                 return
