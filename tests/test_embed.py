@@ -255,3 +255,17 @@ def test_default_path_never_imports_torch(cache):
     env.pop("PYTHONPATH", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split("\n")[:2] == ["OnnxEncoder", "[]"], out.stderr
+
+
+def test_concurrent_first_runs_share_one_valid_cache(tmp_path, monkeypatch):
+    # Four processes find no cache and export at once: each must end on ONNX, and the cache must be valid.
+    env = dict(os.environ, REPORTQA_CACHE_DIR=str(tmp_path / "c"))
+    code = "from reportqa.embed import make_encoder; print(type(make_encoder('auto')).__name__)"
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [o.strip() for o, _ in outs] == ["OnnxEncoder"] * 4, [e for _, e in outs]
+    monkeypatch.setenv("REPORTQA_CACHE_DIR", str(tmp_path / "c"))
+    messages: list[str] = []
+    onnx_encoder(messages)
+    assert messages == []
+    assert [p.name for p in (tmp_path / "c" / "models").iterdir()] == [model_folder(tmp_path / "c").name]
