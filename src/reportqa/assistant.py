@@ -15,7 +15,7 @@ from typing import Callable
 from .embed import Encoder, default_encoder
 from .errors import QuestionError
 from .index import BuildSummary, Index, ensure_index
-from .extract import abstention_features, p_answerable, select_sentence
+from .extract import decide
 from .retrieve import Ranking, Retriever
 from .results import Answer, Citation, Quote, Signals
 from .settings import DEFAULT, Settings
@@ -172,8 +172,8 @@ class Assistant:
         q_terms = terms(text)
         q_vec = self.encoder.encode([text])[0]
         ranking = retriever.rank(q_terms, q_vec)
-        best = select_sentence(index, retriever, q_terms, ranking, self.settings)
-        p = p_answerable(abstention_features(index, retriever, text, q_terms, ranking, best, self.settings), self.settings)
+        decision = decide(index, retriever, text, q_terms, ranking, self.settings)
+        best, p = decision.best, decision.p
         answered = best is not None and p >= self.settings.abstain_threshold
 
         order = [int(i) for i in ranking.order[: max(k, 1)]]

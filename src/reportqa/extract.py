@@ -1,15 +1,65 @@
-"""Pick the answer inside the retrieved passages, and decide whether to abstain."""
+"""Pick the answer inside the retrieved passages, and decide whether to abstain.
+
+Candidates are the sentences of the top passages and pairs of adjacent sentences
+(a one-line sentence often needs its neighbour: "It subsequently appears that it
+was not."). A linear scorer fitted across the SQuAD articles picks one; a
+logistic model over ``abstention_features`` gives P(the report answers).
+Both sets of weights live in ``settings.py``; ``benchmarks/fit.py`` refits them.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
 
 from .index import Index
 from .retrieve import Ranking, Retriever, zscore
 from .settings import Settings
-from .text import STOPWORDS, stem, terms, words
+from .text import STOPWORDS, stem, words
+
+ANSWER_FEATURES = (
+    "cosine",  # best question-sentence cosine in the span
+    "context",  # the same with each sentence blended with its neighbours
+    "coverage",  # IDF-weighted share of the question's terms in the span
+    "passage",  # the passage's fused score, z-scored over all passages
+    "top_passage",  # 1 if the span is in the best passage
+    "sentence_lexical",  # best sentence BM25 in the span, z-scored over all sentences
+    "type_cue",  # a when/how-many question and a span with a year/month or a number
+    "length",  # characters / 100
+    "pair",  # 1 for two adjacent sentences
+)
+
+ABSTENTION_FEATURES = (
+    "top_dense",  # cosine of the question and the best passage
+    "top_sentence",  # best sentence cosine in the best passage
+    "answer_cosine",  # cosine of the chosen span
+    "answer_coverage",  # IDF-weighted share of question terms in the chosen span
+    "passage_coverage",  # the same for the chosen span's passage
+    "in_corpus",  # IDF-weighted share of question terms found anywhere in the report
+    "missing_keys",  # share of the question's names and numbers absent from the top passages
+    "missing_keys_answer",  # the same for the chosen span's passage
+    "answer_margin",  # score of the chosen span minus the best span of another passage
+    "fused_margin",  # fused z-score of the best passage minus the second
+    "rare_missing",  # highest IDF of a question term that the report has but the chosen passage lacks, / max IDF
+)
+
+_WHEN = re.compile(r"\b(when|what year|which year|what date|what century|what decade|how long ago)\b")
+_HOW_MANY = re.compile(r"\b(how many|how much|what percentage|what percent|how large|how big|how far|how long|how old)\b")
 
 Best = tuple[int, int, int] | None  # (chunk id, start, end) of the answer span
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The chosen span (or None), P(answerable), and the features behind it."""
+
+    best: Best
+    p: float
+    answer_features: tuple[float, ...]
+    abstention_features: tuple[float, ...]
 
 
 def key_terms(question: str) -> set[str]:
@@ -25,71 +75,143 @@ def key_terms(question: str) -> set[str]:
     return out
 
 
-def select_sentence(index: Index, retriever: Retriever, q_terms: list[str], ranking: Ranking, s: Settings) -> Best:
-    """(chunk id, start, end) of the best sentence in the top passages."""
+def question_type(question: str) -> str:
+    q = question.lower()
+    if _WHEN.search(q):
+        return "when"
+    if _HOW_MANY.search(q):
+        return "number"
+    return "other"
+
+
+def _coverage(weights: dict[str, float], total: float, term_set) -> float:
+    return sum(w for t, w in weights.items() if t in term_set) / total if total else 0.0
+
+
+def candidates(
+    index: Index, retriever: Retriever, question: str, q_terms: list[str], ranking: Ranking, s: Settings
+) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+    """Spans of the top passages, (chunk id, start, end), and their ANSWER_FEATURES rows."""
     bm25 = retriever.bm25
-    top = [int(i) for i in ranking.order[: s.answer_passages]]
-    if not top:
-        return None
     weights = {t: bm25.idf(t) for t in set(q_terms)}
     total = sum(weights.values())
+    qtype = question_type(question)
     fused_z = zscore(ranking.fused)
-    starts = retriever.sentence_starts
-    best, best_score = None, -math.inf
-    for cid in top:
+    lex_z = zscore(ranking.sentence_lexical)
+    cues = retriever.sentence_cues
+    spans: list[tuple[int, int, int]] = []
+    rows: list[list[float]] = []
+    for rank, cid in enumerate(int(i) for i in ranking.order[: s.answer_passages]):
         chunk = index.chunks[cid]
-        for j, (a, b) in enumerate(chunk.sentences):
-            row = int(starts[cid]) + j
-            sent_terms = set(terms(chunk.text[a - chunk.start : b - chunk.start]))
-            coverage = sum(w for t, w in weights.items() if t in sent_terms) / total if total else 0.0
-            # A caption or a stray label ("| Google Maps") is no answer.
-            too_short = len(sent_terms) < s.min_answer_terms
-            score = -1e9 * too_short + s.a_cosine * float(ranking.sentence_cos[row]) + s.a_coverage * coverage + s.a_passage * float(fused_z[cid])
-            if score > best_score:
-                best, best_score = (cid, a, b), score
-    return best
+        first = int(retriever.sentence_starts[cid])
+        n = len(chunk.sentences)
+        for j in range(n):
+            for width in (1, 2):
+                if j + width > n:
+                    break
+                a, b = chunk.sentences[j][0], chunk.sentences[j + width - 1][1]
+                sent_rows = range(first + j, first + j + width)
+                if width == 1 and len(retriever.sentence_term_sets[first + j]) < s.min_answer_terms:
+                    continue  # a caption or a stray label ("| Google Maps") is no answer on its own
+                if width == 2 and b - a > s.answer_max_chars:
+                    continue
+                span_terms = frozenset().union(*(retriever.sentence_term_sets[r] for r in sent_rows))
+                cue = (qtype == "when" and any(cues[r][0] for r in sent_rows)) or (
+                    qtype == "number" and any(cues[r][1] for r in sent_rows)
+                )
+                spans.append((cid, a, b))
+                rows.append([
+                    max(float(ranking.sentence_cos[r]) for r in sent_rows),
+                    max(float(ranking.context_cos[r]) for r in sent_rows),
+                    _coverage(weights, total, span_terms),
+                    float(fused_z[cid]),
+                    float(rank == 0),
+                    max(float(lex_z[r]) for r in sent_rows),
+                    float(cue),
+                    (b - a) / 100.0,
+                    float(width == 2),
+                ])
+    return spans, np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ANSWER_FEATURES))
+
+
+def answer_scores(features: np.ndarray, s: Settings) -> np.ndarray:
+    return features @ np.asarray(s.answer_weights, dtype=np.float64) if len(features) else np.zeros(0)
+
 
 def abstention_features(
-    index: Index, retriever: Retriever, question: str, q_terms: list[str], ranking: Ranking, best: Best, s: Settings
+    index: Index,
+    retriever: Retriever,
+    question: str,
+    q_terms: list[str],
+    ranking: Ranking,
+    spans: list[tuple[int, int, int]],
+    features: np.ndarray,
+    scores: np.ndarray,
+    choice: int | None,
+    s: Settings,
 ) -> list[float]:
-    """Signals that tell an answerable question from one the report does not answer."""
+    """Signals that tell an answerable question from one the report does not answer (ABSTENTION_FEATURES)."""
     bm25 = retriever.bm25
     top = int(ranking.order[0])
     weights = {t: bm25.idf(t) for t in set(q_terms)}
-    total = sum(weights.values()) or 1.0
-    in_corpus = sum(w for t, w in weights.items() if t in bm25.df) / total if weights else 0.0
-    top_terms = set(terms(index.chunks[top].text))
-    top_cov = sum(w for t, w in weights.items() if t in top_terms) / total if weights else 0.0
-    if best is not None:
-        cid, a, b = best
-        chunk = index.chunks[cid]
-        sent_terms = set(terms(chunk.text[a - chunk.start : b - chunk.start]))
-        sent_cov = sum(w for t, w in weights.items() if t in sent_terms) / total if weights else 0.0
-        row = int(retriever.sentence_starts[cid]) + next(
-            j for j, (x, _) in enumerate(chunk.sentences) if x == a
-        )
-        sent_cos = float(ranking.sentence_cos[row])
-    else:
-        sent_cov, sent_cos = 0.0, 0.0
+    total = sum(weights.values())
+    in_corpus = _coverage(weights, total, bm25.df)
     keys = key_terms(question)
-    passages = set()
-    for cid in ranking.order[: s.answer_passages]:
-        passages.update(terms(index.chunks[int(cid)].text))
-    missing_keys = len(keys - passages) / len(keys) if keys else 0.0
+    top_ids = [int(i) for i in ranking.order[: s.answer_passages]]
+    near = frozenset().union(*(retriever.passage_term_sets[i] for i in top_ids))
+    missing_keys = len(keys - near) / len(keys) if keys else 0.0
+    if choice is None:
+        return [float(ranking.dense[top]), float(ranking.sentence[top]), 0.0, 0.0, 0.0, in_corpus, missing_keys, 1.0, 0.0, 0.0, 1.0]
+    cid = spans[choice][0]
+    f = features[choice]
+    passage_terms = retriever.passage_term_sets[cid]
+    missing_answer = len(keys - passage_terms) / len(keys) if keys else 0.0
+    others = [sc for (c, _, _), sc in zip(spans, scores) if c != cid]
+    margin = float(scores[choice] - max(others)) if others else 1.0
+    max_idf = bm25.idf("") or 1.0
+    rare_missing = max((w for t, w in weights.items() if t in bm25.df and t not in passage_terms), default=0.0) / max_idf
+    fz = zscore(ranking.fused)
+    fused_margin = float(fz[top] - fz[int(ranking.order[1])]) if len(ranking.order) > 1 else 0.0
     return [
         float(ranking.dense[top]),
         float(ranking.sentence[top]),
-        sent_cos,
-        sent_cov,
-        top_cov,
+        float(f[0]),
+        float(f[2]),
+        _coverage(weights, total, passage_terms),
         in_corpus,
         missing_keys,
+        missing_answer,
+        margin,
+        fused_margin,
+        rare_missing,
     ]
 
 
+def _logistic(weights, bias: float, z: list[float]) -> float:
+    x = bias + sum(w * v for w, v in zip(weights, z))
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
 def p_answerable(features: list[float], s: Settings) -> float:
-    """P(the report answers the question) from the fitted logistic model."""
-    if not s.abstain_weights:
+    """P(the report answers): P(on topic) x P(answered | on topic), two fitted logistic models.
+
+    They are separate because the signals pull opposite ways: a high word overlap
+    says "on topic", while SQuAD's on-topic unanswerable questions overlap *more*
+    with the nearest passage than answerable ones do.
+    """
+    if not s.abstain_weights and not s.topic_weights:
         return 1.0
-    z = s.abstain_bias + sum(w * f for w, f in zip(s.abstain_weights, features))
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+    z = [(f - m) / d for f, m, d in zip(features, s.abstain_mean, s.abstain_scale)]
+    p = _logistic(s.topic_weights, s.topic_bias, z) if s.topic_weights else 1.0
+    return p * (_logistic(s.abstain_weights, s.abstain_bias, z) if s.abstain_weights else 1.0)
+
+
+def decide(index: Index, retriever: Retriever, question: str, q_terms: list[str], ranking: Ranking, s: Settings) -> Decision:
+    """Choose the answer span and estimate whether the report answers at all."""
+    spans, features = candidates(index, retriever, question, q_terms, ranking, s)
+    scores = answer_scores(features, s)
+    choice = int(np.argmax(scores)) if len(spans) else None
+    abst = abstention_features(index, retriever, question, q_terms, ranking, spans, features, scores, choice, s)
+    best = spans[choice] if choice is not None else None
+    answer_f = tuple(float(x) for x in features[choice]) if choice is not None else ()
+    return Decision(best, p_answerable(abst, s), answer_f, tuple(abst))

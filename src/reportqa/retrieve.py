@@ -11,7 +11,7 @@ import numpy as np
 
 from .index import Index
 from .settings import Settings
-from .text import terms
+from .text import sentence_cues, terms
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Ranking:
     sentence: np.ndarray  # best sentence cosine in each passage
     sentence_cos: np.ndarray  # cosine of every sentence row
     sentence_lexical: np.ndarray  # BM25 of every sentence row, sentences as documents
+    context_cos: np.ndarray  # cosine of every sentence row blended with its neighbours
     fused: np.ndarray
     order: np.ndarray  # chunk ids, best first
 
@@ -77,7 +78,11 @@ class BM25:
 
 
 class Retriever:
-    """Scores every passage of an index for a question."""
+    """Scores every passage of an index for a question.
+
+    Everything that depends only on the index (BM25 statistics, sentence terms,
+    neighbour-blended sentence vectors) is computed once here, not per question.
+    """
 
     def __init__(self, index: Index, settings: Settings):
         self.index = index
@@ -85,10 +90,13 @@ class Retriever:
         # Sentences of a passage are consecutive rows; reduceat needs each start.
         counts = np.array([len(c.sentences) for c in index.chunks], dtype=np.int64)
         self.sentence_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-
-    @cached_property
-    def sentence_terms(self) -> list[list[str]]:
-        return [terms(c.text[a - c.start : b - c.start]) for c in self.index.chunks for a, b in c.sentences]
+        self.sentence_texts = [c.text[a - c.start : b - c.start] for c in index.chunks for a, b in c.sentences]
+        self.sentence_terms = [terms(t) for t in self.sentence_texts]
+        self.sentence_term_sets = [frozenset(t) for t in self.sentence_terms]
+        self.passage_term_sets = [frozenset(terms(c.text)) for c in index.chunks]
+        self.sentence_cues = [sentence_cues(t) for t in self.sentence_texts]
+        for name in ("bm25", "sentence_bm25", "context_embeddings"):
+            getattr(self, name)
 
     @cached_property
     def sentence_bm25(self) -> BM25:
@@ -110,7 +118,7 @@ class Retriever:
         same_next = np.append(same_prev[1:], False)
         nxt[~same_next] = 0
         ctx = sent + self.settings.context_weight * (prev + nxt)
-        return (ctx / np.linalg.norm(ctx, axis=1, keepdims=True)).astype(np.float32)
+        return (ctx / np.maximum(np.linalg.norm(ctx, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
     @cached_property
     def bm25(self) -> BM25:
@@ -123,15 +131,16 @@ class Retriever:
         sentence_cos = self.index.sentence_embeddings @ query_vec
         sentence = np.maximum.reduceat(sentence_cos, self.sentence_starts) if sentence_cos.size else dense.copy()
         sentence_lexical = self.sentence_bm25.scores(query_terms) if sentence_cos.size else lexical.copy()
+        context_cos = self.context_embeddings @ query_vec
         signals = [(s.w_lexical, lexical), (s.w_dense, dense), (s.w_sentence, sentence)]
         if s.w_sentence_lexical and sentence_cos.size:
             signals.append((s.w_sentence_lexical, np.maximum.reduceat(sentence_lexical, self.sentence_starts)))
         if s.w_context and sentence_cos.size:
-            signals.append((s.w_context, np.maximum.reduceat(self.context_embeddings @ query_vec, self.sentence_starts)))
+            signals.append((s.w_context, np.maximum.reduceat(context_cos, self.sentence_starts)))
         if s.fusion == "rrf":
             fused = sum(w * rrf(x, s.rrf_k) for w, x in signals if w)
         else:
             fused = sum(w * zscore(x) for w, x in signals if w)
         fused = np.asarray(fused, dtype=np.float32) if not np.isscalar(fused) else np.zeros_like(dense)
         order = np.argsort(-fused, kind="stable")
-        return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, fused, order)
+        return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, context_cos, fused, order)

@@ -27,18 +27,30 @@ class Settings:
     w_context: float = 0.0  # best cosine of question and a sentence blended with its neighbours
     context_weight: float = 0.5  # weight of each neighbouring sentence vector in that blend
 
-    # Answer selection among the sentences of the top passages.
+    # Answer selection among the sentences (and pairs of adjacent sentences) of the top passages.
     answer_passages: int = 3
-    min_answer_terms: int = 3  # sentences with fewer content words are skipped
-    a_cosine: float = 1.0  # question-sentence cosine
-    a_coverage: float = 1.0  # IDF-weighted share of question terms in the sentence
-    a_passage: float = 0.1  # the passage's fused score, z-scored
+    min_answer_terms: int = 3  # a lone sentence with fewer content words is skipped
+    answer_max_chars: int = 250  # longest two-sentence span considered
+    # Linear scorer over extract.ANSWER_FEATURES. Fitted by `python benchmarks/fit.py`: a softmax
+    # over each SQuAD question's candidate spans (targets: the spans holding a gold answer),
+    # pooled over the three articles, then 0.5 taken off "length" to keep answers short.
+    answer_weights: tuple[float, ...] = (3.094, 2.103, 2.017, 1.235, 0.092, 0.432, 1.235, 0.122, -0.242)
 
-    # Abstention: logistic model over the features in assistant.abstention_features.
-    abstain_weights: tuple[float, ...] = field(default=())
-    abstain_bias: float = 0.0
+    # Abstention: P(on topic) x P(answered | on topic), two logistic models over
+    # extract.ABSTENTION_FEATURES standardised by abstain_mean and abstain_scale.
+    # Fitted by `python benchmarks/fit.py` (class-balanced logistic regressions in numpy) on the
+    # three SQuAD articles: answerable questions vs SQuAD's unanswerable ones, and vs off-topic
+    # questions (each article asked 60 questions of each other article). The bundled report's
+    # questions are never used. The threshold keeps 99% of the training answerable questions
+    # answered; see docs/quality.md for the curve.
+    abstain_mean: tuple[float, ...] = (0.4064, 0.5038, 0.4934, 0.4641, 0.488, 0.6122, 0.2279, 0.2376, 4.5323, 1.6818, 0.2902)
+    abstain_scale: tuple[float, ...] = (0.2469, 0.2503, 0.2573, 0.3225, 0.331, 0.3592, 0.4023, 0.4077, 3.5563, 1.2448, 0.333)
+    topic_weights: tuple[float, ...] = (1.968, 1.712, 1.312, 0.709, 0.922, 0.19, -0.949, -1.047, 0.519, 0.099, 0.053)  # answerable vs off-topic
+    topic_bias: float = 3.449
+    abstain_weights: tuple[float, ...] = (0.293, 0.369, -0.057, -0.056, -0.294, -0.263, -0.59, -1.085, -0.048, 0.161, 0.194)  # answerable vs on-topic unanswerable
+    abstain_bias: float = -0.845
     # Answer when P(answerable) >= threshold. Lower answers more and abstains less.
-    abstain_threshold: float = 0.5
+    abstain_threshold: float = 0.14
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
