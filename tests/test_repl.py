@@ -208,6 +208,12 @@ def test_ctrl_c_clears_the_line_and_ctrl_d_leaves_with_status_0():
     assert out == "Showing 4 passages per answer from now on.\n"
 
 
+def test_ctrl_c_on_an_empty_line_says_once_how_to_leave():
+    status, out, _ = run_repl(CTRL_C + "typing" + CTRL_C + CTRL_C + "/k 4\n" + CTRL_C)
+    assert status == 0
+    assert out == "(Ctrl-D or /quit leaves the chat)\nShowing 4 passages per answer from now on.\n"
+
+
 @pytest.mark.parametrize("leave", ["/quit", "/exit", "quit", "/QUIT"])
 def test_quit_ends_the_session_and_ignores_the_rest(leave):
     status, out, fake = run_repl(f"{leave}\nwho is the depot manager\n")

@@ -347,7 +347,7 @@ class Repl:
 
     def run(self, session: PromptSession, *, on_start: Callable[[], None] | None = None) -> int:
         """Prompt until Ctrl-D or /quit; Ctrl-C clears the line. Returns the exit status."""
-        started = False
+        started = hinted = False
         while True:
             try:
                 if not started and on_start is not None:
@@ -361,6 +361,10 @@ class Repl:
                 started = True
             except KeyboardInterrupt:
                 started = True
+                if not session.default_buffer.text and not hinted:
+                    # Ctrl-C on an empty line: people often expect it to quit.
+                    hinted = True
+                    self.say(self.style.paint("(Ctrl-D or /quit leaves the chat)", render.DIM))
                 continue
             except EOFError:
                 return 0
