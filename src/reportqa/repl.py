@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import get_app
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.formatted_text import FormattedText
@@ -339,7 +340,7 @@ class Repl:
             auto_suggest=AutoSuggestFromHistory(),
             completer=CommandCompleter(self.describe),
             complete_while_typing=True,
-            placeholder=FormattedText([("class:placeholder", "ask about the report, or /help")]),
+            placeholder=_placeholder,
             style=PromptStyle.from_dict({"prompt": "bold", "placeholder": "#888888"}),
             enable_suspend=True,
             **kwargs,
@@ -370,6 +371,13 @@ class Repl:
                 return 0
             if not self.handle(line):
                 return 0
+
+
+def _placeholder() -> FormattedText:
+    # Hidden once the prompt is done, so Ctrl-D does not leave the hint in the scrollback.
+    if get_app().is_done:
+        return FormattedText([])
+    return FormattedText([("class:placeholder", "ask about the report, or /help")])
 
 
 def _isatty(stream: TextIO) -> bool:
