@@ -225,6 +225,17 @@ def test_a_folder_that_is_not_an_index_is_never_replaced(tiny_source, tmp_path, 
     assert a_file.read_text() == "not a folder"
 
 
+def test_an_index_whose_parent_folders_do_not_exist_yet_is_built(tiny_source, tmp_path, monkeypatch):
+    # The default index of another report lives in a cache folder that a fresh machine lacks.
+    from reportqa.assistant import Assistant
+
+    monkeypatch.setenv("REPORTQA_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    a = Assistant(tiny_source, encoder=FakeEncoder(), notify=lambda m: None)
+    assert not a.index_dir.parent.exists()
+    assert a.answer("When did the inspectors visit?").citations
+    assert read_index(a.index_dir).chunks
+
+
 def test_disk_full_while_writing_keeps_the_previous_index(built, fake_encoder, monkeypatch):
     source, index_dir = built
     before = snapshot(index_dir)

@@ -510,6 +510,12 @@ def ensure_index(
             f"The index in {index_dir} needs a rebuild ({reason or 'it is missing'}) but the folder is not writable: "
             "fix its permissions, or pass --index with a writable folder."
         )
+    try:
+        index_dir.parent.mkdir(parents=True, exist_ok=True)  # the lock file lives there
+    except OSError as exc:
+        raise IndexError_(
+            f"Cannot create {index_dir.parent} ({exc.strerror or exc}): pass --index with a writable folder."
+        ) from None
     with build_lock(index_dir, timeout=lock_timeout, notify=notify):
         _recover(index_dir)
         # Someone else may have built it while we waited for the lock.
