@@ -77,6 +77,13 @@ def test_utf16_file_is_named_as_utf16(indexed, fake_encoder):
     refused(source, index_dir, before, fake_encoder, r"wide\.txt is UTF-16, not UTF-8")
 
 
+def test_a_file_name_that_is_not_utf8_is_refused_naming_it(indexed, fake_encoder):
+    source, index_dir, before = indexed
+    with open(os.path.join(os.fsencode(source), b"caf\xe9.txt"), "w", encoding="utf-8") as fh:
+        fh.write("A report with a Latin-1 file name.\n")
+    refused(source, index_dir, before, fake_encoder, r"The file name b'caf\\xe9\.txt' in .* is not valid UTF-8: rename it")
+
+
 def test_binary_file_is_refused_naming_it(indexed, fake_encoder):
     source, index_dir, before = indexed
     (source / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)

@@ -58,7 +58,15 @@ def source_files(source: Path) -> list[tuple[str, Path]]:
             path = Path(root, name)
             if name.startswith(".") or path.suffix.lower() not in SUFFIXES or not _is_regular(path):
                 continue
-            found.append((path.relative_to(source).as_posix(), path))
+            rel = path.relative_to(source).as_posix()
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                # Names go into the manifest and citations as UTF-8 text.
+                raise SourceError(
+                    f"The file name {os.fsencode(rel)!r} in {source} is not valid UTF-8: rename it."
+                ) from None
+            found.append((rel, path))
     if not found:
         raise SourceError(f"No .txt or .md files in {source}: add the report there or pass --source.")
     return found
