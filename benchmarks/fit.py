@@ -82,7 +82,10 @@ class Item:
 
 def assistants(encoder=None, settings: Settings = DEFAULT):
     from reportqa import Assistant
+    from reportqa.assistant import cache_dir
     from reportqa.embed import default_encoder
+
+    (cache_dir() / "indexes").mkdir(parents=True, exist_ok=True)  # index.build_lock needs the parent to exist
 
     encoder = encoder or MemoEncoder(default_encoder())
     out = {}

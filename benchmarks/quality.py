@@ -1,0 +1,232 @@
+"""Answer-quality benchmark: the final pipeline and its ablations, measured in one run.
+
+    python benchmarks/quality.py                                  # bundled set + SQuAD (leave-one-article-out)
+    python benchmarks/quality.py --source R.txt --questions Q.jsonl   # any report and question file
+
+Question files use the ../shared/benchmarks format (see reportqa.evaluate). For
+each variant it prints hit@1, hit@3, MRR@10, answer-contains (answering every
+question, and with the default abstention), mean answer length and the abstention
+figures. On the three SQuAD articles the fitted parts (answer scorer, abstention
+models, threshold) are refitted without the article being scored, and the
+figures are macro averages over the articles. The bundled report's set is scored
+with the shipped settings, which never saw it.
+
+Indexes for other reports go to $REPORTQA_CACHE_DIR (default /tmp/rqa-cache here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
+
+import fit  # noqa: E402
+from reportqa import Assistant, chunking  # noqa: E402
+from reportqa.embed import default_encoder  # noqa: E402
+from reportqa.evaluate import evaluate, load_questions  # noqa: E402
+from reportqa.extract import ANSWER_FEATURES  # noqa: E402
+from reportqa.settings import DEFAULT, Settings  # noqa: E402
+
+BUNDLED_QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
+
+
+def _zero(s: Settings, *names: str) -> Settings:
+    w = list(s.answer_weights)
+    for n in names:
+        w[ANSWER_FEATURES.index(n)] = 0.0
+    return s.with_(answer_weights=tuple(w))
+
+
+# name -> change to the (fitted) settings. "no paragraph merging" swaps the index instead.
+VARIANTS = {
+    "final": lambda s: s,
+    "BM25 only": lambda s: s.with_(w_dense=0.0, w_sentence=0.0, w_sentence_lexical=0.0),
+    "dense only (whole passage)": lambda s: s.with_(w_lexical=0.0, w_dense=1.0, w_sentence=0.0, w_sentence_lexical=0.0),
+    "plain RRF (BM25 + dense)": lambda s: s.with_(fusion="rrf", w_lexical=1.0, w_dense=1.0, w_sentence=0.0, w_sentence_lexical=0.0),
+    "no paragraph merging": lambda s: s,
+    "- best-sentence cosine (retrieval)": lambda s: s.with_(w_sentence=0.0),
+    "- sentence BM25 (retrieval)": lambda s: s.with_(w_sentence_lexical=0.0),
+    "- two-sentence spans": lambda s: s.with_(answer_max_chars=0),
+    "- neighbour-blended cosine (answer)": lambda s: _zero(s, "context"),
+    "- lexical answer signals (coverage, sentence BM25)": lambda s: _zero(s, "coverage", "sentence_lexical"),
+    "- when/how-many cue (answer)": lambda s: _zero(s, "type_cue"),
+    "- abstention (answer everything)": lambda s: s.with_(abstain_threshold=0.0),
+}
+COLUMNS = [
+    ("hit@1", "hit@1"),
+    ("hit@3", "hit@3"),
+    ("MRR@10", "mrr@10"),
+    ("contains", "contains_all"),
+    ("contains (abst.)", "contains"),
+    ("chars", "answer_chars"),
+    ("answered", "answered_rate"),
+    ("abstained", "abstain_rate"),
+    ("bal. acc.", "balanced_accuracy"),
+    ("best bal. acc.", "best_balanced"),
+]
+
+
+@contextlib.contextmanager
+def merge_tokens(n: int):
+    """Build/load indexes with another paragraph-merging budget (benchmark only)."""
+    old = chunking.MERGE_TOKENS
+    chunking.MERGE_TOKENS, chunking.CHUNKING["merge_tokens"] = n, n
+    try:
+        yield
+    finally:
+        chunking.MERGE_TOKENS, chunking.CHUNKING["merge_tokens"] = old, old
+
+
+def unmerged(a: Assistant) -> Assistant:
+    """The same report indexed one passage per paragraph, in its own cache folder."""
+    folder = Path(os.environ["REPORTQA_CACHE_DIR"]) / "unmerged" / a.index_dir.name
+    folder.parent.mkdir(parents=True, exist_ok=True)  # index.build_lock needs the parent to exist
+    with merge_tokens(0):
+        b = Assistant(a.source, folder, encoder=a.encoder, settings=a.settings, notify=lambda m: None)
+        b.load()
+    return b
+
+
+def summary(result: dict) -> dict:
+    s = dict(result["summary"])
+    bal = [c["balanced_accuracy"] for c in result["curve"] if c["balanced_accuracy"] is not None]
+    s["best_balanced"] = max(bal) if bal else None
+    return s
+
+
+def score(a: Assistant, questions: list[dict], settings: Settings, name: str, plain: Assistant | None) -> dict:
+    target = plain if name == "no paragraph merging" else a
+    return evaluate(target.with_settings(VARIANTS[name](settings)), questions)
+
+
+def macro(summaries: list[dict]) -> dict:
+    out = {}
+    for _, key in COLUMNS:
+        vals = [s[key] for s in summaries if s.get(key) is not None]
+        out[key] = float(np.mean(vals)) if vals else None
+    return out
+
+
+def table(title: str, rows: dict[str, dict]) -> str:
+    head = "| variant | " + " | ".join(c for c, _ in COLUMNS) + " |"
+    lines = [f"### {title}", "", head, "|---" * (len(COLUMNS) + 1) + "|"]
+    for name, s in rows.items():
+        cells = []
+        for _, key in COLUMNS:
+            v = s.get(key)
+            cells.append("–" if v is None else (f"{v:.0f}" if key == "answer_chars" else f"{v:.3f}"))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def curve_table(title: str, curves: list[list[dict]]) -> str:
+    lines = [f"### {title}", "", "| threshold | answerable answered | unanswerable abstained | balanced accuracy |", "|---|---|---|---|"]
+    for i, point in enumerate(curves[0]):
+        ans = np.mean([c[i]["answered_rate"] for c in curves])
+        abst = [c[i]["abstain_rate"] for c in curves if c[i]["abstain_rate"] is not None]
+        if not abst:
+            continue
+        lines.append(f"| {point['threshold']:.2f} | {ans:.3f} | {np.mean(abst):.3f} | {(ans + np.mean(abst)) / 2:.3f} |")
+    return "\n".join(lines)
+
+
+def precision_recall(title: str, summaries: list[dict]) -> str:
+    m = {k: np.mean([s[k] for s in summaries if s[k] is not None]) for k in ("abstain_precision", "abstain_recall", "answered_rate", "threshold")}
+    return (
+        f"{title}: threshold {m['threshold']:.2f}, abstention precision {m['abstain_precision']:.3f}, "
+        f"recall {m['abstain_recall']:.3f}; answerable questions answered {m['answered_rate']:.3f}"
+    )
+
+
+def latency(a: Assistant, questions: list[dict], encoder) -> str:
+    """Warm per-question time with the real encoder, and the share spent encoding the question."""
+    a = Assistant(a.source, a.index_dir, encoder=encoder, settings=a.settings, notify=lambda m: None)
+    qs = [q["q"] for q in questions][:60]
+    a.answer(qs[0])
+    t0 = time.perf_counter()
+    for q in qs:
+        a.answer(q)
+    total = (time.perf_counter() - t0) / len(qs) * 1000
+    t0 = time.perf_counter()
+    for q in qs:
+        encoder.encode([q])
+    enc = (time.perf_counter() - t0) / len(qs) * 1000
+    return f"warm answer {total:.1f} ms per question, of which {enc:.1f} ms encode the question"
+
+
+def run_one(source: Path, questions_path: Path, encoder) -> str:
+    a = Assistant(source, encoder=encoder, notify=lambda m: None)
+    a.load()
+    qs = load_questions(questions_path)
+    plain = unmerged(a)
+    results = {name: score(a, qs, DEFAULT, name, plain) for name in VARIANTS}
+    out = [table(f"{source.name} ({len(qs)} questions, shipped settings)", {n: summary(r) for n, r in results.items()})]
+    out.append(precision_recall("default abstention", [results["final"]["summary"]]))
+    out.append(curve_table("abstention curve", [results["final"]["curve"]]))
+    return "\n\n".join(out)
+
+
+def run_default(encoder) -> str:
+    started = time.perf_counter()
+    out = []
+    sets = fit.assistants(encoder)
+    items = fit.collect(sets)
+    fitted = {held: fit.fitted_settings(sets, items, exclude=held) for held in fit.ARTICLES}
+    plains = {slug: unmerged(a) for slug, (a, _) in sets.items()}
+    per_article = {name: {} for name in VARIANTS}
+    for name in VARIANTS:
+        for slug, (a, qs) in sets.items():
+            per_article[name][slug] = score(a, qs, fitted[slug], name, plains[slug])
+
+    bundled = Assistant(encoder=encoder, notify=lambda m: None)
+    bqs = load_questions(BUNDLED_QUESTIONS)
+    bplain = unmerged(bundled)
+    b_results = {name: score(bundled, bqs, DEFAULT, name, bplain) for name in VARIANTS}
+
+    out.append(table(f"Bundled report, fixed set ({len(bqs)} questions; shipped settings)", {n: summary(r) for n, r in b_results.items()}))
+    out.append(
+        table(
+            "SQuAD 2.0 articles, macro average, leave-one-article-out",
+            {n: macro([summary(r) for r in per_article[n].values()]) for n in VARIANTS},
+        )
+    )
+    out.append(table("SQuAD per article, final (leave-one-article-out)", {slug: summary(r) for slug, r in per_article["final"].items()}))
+    out.append(precision_recall("Bundled default abstention", [b_results["final"]["summary"]]))
+    out.append(precision_recall("SQuAD default abstention (macro, LOAO)", [r["summary"] for r in per_article["final"].values()]))
+    out.append(curve_table("Abstention curve, SQuAD macro (LOAO)", [r["curve"] for r in per_article["final"].values()]))
+    out.append(curve_table("Abstention curve, bundled set", [b_results["final"]["curve"]]))
+    out.append(latency(bundled, bqs, encoder.enc if isinstance(encoder, fit.MemoEncoder) else encoder))
+    out.append(f"measured in one run of benchmarks/quality.py in {time.perf_counter() - started:.0f} s")
+    return "\n\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--source", type=Path, help="a report (.txt/.md file or folder)")
+    ap.add_argument("--questions", type=Path, help="its question file (../shared/benchmarks format)")
+    args = ap.parse_args(argv)
+    encoder = fit.MemoEncoder(default_encoder())
+    if args.source or args.questions:
+        if not (args.source and args.questions):
+            ap.error("--source and --questions go together")
+        print(run_one(args.source, args.questions, encoder))
+        return 0
+    if not fit.SHARED.is_dir():
+        print(f"No benchmark data in {fit.SHARED}: pass --source and --questions.", file=sys.stderr)
+        return 2
+    print(run_default(encoder))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
