@@ -586,11 +586,6 @@ def test_chat_in_a_terminal_refuses_a_missing_source_before_opening(tmp_path, fa
 
 
 @real
-@pytest.mark.xfail(
-    reason="core: the default index folder's parent (cache/indexes) is not created before "
-    "the lock file, so a first custom-source run fails; remove this mark once fixed",
-    strict=False,
-)
 def test_real_another_report_with_the_default_index_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh-cache"))
     monkeypatch.delenv("REPORTQA_CACHE_DIR", raising=False)
