@@ -236,6 +236,17 @@ def test_an_index_whose_parent_folders_do_not_exist_yet_is_built(tiny_source, tm
     assert read_index(a.index_dir).chunks
 
 
+def test_a_symlinked_index_folder_is_rebuilt_where_it_points(built, tmp_path, fake_encoder):
+    source, index_dir = built
+    link = tmp_path / "index-link"
+    link.symlink_to(index_dir, target_is_directory=True)
+    with open(source / "report.txt", "a", encoding="utf-8") as fh:
+        fh.write("\nThe depot closed in 2024.\n")
+    rebuilt_with_notice(source, link, fake_encoder, "source changed")
+    assert link.is_symlink() and link.resolve() == index_dir.resolve()
+    assert any("closed in 2024" in c.text for c in read_index(index_dir).chunks)
+
+
 def test_disk_full_while_writing_keeps_the_previous_index(built, fake_encoder, monkeypatch):
     source, index_dir = built
     before = snapshot(index_dir)

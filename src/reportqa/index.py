@@ -144,7 +144,7 @@ def _looks_like_index(index_dir: Path) -> bool:
     """Is index_dir missing, empty, or one of ours? Anything else must never be replaced."""
     if not index_dir.exists():
         return True
-    if not index_dir.is_dir() or index_dir.is_symlink():
+    if not index_dir.is_dir():
         return False
     try:
         names = set(os.listdir(index_dir))
@@ -486,6 +486,8 @@ def ensure_index(
     is refused unless force, so an upgrade is never undone silently.
     """
     index_dir = Path(index_dir)
+    if index_dir.is_symlink():
+        index_dir = index_dir.resolve()  # rebuild the folder the link points at, and keep the link
     _recover_if_unlocked(index_dir)
     expected = expected_manifest(source, encoder)
     reason = None
