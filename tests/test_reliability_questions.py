@@ -206,3 +206,23 @@ def test_repl_shows_one_error_line_for_bad_questions_and_goes_on(bundled):
     assert status == 0 and "Traceback" not in text and "unexpected" not in text
     assert text.count("no words in it") == 2
     assert repl.last is not None and repl.last.citations  # the real question in between was answered
+
+
+def test_invalid_utf8_bytes_in_argv_and_stdin_are_answered_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("reportqa.cli", reason="reportqa.cli has not landed yet")
+    env = {**__import__("os").environ, "NO_COLOR": "1"}
+    ask = subprocess.run(
+        [sys.executable, "-m", "reportqa", "ask", "--json", b"who made the caf\xe9 complaint?"],
+        capture_output=True, timeout=120, env=env,
+    )
+    assert ask.returncode == 0 and b"Traceback" not in ask.stderr, ask.stderr
+    assert json.loads(ask.stdout)["citations"]
+    chat = subprocess.run(
+        [sys.executable, "-m", "reportqa", "chat", "--json"],
+        input=b"who made\x00 the complaint?\n\xff\xfe junk about the report\n\x01\x02\n", capture_output=True, timeout=120, env=env,
+    )
+    assert chat.returncode == 0 and b"Traceback" not in chat.stderr, chat.stderr
+    assert len(chat.stdout.splitlines()) == 2 and b"is empty" in chat.stderr
