@@ -44,6 +44,7 @@ ABSTENTION_FEATURES = (
     "answer_margin",  # score of the chosen span minus the best span of another passage
     "fused_margin",  # fused z-score of the best passage minus the second
     "rare_missing",  # highest IDF of a question term that the report has but the chosen passage lacks, / max IDF
+    "keys_missing_span",  # how many of the question's names and numbers the chosen span lacks
 )
 
 _WHEN = re.compile(r"\b(when|what year|which year|what date|what century|what decade|how long ago)\b")
@@ -161,9 +162,14 @@ def abstention_features(
     near = frozenset().union(*(retriever.passage_term_sets[i] for i in top_ids))
     missing_keys = len(keys - near) / len(keys) if keys else 0.0
     if choice is None:
-        return [float(ranking.dense[top]), float(ranking.sentence[top]), 0.0, 0.0, 0.0, in_corpus, missing_keys, 1.0, 0.0, 0.0, 1.0]
-    cid = spans[choice][0]
+        return [float(ranking.dense[top]), float(ranking.sentence[top]), 0.0, 0.0, 0.0, in_corpus, missing_keys, 1.0, 0.0, 0.0, 1.0, float(len(keys))]
+    cid, a, b = spans[choice]
     f = features[choice]
+    first = int(retriever.sentence_starts[cid])
+    chunk = index.chunks[cid]
+    span_terms = frozenset().union(
+        *(retriever.sentence_term_sets[first + j] for j, (x, y) in enumerate(chunk.sentences) if a <= x and y <= b)
+    )
     passage_terms = retriever.passage_term_sets[cid]
     missing_answer = len(keys - passage_terms) / len(keys) if keys else 0.0
     others = [sc for (c, _, _), sc in zip(spans, scores) if c != cid]
@@ -184,6 +190,7 @@ def abstention_features(
         margin,
         fused_margin,
         rare_missing,
+        float(len(keys - span_terms)),
     ]
 
 
