@@ -59,7 +59,6 @@ VARIANTS = {
     "- two-sentence spans": lambda s: s.with_(answer_max_chars=0),
     "- neighbour-blended cosine (answer)": lambda s: _zero(s, "context"),
     "- lexical answer signals (coverage, sentence BM25)": lambda s: _zero(s, "coverage", "sentence_lexical"),
-    "- when/how-many cue (answer)": lambda s: _zero(s, "type_cue"),
     "- abstention (answer everything)": lambda s: s.with_(abstain_threshold=0.0),
 }
 COLUMNS = [

@@ -10,7 +10,6 @@ Both sets of weights live in ``settings.py``; ``benchmarks/fit.py`` refits them.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +26,6 @@ ANSWER_FEATURES = (
     "passage",  # the passage's fused score, z-scored over all passages
     "top_passage",  # 1 if the span is in the best passage
     "sentence_lexical",  # best sentence BM25 in the span, z-scored over all sentences
-    "type_cue",  # a when/how-many question and a span with a year/month or a number
     "length",  # characters / 100
     "pair",  # 1 for two adjacent sentences
 )
@@ -47,8 +45,6 @@ ABSTENTION_FEATURES = (
     "keys_missing_span",  # how many of the question's names and numbers the chosen span lacks
 )
 
-_WHEN = re.compile(r"\b(when|what year|which year|what date|what century|what decade|how long ago)\b")
-_HOW_MANY = re.compile(r"\b(how many|how much|what percentage|what percent|how large|how big|how far|how long|how old)\b")
 
 Best = tuple[int, int, int] | None  # (chunk id, start, end) of the answer span
 
@@ -76,15 +72,6 @@ def key_terms(question: str) -> set[str]:
     return out
 
 
-def question_type(question: str) -> str:
-    q = question.lower()
-    if _WHEN.search(q):
-        return "when"
-    if _HOW_MANY.search(q):
-        return "number"
-    return "other"
-
-
 def _coverage(weights: dict[str, float], total: float, term_set) -> float:
     return sum(w for t, w in weights.items() if t in term_set) / total if total else 0.0
 
@@ -96,10 +83,8 @@ def candidates(
     bm25 = retriever.bm25
     weights = {t: bm25.idf(t) for t in set(q_terms)}
     total = sum(weights.values())
-    qtype = question_type(question)
     fused_z = zscore(ranking.fused)
     lex_z = zscore(ranking.sentence_lexical)
-    cues = retriever.sentence_cues
     spans: list[tuple[int, int, int]] = []
     rows: list[list[float]] = []
     for rank, cid in enumerate(int(i) for i in ranking.order[: s.answer_passages]):
@@ -117,9 +102,6 @@ def candidates(
                 if width == 2 and b - a > s.answer_max_chars:
                     continue
                 span_terms = frozenset().union(*(retriever.sentence_term_sets[r] for r in sent_rows))
-                cue = (qtype == "when" and any(cues[r][0] for r in sent_rows)) or (
-                    qtype == "number" and any(cues[r][1] for r in sent_rows)
-                )
                 spans.append((cid, a, b))
                 rows.append([
                     max(float(ranking.sentence_cos[r]) for r in sent_rows),
@@ -128,7 +110,6 @@ def candidates(
                     float(fused_z[cid]),
                     float(rank == 0),
                     max(float(lex_z[r]) for r in sent_rows),
-                    float(cue),
                     (b - a) / 100.0,
                     float(width == 2),
                 ])

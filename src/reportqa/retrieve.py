@@ -11,7 +11,7 @@ import numpy as np
 
 from .index import Index
 from .settings import Settings
-from .text import sentence_cues, terms
+from .text import terms
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,6 @@ class Retriever:
         self.sentence_terms = [terms(t) for t in self.sentence_texts]
         self.sentence_term_sets = [frozenset(t) for t in self.sentence_terms]
         self.passage_term_sets = [frozenset(terms(c.text)) for c in index.chunks]
-        self.sentence_cues = [sentence_cues(t) for t in self.sentence_texts]
         for name in ("bm25", "sentence_bm25", "context_embeddings"):
             getattr(self, name)
 

@@ -143,15 +143,3 @@ def terms(text: str) -> list[str]:
 def is_number(term: str) -> bool:
     return any(ch.isdigit() for ch in term)
 
-
-# --- answer-type cues --------------------------------------------------------
-
-_YEAR_OR_MONTH = re.compile(
-    r"\b(?:1[0-9]\d\d|20\d\d)s?\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
-)
-_DIGIT = re.compile(r"\d")
-
-
-def sentence_cues(text: str) -> tuple[bool, bool]:
-    """(mentions a year or month, has a digit): what when / how-many answers need."""
-    return bool(_YEAR_OR_MONTH.search(text)), bool(_DIGIT.search(text))
