@@ -13,7 +13,7 @@ Rows:
   * peak RSS of `reportqa ask` (ru_maxrss of that child, from os.wait4);
   * building the bundled report's index from scratch into a temp folder;
   * for reference, one question's encoding on each backend (ONNX Runtime,
-    numpy, sentence-transformers), interleaved in this process.
+    numpy, sentence-transformers), each in its own process.
 
 The ONNX model is prepared in the user cache before timing (one untimed run),
 and its one-time export is timed separately into a throw-away cache folder.
@@ -156,24 +156,35 @@ def measure_warm(runs: int, rounds: int) -> tuple[list[float], list[float], list
     return p50s, p95s, [statistics.median(encodes)], type(encoder).__name__
 
 
-def measure_encoders(runs: int) -> dict[str, list[float]]:
-    """Seconds to encode one question, per backend: the median over the question file, per run."""
-    from reportqa.embed import NumpyEncoder, SentenceTransformerEncoder, make_encoder
+ENCODE_ONE = """
+import json, statistics, sys, time
+from reportqa.embed import make_encoder
+enc = make_encoder(sys.argv[1])
+qs = [json.loads(line)["q"] for line in open(sys.argv[2], encoding="utf-8") if line.strip()]
+enc.encode(qs[:2])
+times = []
+for q in qs:
+    t = time.perf_counter()
+    enc.encode([q])
+    times.append(time.perf_counter() - t)
+print(statistics.median(times))
+"""
 
-    questions = [json.loads(line)["q"] for line in (ROOT / "tests" / "data" / "questions.jsonl").open(encoding="utf-8") if line.strip()]
-    encoders = {"onnx": make_encoder("onnx"), "numpy": NumpyEncoder(), "sentence-transformers": SentenceTransformerEncoder()}
-    out: dict[str, list[float]] = {name: [] for name in encoders}
-    for enc in encoders.values():
-        enc.encode(questions[:2])
+
+def measure_encoders(runs: int, env: dict) -> dict[str, list[float]]:
+    """Seconds to encode one question, per backend: the median over the question file, per run.
+
+    Each backend runs in its own process, one after another within each run:
+    torch's OpenMP threads keep spinning after a call and would slow whatever
+    ran next in the same process.
+    """
+    questions = str(ROOT / "tests" / "data" / "questions.jsonl")
+    out: dict[str, list[float]] = {"onnx": [], "numpy": [], "sentence-transformers": []}
     for _ in range(runs):
-        times: dict[str, list[float]] = {name: [] for name in encoders}
-        for q in questions:  # interleaved, so that load from other processes hits all alike
-            for name, enc in encoders.items():
-                t = time.perf_counter()
-                enc.encode([q])
-                times[name].append(time.perf_counter() - t)
-        for name in encoders:
-            out[name].append(statistics.median(times[name]))
+        for name, times in out.items():
+            res = subprocess.run([sys.executable, "-c", ENCODE_ONE, name, questions], env=env,
+                                 capture_output=True, text=True, check=True)
+            times.append(float(res.stdout.split()[-1]))
     return out
 
 
@@ -234,8 +245,7 @@ def main() -> None:
         first = measure_first_export(3, env)
         row("first `reportqa ask` ever (one-time export)", "(info)", first, " s", note="3 runs, empty cache")
 
-    # Last, because it imports torch into this process.
-    for name, xs in measure_encoders(runs).items():
+    for name, xs in measure_encoders(runs, env).items():
         row(f"encode one question: {name}", "(info)", [x * 1e3 for x in xs], " ms", "{:.2f}")
 
     load_after = os.getloadavg()[0]
