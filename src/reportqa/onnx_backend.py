@@ -35,7 +35,7 @@ from .embed import NumpyEncoder, read_safetensors
 from .errors import ModelError
 
 # Bump when the graph changes: the cache key includes it.
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 OPSET = 18  # LayerNormalization needs 17, ReduceL2 with axes as an input needs 18
 PROBE = "Probe: the IOPC published its findings on 19 September 2024, naming 47 officers."
 PROBE_TOLERANCE = 1e-5
@@ -55,8 +55,13 @@ def model_dir(fingerprint: str) -> Path:
     return cache_dir() / "models" / f"all-minilm-l6-v2-{digest}-g{GRAPH_VERSION}"
 
 
-def build_graph(path: Path):
-    """The BERT encoder, masked mean pooling and L2 normalisation as one ONNX graph."""
+def build_graph(path: Path, data=None):
+    """The BERT encoder, masked mean pooling and L2 normalisation as one ONNX graph.
+
+    With data (a binary file opened for writing, to be saved as DATA beside the
+    graph), weights go straight to it as ONNX external data, one tensor at a
+    time, so an export never holds a second copy of the model in memory.
+    """
     from onnx import TensorProto, helper, numpy_helper
 
     config = json.loads((path / "config.json").read_text())
@@ -67,7 +72,19 @@ def build_graph(path: Path):
     nodes, inits = [], []
 
     def const(name: str, value) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        arr = np.ascontiguousarray(value)
+        if data is None or arr.nbytes < 1024:
+            inits.append(numpy_helper.from_array(arr, name))
+            return name
+        if arr.nbytes >= 1 << 20:  # page-aligned, as onnx aligns them, so ORT can map them
+            data.write(b"\0" * (-data.tell() % 65536))
+        offset = data.tell()
+        data.write(arr.astype(arr.dtype.newbyteorder("<"), copy=False).data)
+        tensor = TensorProto(name=name, dims=arr.shape, data_type=helper.np_dtype_to_tensor_dtype(arr.dtype),
+                             data_location=TensorProto.EXTERNAL)
+        for key, val in (("location", DATA), ("offset", str(offset)), ("length", str(arr.nbytes))):
+            tensor.external_data.add(key=key, value=val)
+        inits.append(tensor)
         return name
 
     def op(kind: str, inputs: list[str], n_out: int = 1, **attrs):
@@ -102,6 +119,7 @@ def build_graph(path: Path):
     split_heads = const("i64.qkv_shape", i64([0, 0, 3, heads, head_dim]))
     merge_heads = const("i64.ctx_shape", i64([0, 0, hidden]))
     squeeze0 = const("i64.axes0", i64([0]))
+    rsqrt2, half = const("f32.rsqrt2", f32(0.7071067811865476)), const("f32.half", f32(0.5))
     for layer in range(layers):
         p = f"encoder.layer.{layer}."
         parts = [p + "attention.self." + n for n in ("query", "key", "value")]
@@ -116,8 +134,8 @@ def build_graph(path: Path):
         x = layer_norm(op("Add", [linear(ctx, p + "attention.output.dense"), x]), p + "attention.output.LayerNorm")
         h = linear(x, p + "intermediate.dense")
         # Exact (erf) GELU, as BERT uses; ORT fuses this pattern into one kernel.
-        erf = op("Erf", [op("Mul", [h, const("f32.rsqrt2", f32(0.7071067811865476))])])
-        h = op("Mul", [op("Mul", [h, const("f32.half", f32(0.5))]), op("Add", [erf, "f32.1"])])
+        erf = op("Erf", [op("Mul", [h, rsqrt2])])
+        h = op("Mul", [op("Mul", [h, half]), op("Add", [erf, "f32.1"])])
         x = layer_norm(op("Add", [linear(h, p + "output.dense"), x]), p + "output.LayerNorm")
 
     # Mean over real tokens, then unit length: sentence-transformers' Pooling + Normalize.
@@ -215,19 +233,19 @@ class OnnxEncoder(NumpyEncoder):
         """Build the graph, record the numpy reference's probe, and move the files into the cache."""
         try:
             import onnx
-
-            model = build_graph(self.path)
         except ImportError as exc:
             raise ModelError("The onnx package is needed to build the ONNX model: run `pip install onnx`.") from exc
         probe = NumpyEncoder._forward(self, self.token_ids([PROBE]))[0]
+        self._layers = None  # the numpy forward's weight copies are not needed again
         try:
             self.cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{self.cache.name}.tmp-", dir=self.cache.parent))
         except OSError as exc:
             raise ModelError(f"Cannot write the ONNX model to {self.cache}: {exc.strerror or exc}.") from None
         try:
-            onnx.save_model(model, str(tmp / GRAPH), save_as_external_data=True,
-                            all_tensors_to_one_file=True, location=DATA, size_threshold=1024)
+            with open(tmp / DATA, "wb") as data:
+                model = build_graph(self.path, data)
+            onnx.save_model(model, str(tmp / GRAPH))
             del model
             meta = {
                 "model_id": self.model_id,
