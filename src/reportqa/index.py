@@ -104,7 +104,7 @@ def build_lock(index_dir: Path, timeout: float | None = None, notify: Callable[[
                     raise
                 if time.monotonic() >= deadline:
                     raise IndexError_(
-                        f"Another reportqa process has been building {index_dir} for over {timeout:.0f} s: "
+                        f"Another reportqa process has been building {index_dir} for over {timeout:g} s: "
                         f"wait for it, or remove {path} if no build is running."
                     ) from None
                 if not told and notify:
