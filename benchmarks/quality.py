@@ -58,7 +58,8 @@ VARIANTS = {
     "- sentence BM25 (retrieval)": lambda s: s.with_(w_sentence_lexical=0.0),
     "- two-sentence spans": lambda s: s.with_(answer_max_chars=0),
     "- neighbour-blended cosine (answer)": lambda s: _zero(s, "context"),
-    "- lexical answer signals (coverage, sentence BM25)": lambda s: _zero(s, "coverage", "sentence_lexical"),
+    "- neighbour coverage (answer)": lambda s: _zero(s, "context_coverage"),
+    "- lexical answer signals (coverages, sentence BM25)": lambda s: _zero(s, "coverage", "context_coverage", "sentence_lexical"),
     "- abstention (answer everything)": lambda s: s.with_(abstain_threshold=0.0),
 }
 COLUMNS = [

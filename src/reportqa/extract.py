@@ -23,6 +23,7 @@ ANSWER_FEATURES = (
     "cosine",  # best question-sentence cosine in the span
     "context",  # the same with each sentence blended with its neighbours
     "coverage",  # IDF-weighted share of the question's terms in the span
+    "context_coverage",  # the same over the span and the sentences either side of it (same passage)
     "passage",  # the passage's fused score, z-scored over all passages
     "top_passage",  # 1 if the span is in the best passage
     "sentence_lexical",  # best sentence BM25 in the span, z-scored over all sentences
@@ -102,11 +103,14 @@ def candidates(
                 if width == 2 and b - a > s.answer_max_chars:
                     continue
                 span_terms = frozenset().union(*(retriever.sentence_term_sets[r] for r in sent_rows))
+                around = range(first + max(j - 1, 0), first + min(j + width + 1, n))
+                context_terms = frozenset().union(*(retriever.sentence_term_sets[r] for r in around))
                 spans.append((cid, a, b))
                 rows.append([
                     max(float(ranking.sentence_cos[r]) for r in sent_rows),
                     max(float(ranking.context_cos[r]) for r in sent_rows),
                     _coverage(weights, total, span_terms),
+                    _coverage(weights, total, context_terms),
                     float(fused_z[cid]),
                     float(rank == 0),
                     max(float(lex_z[r]) for r in sent_rows),
