@@ -226,3 +226,27 @@ def test_invalid_utf8_bytes_in_argv_and_stdin_are_answered_not_a_traceback(tmp_p
     )
     assert chat.returncode == 0 and b"Traceback" not in chat.stderr, chat.stderr
     assert len(chat.stdout.splitlines()) == 2 and b"is empty" in chat.stderr
+
+
+def test_a_1_mb_question_pasted_into_the_repl_in_a_real_terminal(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    import os
+    import sys
+
+    pytest.importorskip("reportqa.repl", reason="reportqa.repl has not landed yet")
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "REPORTQA_HISTORY": str(tmp_path / "history")}
+    env["PROMPT_TOOLKIT_NO_CPR"] = "1"  # pexpect does not answer the cursor-position request
+    child = pexpect.spawn(sys.executable, ["-m", "reportqa"], env=env, encoding="utf-8", timeout=60, dimensions=(40, 120))
+    try:
+        child.expect("reportqa> ")
+        question = ("Who made the complaint? " * 50_000)[: 2**20]
+        # Terminals send a paste as one bracketed block; prompt_toolkit takes it in one go.
+        child.send("\x1b[200~" + question + "\x1b[201~\r")
+        child.expect(r"1,048,576 characters")
+        child.expect(r"iopc-operation-amazon\.txt, line \d+, paragraph \d+")
+        child.expect("reportqa> ")
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
