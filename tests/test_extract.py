@@ -58,3 +58,15 @@ def test_candidates_are_sentences_and_adjacent_pairs_of_one_passage(tiny_source,
 def test_key_terms_are_names_and_numbers():
     assert key_terms("When did Operation Forced run in 2001?") == {"oper", "forc", "2001"}
     assert key_terms("what is the capital of australia") == set()
+
+
+def test_a_report_of_short_lines_still_gets_answers(tmp_path, fake_encoder):
+    source = tmp_path / "lines.txt"
+    source.write_text("Budget 2024\n\nStaff: 12\n\nOffices: Leeds\n", encoding="utf-8")
+    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    a.load()
+    question = "How many staff?"
+    q_terms = terms(question)
+    ranking = a._retriever.rank(q_terms, fake_encoder.encode([question])[0])
+    spans, _ = candidates(a.index, a._retriever, question, q_terms, ranking, a.settings)
+    assert spans

@@ -80,7 +80,20 @@ def _coverage(weights: dict[str, float], total: float, term_set) -> float:
 def candidates(
     index: Index, retriever: Retriever, question: str, q_terms: list[str], ranking: Ranking, s: Settings
 ) -> tuple[list[tuple[int, int, int]], np.ndarray]:
-    """Spans of the top passages, (chunk id, start, end), and their ANSWER_FEATURES rows."""
+    """Spans of the top passages, (chunk id, start, end), and their ANSWER_FEATURES rows.
+
+    Lone sentences with fewer than min_answer_terms content words are left out,
+    unless the top passages hold nothing else (a report of short lines).
+    """
+    spans, rows = _candidates(index, retriever, q_terms, ranking, s, s.min_answer_terms)
+    if not spans:
+        spans, rows = _candidates(index, retriever, q_terms, ranking, s, 0)
+    return spans, np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ANSWER_FEATURES))
+
+
+def _candidates(
+    index: Index, retriever: Retriever, q_terms: list[str], ranking: Ranking, s: Settings, min_terms: int
+) -> tuple[list[tuple[int, int, int]], list[list[float]]]:
     bm25 = retriever.bm25
     weights = {t: bm25.idf(t) for t in set(q_terms)}
     total = sum(weights.values())
@@ -98,7 +111,7 @@ def candidates(
                     break
                 a, b = chunk.sentences[j][0], chunk.sentences[j + width - 1][1]
                 sent_rows = range(first + j, first + j + width)
-                if width == 1 and len(retriever.sentence_term_sets[first + j]) < s.min_answer_terms:
+                if width == 1 and len(retriever.sentence_term_sets[first + j]) < min_terms:
                     continue  # a caption or a stray label ("| Google Maps") is no answer on its own
                 if width == 2 and b - a > s.answer_max_chars:
                     continue
@@ -117,7 +130,7 @@ def candidates(
                     (b - a) / 100.0,
                     float(width == 2),
                 ])
-    return spans, np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ANSWER_FEATURES))
+    return spans, rows
 
 
 def answer_scores(features: np.ndarray, s: Settings) -> np.ndarray:
