@@ -113,3 +113,14 @@ def test_another_report_through_assistant_source(tmp_path):
     assert got.citations[0].source == "notes.md"
     assert report.read_text(encoding="utf-8")[got.quote.start : got.quote.end] == got.text
     assert (tmp_path / "idx" / "manifest.json").exists()
+
+
+def test_quote_line_and_paragraph_are_those_of_the_quote_itself(bundled):
+    text = file_text(REPORT.name)
+    for q in QUESTIONS:
+        a = bundled.answer(q["q"])
+        if not a.answered:
+            continue
+        assert a.quote.line == text.count("\n", 0, a.quote.start) + 1, q["id"]
+        # Paragraphs are separated by blank lines in this report.
+        assert a.quote.paragraph == text.count("\n\n", 0, a.quote.start) + 1, q["id"]

@@ -189,8 +189,7 @@ class Assistant:
             return Answer(question, False, "", round(p, 4), citations, None, signals, notice)
         chunk_id, s_start, s_end = best
         chunk = index.chunks[chunk_id]
-        line = chunk.line + _line_breaks(chunk.text[: s_start - chunk.start])
-        quote = Quote(chunk.source, s_start, s_end, line, chunk.paragraph)
+        quote = Quote(chunk.source, s_start, s_end, *chunk.locate(s_start))
         return Answer(question, True, chunk.text[s_start - chunk.start : s_end - chunk.start], round(p, 4), citations, quote, signals, notice)
 
     # --- citations -------------------------------------------------------------
@@ -235,10 +234,6 @@ class Assistant:
             "model": index.manifest.get("model", {}).get("id", ""),
             "backend": type(self.encoder).__name__,
         }
-
-
-def _line_breaks(text: str) -> int:
-    return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
 _DEFAULT: Assistant | None = None

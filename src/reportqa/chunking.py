@@ -50,6 +50,12 @@ class Chunk:
             "sentences": [list(s) for s in self.sentences],
         }
 
+    def locate(self, offset: int) -> tuple[int, int]:
+        """(line, paragraph), both 1-based, of a file offset inside this passage."""
+        before = self.text[: offset - self.start]
+        breaks = len(_LINE_BREAK.findall(before))
+        return self.line + breaks, self.paragraph + len(_BLANK_LINES.findall(before))
+
     @classmethod
     def from_dict(cls, d: dict) -> "Chunk":
         return cls(
