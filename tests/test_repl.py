@@ -411,7 +411,7 @@ def test_highlight_follows_offsets_not_a_string_search():
 
 
 def test_confidence_bands():
-    assert [render.confidence_label(c) for c in (0.0, 0.44, 0.45, 0.74, 0.75, 1.0)] == [
+    assert [render.confidence_label(c) for c in (0.0, 0.29, 0.3, 0.59, 0.6, 1.0)] == [
         "low",
         "low",
         "medium",
