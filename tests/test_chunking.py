@@ -6,10 +6,10 @@ import hashlib
 import re
 
 import pytest
+from conftest import FakeEncoder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FakeEncoder
 from reportqa.chunking import chunk_document, chunk_documents
 from reportqa.ingest import Document
 

@@ -7,7 +7,6 @@ process at a real moment of its build.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import shutil
@@ -20,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TESTS, TINY_REPORT, FakeEncoder
+
 from reportqa.errors import IndexError_
-from reportqa.index import FILES, ensure_index, lock_path, read_index
+from reportqa.index import FILES, ensure_index, read_index
 
 # Two versions of a report that differ in length, so a mix of builds would also mix counts.
 VERSION_A = TINY_REPORT * 40
@@ -133,7 +132,7 @@ def test_build_killed_at_each_critical_step_leaves_a_usable_index(two_versions, 
     assert assert_one_whole_build(index_dir, versions) == expected_hash
     assert leftovers(index_dir)  # the kill did leave debris behind ...
     notes: list[str] = []
-    index, _ = ensure_index(source, index_dir, FakeEncoder(), notify=notes.append)
+    _index, _ = ensure_index(source, index_dir, FakeEncoder(), notify=notes.append)
     assert assert_one_whole_build(index_dir, versions) == sha(VERSION_B)
     assert leftovers(index_dir) == []  # ... which the next build cleans up
 
@@ -254,7 +253,7 @@ def run_unprivileged(*args: str) -> subprocess.CompletedProcess:
         if setpriv is None:
             pytest.skip("running as root without setpriv: cannot drop privileges to test permissions honestly")
         command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--", *command]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/")
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/", check=False)
 
 
 @pytest.fixture

@@ -9,7 +9,12 @@ import time
 import pytest
 
 import reportqa
-from reportqa.assistant import BUNDLED_SOURCE, MAX_QUESTION_CHARS, Assistant, clean_question
+from reportqa.assistant import (
+    BUNDLED_SOURCE,
+    MAX_QUESTION_CHARS,
+    Assistant,
+    clean_question,
+)
 from reportqa.errors import QuestionError
 from reportqa.results import Answer
 
@@ -209,20 +214,21 @@ def test_repl_shows_one_error_line_for_bad_questions_and_goes_on(bundled):
 
 
 def test_invalid_utf8_bytes_in_argv_and_stdin_are_answered_not_a_traceback(tmp_path):
+    import os
     import subprocess
     import sys
 
     pytest.importorskip("reportqa.cli", reason="reportqa.cli has not landed yet")
-    env = {**__import__("os").environ, "NO_COLOR": "1"}
+    env = {**os.environ, "NO_COLOR": "1"}
     ask = subprocess.run(
         [sys.executable, "-m", "reportqa", "ask", "--json", b"who made the caf\xe9 complaint?"],
-        capture_output=True, timeout=120, env=env,
+        capture_output=True, timeout=120, env=env, check=False,
     )
     assert ask.returncode == 0 and b"Traceback" not in ask.stderr, ask.stderr
     assert json.loads(ask.stdout)["citations"]
     chat = subprocess.run(
         [sys.executable, "-m", "reportqa", "chat", "--json"],
-        input=b"who made\x00 the complaint?\n\xff\xfe junk about the report\n\x01\x02\n", capture_output=True, timeout=120, env=env,
+        input=b"who made\x00 the complaint?\n\xff\xfe junk about the report\n\x01\x02\n", capture_output=True, timeout=120, env=env, check=False,
     )
     assert chat.returncode == 0 and b"Traceback" not in chat.stderr, chat.stderr
     assert len(chat.stdout.splitlines()) == 2 and b"is empty" in chat.stderr

@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import TESTS, FakeEncoder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reportqa
-from conftest import TESTS, FakeEncoder
 from reportqa.assistant import BUNDLED_SOURCE, Assistant, clean_question
 from reportqa.errors import QuestionError
 
@@ -76,7 +76,7 @@ def test_answering_indexing_cli_and_repl_work_with_the_network_disabled(tmp_path
     env["REPORTQA_CACHE_DIR"] = str(tmp_path / "cache")  # a cold cache: any one-time export runs offline too
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
     result = subprocess.run(
-        [sys.executable, "-c", OFFLINE, str(tmp_path)], capture_output=True, text=True, timeout=300, env=env
+        [sys.executable, "-c", OFFLINE, str(tmp_path)], capture_output=True, text=True, timeout=300, env=env, check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if line.split(" ", 1)[0].isupper() and " " in line)
@@ -157,7 +157,7 @@ def test_memory_stays_flat_over_10000_answers():
     soak = TESTS.parent / "benchmarks" / "soak.py"
     result = subprocess.run(
         [sys.executable, str(soak), "--answers", "10000", "--max-growth-mb", "20"],
-        capture_output=True, text=True, timeout=1800,
+        capture_output=True, text=True, timeout=1800, check=False,
     )
     print(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from pathlib import Path
 
 import pytest
-
 from conftest import TINY_REPORT, FakeEncoder
+
 from reportqa.assistant import Assistant
 from reportqa.errors import SourceError
-from reportqa.index import ensure_index, read_index
+from reportqa.index import ensure_index
 from reportqa.ingest import read_documents, source_files
 
 
@@ -193,7 +194,7 @@ def test_a_50_mb_file_is_indexed_with_progress(tmp_path):
     total = calls[0][1]
     assert calls[0] == (0, total) and calls[-1] == (total, total)
     assert total == summary.chunks + summary.sentences
-    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))  # progress only moves forward
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(calls))  # progress only moves forward
     assert len(calls) > 100  # shown as it goes, not only at the end
     text = (source / "big.txt").read_text(encoding="utf-8")
     for c in index.chunks[:: len(index.chunks) // 50]:

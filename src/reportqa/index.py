@@ -26,16 +26,16 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from . import __version__
+from .chunking import CHUNKING, Chunk, chunk_documents
 from .embed import Encoder
 from .errors import IndexError_, IndexFormatError
-from .chunking import CHUNKING, Chunk, chunk_documents
 from .ingest import read_documents, source_hashes
 
 FORMAT_VERSION = 1
