@@ -33,6 +33,7 @@ from .errors import ModelError
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the model's max_seq_length, in wordpieces including [CLS] and [SEP]
 DIM = 384
+MAX_BATCH_TOKENS = 4096  # padded wordpieces per forward pass
 
 
 class Encoder(Protocol):
@@ -180,9 +181,15 @@ class NumpyEncoder:
         ids = self.token_ids(texts)
         # Sort by length so each batch pads little; write results back in place.
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
-        for lo in range(0, len(order), batch_size):
-            batch = order[lo : lo + batch_size]
+        lo = 0
+        while lo < len(order):
+            # Cap padded tokens per batch too: attention scores grow with
+            # batch x seq^2, and 32 full-length texts would need ~200 MB for them alone.
+            longest = len(ids[order[min(lo + batch_size, len(order)) - 1]])
+            size = max(1, min(batch_size, MAX_BATCH_TOKENS // max(longest, 1)))
+            batch = order[lo : lo + size]
             result[batch] = self._forward([ids[i] for i in batch])
+            lo += len(batch)
             if progress is not None:
                 progress(len(batch))
         return result
