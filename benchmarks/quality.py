@@ -60,6 +60,8 @@ VARIANTS = {
     "- neighbour-blended cosine (answer)": lambda s: _zero(s, "context"),
     "- neighbour coverage (answer)": lambda s: _zero(s, "context_coverage"),
     "- lexical answer signals (coverages, sentence BM25)": lambda s: _zero(s, "coverage", "context_coverage", "sentence_lexical"),
+    "- answer type (answer)": lambda s: _zero(s, "answer_type"),
+    "- yes/no next sentence (answer)": lambda s: s.with_(yes_no_next_chars=0),
     "- abstention (answer everything)": lambda s: s.with_(abstain_threshold=0.0),
 }
 COLUMNS = [

@@ -70,3 +70,48 @@ def test_a_report_of_short_lines_still_gets_answers(tmp_path, fake_encoder):
     ranking = a._retriever.rank(q_terms, fake_encoder.encode([question])[0])
     spans, _ = candidates(a.index, a._retriever, question, q_terms, ranking, a.settings)
     assert spans
+
+
+def test_answer_type_reads_the_opening_wh_phrase():
+    from reportqa.extract import answer_type
+
+    assert answer_type("When did the IOPC share its findings?") == "time"
+    assert answer_type("In what year was the complaint made?") == "time"
+    assert answer_type("operation forced year") == "time"  # a keyword query naming a year
+    assert answer_type("How many strands made up Operation Linden?") == "number"
+    assert answer_type("how many years did it go on") == "number"
+    assert answer_type("Who responded for the force?") == "person"
+    # a "when" or "whose" inside a clause is no answer type
+    assert answer_type("What evidence did the force point to when it pushed back?") is None
+    assert answer_type("Did SYP act on the men whose names came up?") is None
+
+
+def test_typed_tokens():
+    from reportqa.text import typed_tokens
+
+    assert typed_tokens("Operation Forced in 2001/2002 and the 1990s, in May", "time") == {"2001/2002", "1990s", "may"}
+    assert typed_tokens("It secured five convictions, 93 strands", "number") == {"five", "93"}
+    assert typed_tokens("A spokesperson for South Yorkshire Police said", "person") == {"south", "yorkshire", "police"}
+
+
+def test_yes_no_answer_takes_the_short_verdict_after_it(tmp_path, fake_encoder):
+    from reportqa.extract import extend_yes_no, is_yes_no
+
+    assert is_yes_no("Did it turn out to be feasible?") and is_yes_no("were the victims able to testify")
+    assert not is_yes_no("Is the output simple or complex?")  # an alternative question
+    assert not is_yes_no("What did the force do?")
+    source = tmp_path / "r.txt"
+    source.write_text(
+        "Officers were tasked with assessing whether surveillance of the suspects was viable. "
+        "It appears that it was not. The inspectors then wrote a long report about the depot, its buses, its drivers and its timetables.\n",
+        encoding="utf-8",
+    )
+    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    a.load()
+    chunk = a.index.chunks[0]
+    (s0, e0), (s1, e1), (s2, e2) = chunk.sentences
+    q = "Was surveillance of the suspects viable?"
+    assert extend_yes_no(a.index, a._retriever, q, (0, s0, e0), a.settings) == (0, s0, e1)
+    assert extend_yes_no(a.index, a._retriever, "What was assessed?", (0, s0, e0), a.settings) == (0, s0, e0)
+    assert extend_yes_no(a.index, a._retriever, q, (0, s1, e1), a.settings) == (0, s1, e1)  # the next one is long
+    assert extend_yes_no(a.index, a._retriever, q, (0, s0, e0), a.settings.with_(yes_no_next_chars=0)) == (0, s0, e0)

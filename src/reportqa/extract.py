@@ -10,6 +10,7 @@ Both sets of weights live in ``settings.py``; ``benchmarks/fit.py`` refits them.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from .index import Index
 from .retrieve import Ranking, Retriever, zscore
 from .settings import Settings
-from .text import STOPWORDS, stem, words
+from .text import STOPWORDS, stem, typed_tokens, words
 
 ANSWER_FEATURES = (
     "cosine",  # best question-sentence cosine in the span
@@ -29,6 +30,7 @@ ANSWER_FEATURES = (
     "sentence_lexical",  # best sentence BM25 in the span, z-scored over all sentences
     "length",  # characters / 100
     "pair",  # 1 for two adjacent sentences
+    "answer_type",  # 1 if the question asks when / how many / who and the span has a new year, number or name
 )
 
 ABSTENTION_FEATURES = (
@@ -73,6 +75,72 @@ def key_terms(question: str) -> set[str]:
     return out
 
 
+# --- answer type: what kind of token the question asks for ---------------------------
+
+_PREP = r"^\W*(?:(?:in|on|at|by|since|until|from|during|for|of|to|with)\s+)?"
+_NUMBER_Q = re.compile(
+    _PREP + r"(?:how (?:many|much|long|old|far|large|big|high|tall|often)|(?:what|which) (?:number|percentage|proportion|amount|share|size))\b",
+    re.I,
+)
+_TIME_Q = re.compile(_PREP + r"(?:when|(?:what|which) (?:year|date|month|day|decade|century|period|time))\b", re.I)
+_PERSON_Q = re.compile(_PREP + r"(?:who|whom|whose)\b", re.I)
+_WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_TIME_WORDS = re.compile(r"\b(?:year|years|date|dates|decade|when)\b", re.I)
+
+
+def answer_type(question: str) -> str | None:
+    """"number", "time" or "person" when the question asks for one, else None.
+
+    Only the question's opening wh-phrase counts ("When did…", "In what year…",
+    "How many…", "Who…"), so a "when" or "whose" inside a clause does not; a
+    keyword query with no wh-word ("operation forced year") is "time" when it
+    names a year or date.
+    """
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _TIME_Q.search(question):
+        return "time"
+    if _PERSON_Q.search(question):
+        return "person"
+    if not _WH.search(question) and _TIME_WORDS.search(question):
+        return "time"
+    return None
+
+
+_AUXILIARIES = frozenset(
+    "did does do is was were are has have had can could will would should shall may might must "
+    "didnt doesnt dont isnt wasnt werent arent hasnt havent hadnt cant couldnt wont wouldnt shouldnt".split()
+)
+
+
+def is_yes_no(question: str) -> bool:
+    """A polar question: it opens with an auxiliary verb and offers no alternatives ("… X or Y?")."""
+    w = words(question)
+    return bool(w) and w[0] in _AUXILIARIES and "or" not in w
+
+
+def extend_yes_no(index: Index, retriever: Retriever, question: str, best: Best, s: Settings) -> Best:
+    """For a yes/no question, add the next sentence when it is short.
+
+    The sentence that matches a polar question best usually restates it, and the
+    verdict is the short one after it: "…assessing whether surveillance of named
+    perpetrators was viable." / "It subsequently appears that it was not."
+    Only a single-sentence answer is extended, within its passage.
+    """
+    if best is None or not s.yes_no_next_chars or not is_yes_no(question):
+        return best
+    cid, a, b = best
+    sentences = index.chunks[cid].sentences
+    ends = [e for _, e in sentences]
+    if b not in ends or not any(x == a for x, _ in sentences):
+        return best
+    j = ends.index(b)
+    if sentences[j][0] != a or j + 1 >= len(sentences):
+        return best  # a pair already, or the last sentence of its passage
+    x, y = sentences[j + 1]
+    return (cid, a, y) if y - x <= s.yes_no_next_chars else best
+
+
 def _coverage(weights: dict[str, float], total: float, term_set) -> float:
     return sum(w for t, w in weights.items() if t in term_set) / total if total else 0.0
 
@@ -85,16 +153,22 @@ def candidates(
     Lone sentences with fewer than min_answer_terms content words are left out,
     unless the top passages hold nothing else (a report of short lines).
     """
-    spans, rows = _candidates(index, retriever, q_terms, ranking, s, s.min_answer_terms)
+    spans, rows = _candidates(index, retriever, question, q_terms, ranking, s, s.min_answer_terms)
     if not spans:
-        spans, rows = _candidates(index, retriever, q_terms, ranking, s, 0)
+        spans, rows = _candidates(index, retriever, question, q_terms, ranking, s, 0)
     return spans, np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ANSWER_FEATURES))
 
 
 def _candidates(
-    index: Index, retriever: Retriever, q_terms: list[str], ranking: Ranking, s: Settings, min_terms: int
+    index: Index, retriever: Retriever, question: str, q_terms: list[str], ranking: Ranking, s: Settings, min_terms: int
 ) -> tuple[list[tuple[int, int, int]], list[list[float]]]:
     bm25 = retriever.bm25
+    kind = answer_type(question)
+    asked = typed_tokens(question, kind) | {w.lower() for w in words(question)} if kind else set()
+    # a sentence answers the type when it holds a year / number / name the question lacks
+    # and shares at least one of the question's terms (a date in an unrelated sentence is no answer)
+    q_set = set(q_terms)
+    typed_rows = {}
     weights = {t: bm25.idf(t) for t in set(q_terms)}
     total = sum(weights.values())
     fused_z = zscore(ranking.fused)
@@ -119,6 +193,12 @@ def _candidates(
                 around = range(first + max(j - 1, 0), first + min(j + width + 1, n))
                 context_terms = frozenset().union(*(retriever.sentence_term_sets[r] for r in around))
                 spans.append((cid, a, b))
+                typed = 0.0
+                if kind:
+                    for r in sent_rows:
+                        if r not in typed_rows:
+                            typed_rows[r] = bool(retriever.sentence_typed[r][kind] - asked) and not q_set.isdisjoint(retriever.sentence_term_sets[r])
+                        typed = max(typed, float(typed_rows[r]))
                 rows.append([
                     max(float(ranking.sentence_cos[r]) for r in sent_rows),
                     max(float(ranking.context_cos[r]) for r in sent_rows),
@@ -129,6 +209,7 @@ def _candidates(
                     max(float(lex_z[r]) for r in sent_rows),
                     (b - a) / 100.0,
                     float(width == 2),
+                    typed,
                 ])
     return spans, rows
 
@@ -217,6 +298,6 @@ def decide(index: Index, retriever: Retriever, question: str, q_terms: list[str]
     scores = answer_scores(features, s)
     choice = int(np.argmax(scores)) if len(spans) else None
     abst = abstention_features(index, retriever, question, q_terms, ranking, spans, features, scores, choice, s)
-    best = spans[choice] if choice is not None else None
+    best = extend_yes_no(index, retriever, question, spans[choice] if choice is not None else None, s)
     answer_f = tuple(float(x) for x in features[choice]) if choice is not None else ()
     return Decision(best, p_answerable(abst, s), answer_f, tuple(abst))

@@ -11,7 +11,7 @@ import numpy as np
 
 from .index import Index
 from .settings import Settings
-from .text import terms
+from .text import terms, typed_tokens
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,8 @@ class Retriever:
         self.sentence_terms = [terms(t) for t in self.sentence_texts]
         self.sentence_term_sets = [frozenset(t) for t in self.sentence_terms]
         self.passage_term_sets = [frozenset(terms(c.text)) for c in index.chunks]
+        # years, numbers and names of each sentence, for answer-type matching (extract.answer_type)
+        self.sentence_typed = [{k: typed_tokens(t, k) for k in ("time", "number", "person")} for t in self.sentence_texts]
         for name in ("bm25", "sentence_bm25", "context_embeddings"):
             getattr(self, name)
 

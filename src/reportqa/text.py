@@ -143,3 +143,36 @@ def terms(text: str) -> list[str]:
 def is_number(term: str) -> bool:
     return any(ch.isdigit() for ch in term)
 
+
+
+# --- typed tokens: what a when / how-many / who question asks for ------------------------
+
+MONTHS = frozenset("january february march april may june july august september october november december".split())
+NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion "
+    "trillion dozen dozens hundreds thousands millions billions half quarter percent".split()
+)
+_YEAR = re.compile(r"^(?:1[0-9]{3}|20[0-9]{2})(?:s|/\d{2,4})?$")
+_NAME_STRIP = "\"'“”‘’()[],.;:!?"
+
+
+def typed_tokens(text: str, kind: str) -> set[str]:
+    """Lower-cased tokens of one kind: "time" (years, months), "number" (digits, number words)
+    or "person" (capitalised words not at the start, not stopwords or months)."""
+    out = set()
+    if kind == "person":
+        for i, tok in enumerate(text.split()):
+            core = tok.strip(_NAME_STRIP)
+            low = core.lower()
+            if i > 0 and core[:1].isupper() and core.isalpha() and low not in STOPWORDS and low not in MONTHS:
+                out.add(low)
+        return out
+    for tok in re.findall(r"[\w/]+", text):
+        low = tok.lower()
+        if kind == "time" and (_YEAR.match(low) or low in MONTHS or low in ("century", "centuries")):
+            out.add(low)
+        elif kind == "number" and (any(ch.isdigit() for ch in low) or low in NUMBER_WORDS):
+            out.add(low)
+    return out
+
