@@ -11,13 +11,13 @@ import unicodedata
 from pathlib import Path
 from typing import Callable
 
-
 from .embed import Encoder, default_encoder
 from .errors import QuestionError
-from .index import BuildSummary, Index, ensure_index
 from .extract import decide
-from .retrieve import Ranking, Retriever
+from .index import BuildSummary, Index, ensure_index
+from .ingest import source_files
 from .results import Answer, Citation, Quote, Signals
+from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
 from .text import terms
 
@@ -132,12 +132,12 @@ class Assistant:
         """Load the model and a fresh index, rebuilding a stale one (with a notice)."""
         with self._lock:
             if self._index is None:
-                index, _ = ensure_index(self.source, self.index_dir, self.encoder, notify=self.notify)
-                self._set_index(index)
+                self.build()
 
     def build(self, force: bool = False, progress: Callable[[int, int], None] | None = None) -> BuildSummary:
         """Build or refresh the index; a fresh one is kept unless force."""
         with self._lock:
+            source_files(self.source)  # a missing or empty source fails before the model loads
             index, summary = ensure_index(
                 self.source, self.index_dir, self.encoder, force=force, progress=progress, notify=self.notify
             )
@@ -221,15 +221,20 @@ class Assistant:
 
     def sources_info(self) -> dict:
         index = self.index
-        per_file: dict[str, dict] = {}
+        chunks_per_file: dict[str, int] = {}
         for c in index.chunks:
-            entry = per_file.setdefault(c.source, {"name": c.source, "chars": 0, "chunks": 0})
-            entry["chunks"] += 1
-            entry["chars"] = max(entry["chars"], c.end)
+            chunks_per_file[c.source] = chunks_per_file.get(c.source, 0) + 1
+        files = []
+        for name, path in source_files(self.source):
+            try:
+                chars = len(path.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                chars = 0
+            files.append({"name": name, "chars": chars, "chunks": chunks_per_file.get(name, 0)})
         return {
             "source": str(self.source),
             "index": str(self.index_dir),
-            "files": list(per_file.values()),
+            "files": files,
             "chunks": len(index.chunks),
             "model": index.manifest.get("model", {}).get("id", ""),
             "backend": type(self.encoder).__name__,
