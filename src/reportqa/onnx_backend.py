@@ -184,11 +184,12 @@ class OnnxEncoder(NumpyEncoder):
         self._ort = ort
         self.notify = notify or (lambda message: None)
         self.cache = model_dir(self.fingerprint)
-        reason = self._cache_problem()
+        # meta.json is read once: another process may be replacing it meanwhile.
+        reason, meta = self._cache_problem()
         if reason is None:
             try:
                 self.session = self._session()
-                reason = self._probe_problem(json.loads((self.cache / META).read_text())["probe"])
+                reason = self._probe_problem(meta["probe"])
             except Exception as exc:  # noqa: BLE001 - ORT raises its own types for unreadable models
                 reason = f"ONNX Runtime cannot load it ({type(exc).__name__})"
             if reason is None:
@@ -198,39 +199,42 @@ class OnnxEncoder(NumpyEncoder):
             self.notify(f"reportqa: the cached ONNX model in {self.cache} is unusable ({reason}); rebuilding it.")
         else:
             self.notify(f"reportqa: preparing the ONNX model once, in {self.cache} …")
-        self.export()
+        meta = self.export()
         self.session = self._session()
-        problem = self._probe_problem(json.loads((self.cache / META).read_text())["probe"])
+        problem = self._probe_problem(meta["probe"])
         if problem:
             raise ModelError(f"The ONNX model just built in {self.cache} is wrong ({problem}); remove that folder.")
 
     # --- the cache -------------------------------------------------------------
 
-    def _cache_problem(self) -> str | None:
-        """Why the cached model cannot be trusted, "missing" when there is none, or None."""
-        if not (self.cache / META).exists():
-            return "missing"
+    def _cache_problem(self) -> tuple[str | None, dict]:
+        """Why the cached model cannot be trusted ("missing" when there is none, None when it can), and its meta."""
         try:
             meta = json.loads((self.cache / META).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return "missing", {}
+        except (OSError, ValueError) as exc:
+            return f"meta.json is unreadable: {exc!r}", {}
+        try:
             if meta.get("fingerprint") != self.fingerprint or meta.get("graph_version") != GRAPH_VERSION:
-                return "it was made from other weights or another graph version"
+                return "it was made from other weights or another graph version", meta
             if len(meta["probe"]) != self.dim:
-                return "meta.json has a bad probe vector"
+                return "meta.json has a bad probe vector", meta
             files = {name: meta["files"][name] for name in (GRAPH, DATA)}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            return f"meta.json is unreadable: {exc!r}"
+        except (AttributeError, KeyError, TypeError) as exc:
+            return f"meta.json is malformed: {exc!r}", {}
         for name, want in files.items():
             try:
                 if (self.cache / name).stat().st_size != want.get("size"):
-                    return f"{name} has the wrong size"
+                    return f"{name} has the wrong size", meta
             except OSError:
-                return f"{name} is missing"
+                return f"{name} is missing", meta
             if _sha256(self.cache / name) != want.get("sha256"):
-                return f"{name} does not match its checksum"
-        return None
+                return f"{name} does not match its checksum", meta
+        return None, meta
 
-    def export(self) -> None:
-        """Build the graph, record the numpy reference's probe, and move the files into the cache."""
+    def export(self) -> dict:
+        """Build the graph, record the numpy reference's probe, move the files into the cache; its meta."""
         try:
             import onnx
         except ImportError as exc:
@@ -268,6 +272,7 @@ class OnnxEncoder(NumpyEncoder):
             raise ModelError(f"Cannot write the ONNX model to {self.cache}: {exc.strerror or exc}.") from None
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        return meta
 
     def _session(self):
         ort = self._ort
