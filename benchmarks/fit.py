@@ -34,7 +34,10 @@ os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
 
 from reportqa.evaluate import contains_answer, load_questions
 from reportqa.extract import (
+    ABSTENTION_FEATURES,
     ANSWER_FEATURES,
+    ANSWERED_FEATURES,
+    TOPIC_FEATURES,
     abstention_features,
     answer_scores,
     candidates,
@@ -167,15 +170,28 @@ def _logistic_fit(Z: np.ndarray, y: np.ndarray, iters: int = 3000, lr: float = 0
     return w, b
 
 
+def _fit_on(Z: np.ndarray, y: np.ndarray, names) -> tuple[np.ndarray, float]:
+    """A logistic model over the named features only; the others get weight 0."""
+    cols = [ABSTENTION_FEATURES.index(n) for n in names]
+    w, b = _logistic_fit(Z[:, cols], y)
+    full = np.zeros(Z.shape[1])
+    full[cols] = w
+    return full, b
+
+
 def fit_abstention(X: np.ndarray, kinds: list[str]):
-    """(mean, scale, topic model, answered-given-topic model); see extract.p_answerable."""
+    """(mean, scale, topic model, answered-given-topic model); see extract.p_answerable.
+
+    The topic model uses the raw cosines (their level is what tells an off-topic question);
+    the answered model uses them z-scored over the report instead (extract.ANSWERED_FEATURES).
+    """
     kinds = np.array(kinds)
     mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-9
     Z = (X - mean) / scale
     on = kinds != "unanswerable"
-    topic = _logistic_fit(Z[on], (kinds[on] == "answerable").astype(float))
+    topic = _fit_on(Z[on], (kinds[on] == "answerable").astype(float), TOPIC_FEATURES)
     known = kinds != "off-topic"
-    answered = _logistic_fit(Z[known], (kinds[known] == "answerable").astype(float))
+    answered = _fit_on(Z[known], (kinds[known] == "answerable").astype(float), ANSWERED_FEATURES)
     return mean, scale, topic, answered
 
 

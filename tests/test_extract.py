@@ -5,7 +5,7 @@ from __future__ import annotations
 from reportqa import chunking
 from reportqa.assistant import Assistant
 from reportqa.chunking import chunk_document
-from reportqa.extract import ABSTENTION_FEATURES, ANSWER_FEATURES, candidates, decide, key_terms
+from reportqa.extract import ABSTENTION_FEATURES, ANSWER_FEATURES, ANSWERED_FEATURES, TOPIC_FEATURES, candidates, decide, key_terms
 from reportqa.ingest import read_documents
 from reportqa.settings import DEFAULT
 from reportqa.text import terms
@@ -16,6 +16,17 @@ def test_fitted_weights_match_the_features():
     for field in ("abstain_mean", "abstain_scale", "topic_weights", "abstain_weights"):
         assert len(getattr(DEFAULT, field)) == len(ABSTENTION_FEATURES), field
     assert 0.0 <= DEFAULT.abstain_threshold <= 1.0
+
+
+def test_each_abstention_model_uses_only_its_features():
+    # the topic model reads the raw cosines, the answered model their z-scores over the report
+    for name, w_topic, w_answered in zip(ABSTENTION_FEATURES, DEFAULT.topic_weights, DEFAULT.abstain_weights):
+        if name not in TOPIC_FEATURES:
+            assert w_topic == 0.0, name
+        if name not in ANSWERED_FEATURES:
+            assert w_answered == 0.0, name
+    assert {"top_dense", "answer_cosine"} <= set(TOPIC_FEATURES) - set(ANSWERED_FEATURES)
+    assert {"top_dense_z", "answer_cosine_z"} <= set(ANSWERED_FEATURES) - set(TOPIC_FEATURES)
 
 
 def test_short_paragraphs_merge_within_the_budget(tiny_source, fake_encoder):

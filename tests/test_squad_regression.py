@@ -17,8 +17,8 @@ from reportqa.evaluate import evaluate, format_report, load_questions
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ARTICLE = SHARED / "benchmarks" / "squad2-articles" / "southern-california"
 
-# measured: hit@1 0.939, hit@3 0.972, MRR 0.960, contains 0.906 / 0.906 with abstention,
-# 207 chars, answerable answered 0.994, best balanced accuracy about 0.67
+# measured: hit@1 0.939, hit@3 0.972, MRR 0.960, contains 0.906 / 0.900 with abstention,
+# 207 chars, answerable answered 0.989, best balanced accuracy 0.688
 FLOORS = {
     "hit@1": 0.92,
     "hit@3": 0.95,
@@ -51,4 +51,4 @@ def test_answer_length(result):
 def test_abstention_curve_separates(result):
     best = max(c["balanced_accuracy"] for c in result["curve"])
     print(f"best balanced accuracy {best:.3f}")
-    assert best >= 0.62
+    assert best >= 0.66

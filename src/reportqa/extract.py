@@ -46,7 +46,17 @@ ABSTENTION_FEATURES = (
     "fused_margin",  # fused z-score of the best passage minus the second
     "rare_missing",  # highest IDF of a question term that the report has but the chosen passage lacks, / max IDF
     "keys_missing_span",  # how many of the question's names and numbers the chosen span lacks
+    # The same three cosines z-scored over the report (every passage, every sentence) for this
+    # question: the answered-given-on-topic model uses these instead of the raw cosines, whose
+    # level shifts from report to report (see docs/quality.md, Abstention).
+    "top_dense_z",
+    "top_sentence_z",
+    "answer_cosine_z",
 )
+
+# Which features each abstention model uses (the fit leaves the others at weight 0).
+TOPIC_FEATURES = ABSTENTION_FEATURES[:12]
+ANSWERED_FEATURES = ABSTENTION_FEATURES[3:]
 
 
 Best = tuple[int, int, int] | None  # (chunk id, start, end) of the answer span
@@ -240,8 +250,9 @@ def abstention_features(
     top_ids = [int(i) for i in ranking.order[: s.answer_passages]]
     near = frozenset().union(*(retriever.passage_term_sets[i] for i in top_ids))
     missing_keys = len(keys - near) / len(keys) if keys else 0.0
+    zs = [_z(ranking.dense, float(ranking.dense[top])), _z(ranking.sentence, float(ranking.sentence[top]))]
     if choice is None:
-        return [float(ranking.dense[top]), float(ranking.sentence[top]), 0.0, 0.0, 0.0, in_corpus, missing_keys, 1.0, 0.0, 0.0, 1.0, float(len(keys))]
+        return [float(ranking.dense[top]), float(ranking.sentence[top]), 0.0, 0.0, 0.0, in_corpus, missing_keys, 1.0, 0.0, 0.0, 1.0, float(len(keys)), *zs, _z(ranking.sentence_cos, 0.0)]
     cid, a, b = spans[choice]
     f = features[choice]
     first = int(retriever.sentence_starts[cid])
@@ -270,7 +281,15 @@ def abstention_features(
         fused_margin,
         rare_missing,
         float(len(keys - span_terms)),
+        *zs,
+        _z(ranking.sentence_cos, float(f[0])),
     ]
+
+
+def _z(values: np.ndarray, x: float) -> float:
+    """x z-scored against values (0 when they are constant)."""
+    std = float(values.std()) if values.size else 0.0
+    return (x - float(values.mean())) / std if std > 1e-9 else 0.0
 
 
 def _logistic(weights, bias: float, z: list[float]) -> float:
