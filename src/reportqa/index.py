@@ -166,6 +166,11 @@ def _writable(index_dir: Path) -> bool:
 
 def expected_manifest(source: Path, encoder: Encoder) -> dict:
     """What a fresh index for this source and model must declare."""
+    return _describe(encoder, source_hashes(source))
+
+
+def _describe(encoder: Encoder, sources: dict[str, str]) -> dict:
+    """The manifest fields that decide whether an index is fresh."""
     return {
         "format": FORMAT_VERSION,
         "model": {
@@ -175,7 +180,7 @@ def expected_manifest(source: Path, encoder: Encoder) -> dict:
             "max_tokens": encoder.max_tokens,
         },
         "chunking": dict(CHUNKING, max_tokens=encoder.max_tokens),
-        "sources": source_hashes(source),
+        "sources": sources,
     }
 
 
@@ -365,16 +370,8 @@ def build_index(
     sent = encoder.encode(sentence_texts, batch_size=batch_size, progress=tick)
     hashes = {d.name: d.sha256 for d in docs}
     manifest = {
-        "format": FORMAT_VERSION,
+        **_describe(encoder, hashes),
         "reportqa_version": __version__,
-        "model": {
-            "id": encoder.model_id,
-            "fingerprint": encoder.fingerprint,
-            "dim": encoder.dim,
-            "max_tokens": encoder.max_tokens,
-        },
-        "chunking": dict(CHUNKING, max_tokens=encoder.max_tokens),
-        "sources": hashes,
         "counts": {"files": len(docs), "chunks": len(chunks), "sentences": len(sentence_texts)},
     }
     chunk_bytes = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks).encode("utf-8")
