@@ -297,6 +297,11 @@ def test_every_np_load_in_the_package_passes_allow_pickle_false():
             calls += 1
             call = text[m.start() : text.index(")", m.start()) + 1]
             assert "allow_pickle=False" in call, f"{path.name}: {call}"
+        # The index maps .npy data after parsing only the header, and refuses
+        # any dtype but float32 before mapping, so an object array is never read.
+        for m in re.finditer(r"np\.memmap\(", text if path.name == "index.py" else ""):
+            calls += 1
+            assert "dtype != np.float32" in text[: m.start()], f"{path.name}: memmap without a dtype check"
     assert calls >= 1  # the index does load .npy files, so this check looks at something
 
 
@@ -358,7 +363,8 @@ def test_planted_pickles_and_python_files_in_the_index_are_never_run(built, tmp_
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert "REFUSED embeddings.npy" in out.stdout and "allow_pickle=False" in out.stdout, out.stdout
+    # Refused on its header's dtype, before any data is read, so nothing is unpickled.
+    assert "REFUSED embeddings.npy" in out.stdout and "holds object, not float32" in out.stdout, out.stdout
     assert "REBUILT" in out.stdout and "MODULES []" in out.stdout, out.stdout
     assert not marker.exists(), "a planted file was executed"
     # The rebuild replaced the whole folder, planted files included.

@@ -7,7 +7,8 @@
       embeddings.npy            float32 [chunks, dim], unit rows
       sentence_embeddings.npy   float32 [sentences, dim], in chunk order
 
-Nothing in the folder is ever imported or unpickled. A build writes a sibling
+Nothing in the folder is ever imported or unpickled; vectors are memory-mapped,
+so loading a large index copies nothing. A build writes a sibling
 temp folder under a lock file and swaps it in with one atomic exchange
 (renameat2 RENAME_EXCHANGE on Linux; elsewhere two renames, with recovery of a
 build killed between them), so a reader sees the old index or the new one,
@@ -328,13 +329,30 @@ def _chunk_ok(c: Chunk, sources: dict) -> bool:
 
 
 def _load_npy(fh, where: str, name: str) -> np.ndarray:
+    """Memory-map a float32 .npy from an open file; nothing is copied or unpickled.
+
+    Only the header is parsed (``np.lib.format``, which never unpickles); the
+    data is mapped read-only from the already-open handle, so the mapping stays
+    with this build even if the folder is swapped, and a large index loads in
+    constant time.
+    """
+    fmt = np.lib.format
     try:
-        arr = np.load(fh, allow_pickle=False)
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+        if dtype != np.float32:  # checked before mapping: an object array is never read
+            raise IndexError_(f"{name} in {where} holds {dtype}, not float32: run `reportqa index --force`.")
+        if 0 in shape:
+            return np.zeros(shape, dtype=np.float32)
+        # A truncated file fails here: "mmap length is greater than file size".
+        return np.memmap(fh, dtype=dtype, mode="r", offset=fh.tell(), shape=shape, order="F" if fortran else "C")
     except (ValueError, OSError, EOFError) as exc:
         raise IndexError_(f"{name} in {where} is unreadable ({exc}): run `reportqa index --force`.") from None
-    if arr.dtype != np.float32:
-        raise IndexError_(f"{name} in {where} holds {arr.dtype}, not float32: run `reportqa index --force`.")
-    return arr
 
 
 # --- building -----------------------------------------------------------------
