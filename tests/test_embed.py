@@ -134,7 +134,7 @@ def test_first_use_exports_once_and_says_so(tmp_path, monkeypatch):
 
 
 def test_cache_honours_xdg_cache_home(tmp_path, monkeypatch):
-    from reportqa.onnx_backend import cache_dir
+    from reportqa.paths import cache_dir
 
     monkeypatch.delenv("REPORTQA_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

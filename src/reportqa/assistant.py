@@ -16,6 +16,7 @@ from .errors import QuestionError
 from .extract import decide
 from .index import BuildSummary, Index, ensure_index
 from .ingest import source_files
+from .paths import cache_dir
 from .results import Answer, Citation, Quote, Signals
 from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
@@ -26,14 +27,6 @@ BUNDLED_SOURCE = ROOT / "source_text"
 BUNDLED_INDEX = ROOT / "index"
 MAX_QUESTION_CHARS = 2000
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-
-
-def cache_dir() -> Path:
-    """Where indexes for other reports live: $REPORTQA_CACHE_DIR, else the XDG cache folder."""
-    if os.environ.get("REPORTQA_CACHE_DIR"):
-        return Path(os.environ["REPORTQA_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "reportqa"
 
 
 def default_index_dir(source: Path) -> Path:
@@ -119,7 +112,7 @@ class Assistant:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = default_encoder()
+            self._encoder = default_encoder(notify=self.notify)
         return self._encoder
 
     @property

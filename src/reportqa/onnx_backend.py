@@ -33,6 +33,7 @@ import numpy as np
 
 from .embed import NumpyEncoder, read_safetensors
 from .errors import ModelError
+from .paths import cache_dir
 
 # Bump when the graph changes: the cache key includes it.
 GRAPH_VERSION = 2
@@ -40,14 +41,6 @@ OPSET = 18  # LayerNormalization needs 17, ReduceL2 with axes as an input needs 
 PROBE = "Probe: the IOPC published its findings on 19 September 2024, naming 47 officers."
 PROBE_TOLERANCE = 1e-5
 GRAPH, DATA, META = "model.onnx", "model.onnx.data", "meta.json"
-
-
-def cache_dir() -> Path:
-    """$REPORTQA_CACHE_DIR, else $XDG_CACHE_HOME/reportqa, else ~/.cache/reportqa."""
-    if os.environ.get("REPORTQA_CACHE_DIR"):
-        return Path(os.environ["REPORTQA_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "reportqa"
 
 
 def model_dir(fingerprint: str) -> Path:

@@ -7,7 +7,7 @@ leave-one-article-out; see ``docs/quality.md`` for the figures behind each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
