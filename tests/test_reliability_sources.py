@@ -121,7 +121,10 @@ def test_an_empty_file_among_good_ones_is_skipped_with_a_warning(tiny_source, tm
     (tiny_source / "notes.md").write_text("")
     notes: list[str] = []
     index, summary = ensure_index(tiny_source, tmp_path / "index", fake_encoder, notify=notes.append)
-    assert summary is not None and notes == ["reportqa: skipping notes.md: it is empty."]
+    assert summary is not None and notes == [
+        "reportqa: skipping notes.md: it is empty.",
+        f"reportqa: building the index of {tiny_source} in {tmp_path / 'index'} (first use) …",
+    ]
     assert {c.source for c in index.chunks} == {"report.txt"}
     assert "notes.md" in index.manifest["sources"]
     (tiny_source / "notes.md").write_text("The roof leaks again.\n")

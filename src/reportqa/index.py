@@ -366,11 +366,18 @@ def build_index(
     progress: Progress | None = None,
     batch_size: int = 32,
     notify: Callable[[str], None] | None = None,
+    announce: str = "",
 ) -> BuildSummary:
-    """Embed source into a temp folder, then swap it in for index_dir (caller holds the lock)."""
+    """Embed source into a temp folder, then swap it in for index_dir (caller holds the lock).
+
+    announce, when given, is passed to notify once the source has been read
+    and the slow part, embedding, begins.
+    """
     started = time.perf_counter()
     docs = read_documents(source, notify=notify)
     chunks = chunk_documents(docs, encoder.count_tokens, encoder.max_tokens)
+    if notify and announce:
+        notify(announce)
     texts = {d.name: d.text for d in docs}
     sentence_texts = [texts[c.source][s:e] for c in chunks for s, e in c.sentences]
     total = len(chunks) + len(sentence_texts)
@@ -548,7 +555,10 @@ def ensure_index(
         _clean_leftovers(index_dir)
         if notify and reason:
             notify(f"reportqa: rebuilding the index in {index_dir}: {reason}.")
-        summary = build_index(source, index_dir, encoder, progress=progress, notify=notify)
+        # On first use of a source, say why this answer takes longer than the next
+        # (`reportqa index` shows a progress bar instead).
+        first_use = "" if reason or progress else f"reportqa: building the index of {source} in {index_dir} (first use) …"
+        summary = build_index(source, index_dir, encoder, progress=progress, notify=notify, announce=first_use)
     return read_index(index_dir, encoder.dim), summary
 
 
