@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 
 import pytest
 from cli_helpers import REPORT, FakeAssistant
@@ -260,14 +261,22 @@ def test_a_question_before_loading_ends_says_loading_then_answers():
         loaded.set()
 
     timer = threading.Timer(0.2, finish_loading)
-    backend = backend_for(fake, ready=loaded.is_set)
+
+    def ready() -> bool:
+        # The load ends 0.2 s after the first question starts waiting for it,
+        # however slowly the session itself starts on a busy machine.
+        if not timer.is_alive() and not loaded.is_set():
+            timer.start()
+        return loaded.is_set()
+
+    backend = backend_for(fake, ready=ready)
     out = io.StringIO()
     repl = Repl(backend, out=out, style=render.Style(width=200))
     repl_box["repl"] = repl
-    timer.start()
     with create_pipe_input() as pipe:
         pipe.send_text("When did the inspectors visit the depot?\n" + CTRL_D)
         status = repl.run(repl.session(input=pipe, output=DummyOutput()))
+    timer.join()
     assert status == 0
     lines = out.getvalue().splitlines()
     assert lines[:3] == [
@@ -379,15 +388,23 @@ def test_tab_completes_a_command_in_the_session():
     out = io.StringIO()
     repl = Repl(backend_for(fake), out=out, style=render.Style())
     with create_pipe_input() as pipe:
-        pipe.send_text("/sou")
-        # Completions are computed in the background: press Tab, then Enter, as a person would.
-        tab = threading.Timer(0.3, pipe.send_text, ["\t"])
-        enter = threading.Timer(0.6, pipe.send_text, ["\n" + CTRL_D])
-        tab.start()
-        enter.start()
-        repl.run(repl.session(input=pipe, output=DummyOutput()))
-        tab.join()
-        enter.join()
+        session = repl.session(input=pipe, output=DummyOutput())
+
+        def type_like_a_person():
+            # Completions are computed in the background: type, press Tab, and
+            # press Enter once the line shows the completed command (or give up).
+            pipe.send_text("/sou")
+            time.sleep(0.2)
+            pipe.send_text("\t")
+            deadline = time.monotonic() + 10
+            while session.default_buffer.text != "/sources" and time.monotonic() < deadline:
+                time.sleep(0.02)
+            pipe.send_text("\n" + CTRL_D)
+
+        typist = threading.Thread(target=type_like_a_person)
+        typist.start()
+        repl.run(session)
+        typist.join()
     assert out.getvalue().startswith("source:  report.txt\n")
 
 
