@@ -6,6 +6,9 @@
       chunks.jsonl              one passage per line, with offsets and sentences
       embeddings.npy            float32 [chunks, dim], unit rows
       sentence_embeddings.npy   float32 [sentences, dim], in chunk order
+      lexical_vocab.json        the stemmed terms of lexical search, sorted
+      lexical_chunks.npy        int32 (passage, term, count) rows, sorted by term
+      lexical_sentences.npy     int32 (sentence, term, count) rows, sorted by term
 
 Nothing in the folder is ever imported or unpickled; vectors are memory-mapped,
 so loading a large index copies nothing. A build writes a sibling
@@ -28,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +41,20 @@ from .chunking import CHUNKING, Chunk, chunk_documents
 from .embed import Encoder
 from .errors import IndexError_, IndexFormatError
 from .ingest import read_documents, source_hashes
+from .lexical import build_postings, build_vocabulary, postings_problem
+from .text import terms
 
-FORMAT_VERSION = 1
-FILES = ("manifest.json", "chunks.jsonl", "embeddings.npy", "sentence_embeddings.npy")
+FORMAT_VERSION = 2  # 2: lexical statistics are stored, not recomputed on load
+FILES = (
+    "manifest.json",
+    "chunks.jsonl",
+    "embeddings.npy",
+    "sentence_embeddings.npy",
+    "lexical_vocab.json",
+    "lexical_chunks.npy",
+    "lexical_sentences.npy",
+)
+CHECKSUMMED = ("chunks.jsonl", "lexical_vocab.json")  # small files whose same-size edits must be caught
 LOCK_TIMEOUT = 120.0  # seconds; $REPORTQA_LOCK_TIMEOUT overrides it
 
 Progress = Callable[[int, int], None]
@@ -54,6 +68,9 @@ class Index:
     embeddings: np.ndarray  # [chunks, dim]
     sentence_embeddings: np.ndarray  # [sentences, dim]
     sentence_chunk: np.ndarray  # chunk id of each sentence row
+    vocab: list[str] = field(default_factory=list)  # lexical terms; ids index this list
+    chunk_postings: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int32))
+    sentence_postings: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int32))
 
     @property
     def sentences(self) -> list[tuple[int, int, int]]:
@@ -284,16 +301,26 @@ def _parse(index_dir: Path, files: dict, dim: int | None) -> Index:
     for name, fh in files.items():
         if name in sizes and os.fstat(fh.fileno()).st_size != sizes[name]:
             raise IndexError_(f"{name} in {where} is truncated or altered: run `reportqa index --force`.")
-    raw = files["chunks.jsonl"].read()
-    want_sha = manifest.get("sha256", {}).get("chunks.jsonl")
-    if want_sha is not None and hashlib.sha256(raw).hexdigest() != want_sha:
-        raise IndexError_(f"chunks.jsonl in {where} was altered (checksum differs): run `reportqa index --force`.")
+    raws = {name: files[name].read() for name in CHECKSUMMED}
+    for name, data in raws.items():
+        want_sha = manifest.get("sha256", {}).get(name)
+        if want_sha is not None and hashlib.sha256(data).hexdigest() != want_sha:
+            raise IndexError_(f"{name} in {where} was altered (checksum differs): run `reportqa index --force`.")
+    raw = raws["chunks.jsonl"]
     try:
         chunks = [Chunk.from_dict(json.loads(line)) for line in raw.decode("utf-8").splitlines() if line.strip()]
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise IndexError_(f"chunks.jsonl in {where} is corrupt ({exc!r}): run `reportqa index --force`.") from None
     emb = _load_npy(files["embeddings.npy"], where, "embeddings.npy")
     sent = _load_npy(files["sentence_embeddings.npy"], where, "sentence_embeddings.npy")
+    try:
+        vocab = json.loads(raws["lexical_vocab.json"].decode("utf-8"))
+        if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
+            raise ValueError("not a list of terms")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexError_(f"lexical_vocab.json in {where} is corrupt ({exc}): run `reportqa index --force`.") from None
+    chunk_postings = _load_npy(files["lexical_chunks.npy"], where, "lexical_chunks.npy", np.int32)
+    sentence_postings = _load_npy(files["lexical_sentences.npy"], where, "lexical_sentences.npy", np.int32)
     want_dim = dim or manifest["model"]["dim"]
     n_sent = sum(len(c.sentences) for c in chunks)
     problems = []
@@ -313,10 +340,17 @@ def _parse(index_dir: Path, files: dict, dim: int | None) -> Index:
         problems.append(f"dimension {emb.shape[1]}, expected {want_dim}")
     if any(c.id != i for i, c in enumerate(chunks)):
         problems.append("chunk ids out of order")
+    for name, postings, n_docs in (
+        ("lexical_chunks.npy", chunk_postings, len(chunks)),
+        ("lexical_sentences.npy", sentence_postings, n_sent),
+    ):
+        problem = postings_problem(postings, n_docs, len(vocab))
+        if problem:
+            problems.append(f"{name}: {problem}")
     if problems:
         raise IndexError_(f"The index in {where} is inconsistent ({'; '.join(problems)}): run `reportqa index --force`.")
     sentence_chunk = np.fromiter((c.id for c in chunks for _ in c.sentences), dtype=np.int64, count=n_sent)
-    return Index(index_dir, manifest, chunks, emb, sent, sentence_chunk)
+    return Index(index_dir, manifest, chunks, emb, sent, sentence_chunk, vocab, chunk_postings, sentence_postings)
 
 
 def _chunk_ok(c: Chunk, sources: dict) -> bool:
@@ -328,8 +362,8 @@ def _chunk_ok(c: Chunk, sources: dict) -> bool:
     )
 
 
-def _load_npy(fh, where: str, name: str) -> np.ndarray:
-    """Memory-map a float32 .npy from an open file; nothing is copied or unpickled.
+def _load_npy(fh, where: str, name: str, want=np.float32) -> np.ndarray:
+    """Memory-map a float32 (or int32) .npy from an open file; nothing is copied or unpickled.
 
     Only the header is parsed (``np.lib.format``, which never unpickles); the
     data is mapped read-only from the already-open handle, so the mapping stays
@@ -345,10 +379,10 @@ def _load_npy(fh, where: str, name: str) -> np.ndarray:
             shape, fortran, dtype = fmt.read_array_header_2_0(fh)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-        if dtype != np.float32:  # checked before mapping: an object array is never read
-            raise IndexError_(f"{name} in {where} holds {dtype}, not float32: run `reportqa index --force`.")
+        if dtype != want:  # checked before mapping: an object array is never read
+            raise IndexError_(f"{name} in {where} holds {dtype}, not {np.dtype(want)}: run `reportqa index --force`.")
         if 0 in shape:
-            return np.zeros(shape, dtype=np.float32)
+            return np.zeros(shape, dtype=want)
         # A truncated file fails here: "mmap length is greater than file size".
         return np.memmap(fh, dtype=dtype, mode="r", offset=fh.tell(), shape=shape, order="F" if fortran else "C")
     except (ValueError, OSError, EOFError) as exc:
@@ -400,7 +434,15 @@ def build_index(
         "counts": {"files": len(docs), "chunks": len(chunks), "sentences": len(sentence_texts)},
     }
     chunk_bytes = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks).encode("utf-8")
-    manifest["sha256"] = {"chunks.jsonl": hashlib.sha256(chunk_bytes).hexdigest()}
+    chunk_terms = [terms(c.text) for c in chunks]
+    sentence_terms = [terms(t) for t in sentence_texts]
+    vocab = build_vocabulary(chunk_terms, sentence_terms)
+    term_ids = {t: i for i, t in enumerate(vocab)}
+    vocab_bytes = json.dumps(vocab, ensure_ascii=False).encode("utf-8")
+    manifest["sha256"] = {
+        "chunks.jsonl": hashlib.sha256(chunk_bytes).hexdigest(),
+        "lexical_vocab.json": hashlib.sha256(vocab_bytes).hexdigest(),
+    }
     tmp = None
     try:
         index_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -408,6 +450,9 @@ def build_index(
         _write_file(tmp / "chunks.jsonl", chunk_bytes)
         _write_npy(tmp / "embeddings.npy", emb)
         _write_npy(tmp / "sentence_embeddings.npy", sent)
+        _write_file(tmp / "lexical_vocab.json", vocab_bytes)
+        _write_npy(tmp / "lexical_chunks.npy", build_postings(chunk_terms, term_ids), np.int32)
+        _write_npy(tmp / "lexical_sentences.npy", build_postings(sentence_terms, term_ids), np.int32)
         manifest["sizes"] = {n: (tmp / n).stat().st_size for n in FILES if n != "manifest.json"}
         _write_file(tmp / "manifest.json", (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
         os.chmod(tmp, 0o755)
@@ -432,9 +477,9 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _write_npy(path: Path, arr: np.ndarray) -> None:
+def _write_npy(path: Path, arr: np.ndarray, dtype=np.float32) -> None:
     with open(path, "wb") as fh:
-        np.save(fh, np.ascontiguousarray(arr, dtype=np.float32), allow_pickle=False)
+        np.save(fh, np.ascontiguousarray(arr, dtype=dtype), allow_pickle=False)
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -557,7 +602,7 @@ def ensure_index(
             notify(f"reportqa: rebuilding the index in {index_dir}: {reason}.")
         # On first use of a source, say why this answer takes longer than the next
         # (`reportqa index` shows a progress bar instead).
-        first_use = "" if reason or progress else f"reportqa: building the index of {source} in {index_dir} (first use) …"
+        first_use = "" if reason or progress or force else f"reportqa: building the index of {source} in {index_dir} (first use) …"
         summary = build_index(source, index_dir, encoder, progress=progress, notify=notify, announce=first_use)
     return read_index(index_dir, encoder.dim), summary
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from .index import Index
+from .lexical import BM25
 from .settings import Settings
 from .text import terms, typed_tokens
 
@@ -46,35 +46,24 @@ def rrf(x: np.ndarray, k: int) -> np.ndarray:
     return 1.0 / (k + ranks)
 
 
-class BM25:
-    """Okapi BM25 with postings kept as numpy arrays per term."""
+class Lazy(Sequence):
+    """A read-only list whose item i is made by make(i) on first use, then kept."""
 
-    def __init__(self, docs: list[list[str]], k1: float, b: float):
-        self.n = len(docs)
-        lengths = np.array([len(d) for d in docs], dtype=np.float32)
-        avg = float(lengths.mean()) if self.n and lengths.sum() else 1.0
-        norm = k1 * (1 - b + b * lengths / avg)
-        postings: dict[str, tuple[list[int], list[float]]] = {}
-        for i, doc in enumerate(docs):
-            for term, tf in Counter(doc).items():
-                ids, weights = postings.setdefault(term, ([], []))
-                ids.append(i)
-                weights.append(tf * (k1 + 1) / (tf + norm[i]))
-        self.postings = {t: (np.array(i, dtype=np.int64), np.array(w, dtype=np.float32)) for t, (i, w) in postings.items()}
-        self.df = {t: len(p[0]) for t, p in self.postings.items()}
+    def __init__(self, n: int, make: Callable[[int], object]):
+        self._items: list = [_MISSING] * n
+        self._make = make
 
-    def idf(self, term: str) -> float:
-        df = self.df.get(term, 0)
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+    def __len__(self) -> int:
+        return len(self._items)
 
-    def scores(self, query_terms: list[str]) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float32)
-        for term in set(query_terms):
-            posting = self.postings.get(term)
-            if posting is not None:
-                ids, weights = posting
-                out[ids] += self.idf(term) * weights
-        return out
+    def __getitem__(self, i):
+        item = self._items[i]
+        if item is _MISSING:
+            item = self._items[i] = self._make(range(len(self._items))[i])
+        return item
+
+
+_MISSING = object()
 
 
 class Retriever:
@@ -90,18 +79,24 @@ class Retriever:
         # Sentences of a passage are consecutive rows; reduceat needs each start.
         counts = np.array([len(c.sentences) for c in index.chunks], dtype=np.int64)
         self.sentence_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self.sentence_texts = [c.text[a - c.start : b - c.start] for c in index.chunks for a, b in c.sentences]
-        self.sentence_terms = [terms(t) for t in self.sentence_texts]
-        self.sentence_term_sets = [frozenset(t) for t in self.sentence_terms]
-        self.passage_term_sets = [frozenset(terms(c.text)) for c in index.chunks]
+        # Sentence rows -> (chunk, start, end); the per-sentence and per-passage term
+        # sets that answer selection reads are made on first use, for the few
+        # passages a question reaches, so loading stays cheap for a large index.
+        rows = [(c, a, b) for c in index.chunks for a, b in c.sentences]
+        self.sentence_texts = Lazy(len(rows), lambda r: rows[r][0].text[rows[r][1] - rows[r][0].start : rows[r][2] - rows[r][0].start])
+        self.sentence_term_sets = Lazy(len(rows), lambda r: frozenset(terms(self.sentence_texts[r])))
+        self.passage_term_sets = Lazy(len(index.chunks), lambda i: frozenset(terms(index.chunks[i].text)))
         # years, numbers and names of each sentence, for answer-type matching (extract.answer_type)
-        self.sentence_typed = [{k: typed_tokens(t, k) for k in ("time", "number", "person")} for t in self.sentence_texts]
+        self.sentence_typed = Lazy(
+            len(rows), lambda r: {k: typed_tokens(self.sentence_texts[r], k) for k in ("time", "number", "person")}
+        )
         for name in ("bm25", "sentence_bm25", "context_embeddings"):
             getattr(self, name)
 
     @cached_property
     def sentence_bm25(self) -> BM25:
-        return BM25(self.sentence_terms, self.settings.bm25_k1, self.settings.bm25_b)
+        i, s = self.index, self.settings
+        return BM25(i.vocab, i.sentence_postings, len(i.sentence_chunk), s.bm25_k1, s.bm25_b)
 
     @cached_property
     def context_embeddings(self) -> np.ndarray:
@@ -123,7 +118,8 @@ class Retriever:
 
     @cached_property
     def bm25(self) -> BM25:
-        return BM25([terms(c.text) for c in self.index.chunks], self.settings.bm25_k1, self.settings.bm25_b)
+        i, s = self.index, self.settings
+        return BM25(i.vocab, i.chunk_postings, len(i.chunks), s.bm25_k1, s.bm25_b)
 
     def rank(self, query_terms: list[str], query_vec: np.ndarray) -> Ranking:
         s = self.settings
