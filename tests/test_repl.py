@@ -292,11 +292,13 @@ def test_on_a_terminal_loading_counts_seconds_then_clears_its_line():
             return True
 
     fake = FakeAssistant()
-    loaded = threading.Event()
     out = Tty()
-    repl = Repl(backend_for(fake, ready=loaded.is_set), out=out, style=render.Style(width=200))
-    timer = threading.Timer(2.3, loaded.set)
-    timer.start()
+
+    def ready() -> bool:
+        # The load ends once the line has counted two seconds, however busy the machine.
+        return "loading… 2 s" in out.getvalue()
+
+    repl = Repl(backend_for(fake, ready=ready), out=out, style=render.Style(width=200))
     repl.question("When did the inspectors visit the depot?")
     text = out.getvalue()
     assert text.startswith("\rloading…\x1b[K\rloading… 2 s\x1b[K\r\x1b[K")
@@ -361,12 +363,25 @@ def test_up_arrow_recalls_the_previous_question():
     fake = FakeAssistant()
     repl = Repl(backend_for(fake), out=io.StringIO(), style=render.Style())
     with create_pipe_input() as pipe:
-        pipe.send_text("who is the depot manager\n")
-        # History loads in the background when a prompt starts; type Up once it has.
-        later = threading.Timer(0.3, pipe.send_text, ["\x1b[A\n" + CTRL_D])
-        later.start()
-        repl.run(repl.session(input=pipe, output=DummyOutput()))
-        later.join()
+        session = repl.session(input=pipe, output=DummyOutput())
+
+        def type_like_a_person():
+            pipe.send_text("who is the depot manager\n")
+            deadline = time.monotonic() + 10
+            while not fake.questions and time.monotonic() < deadline:
+                time.sleep(0.02)
+            # History loads in the background when a prompt starts: press Up until
+            # the line shows the recalled question (Up at the oldest entry is a no-op),
+            # then Enter.
+            while session.default_buffer.text != "who is the depot manager" and time.monotonic() < deadline:
+                pipe.send_text("\x1b[A")
+                time.sleep(0.1)
+            pipe.send_text("\n" + CTRL_D)
+
+        typist = threading.Thread(target=type_like_a_person)
+        typist.start()
+        repl.run(session)
+        typist.join()
     assert [q for q, _ in fake.questions] == ["who is the depot manager"] * 2
 
 
