@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -68,14 +68,9 @@ class Index:
     embeddings: np.ndarray  # [chunks, dim]
     sentence_embeddings: np.ndarray  # [sentences, dim]
     sentence_chunk: np.ndarray  # chunk id of each sentence row
-    vocab: list[str] = field(default_factory=list)  # lexical terms; ids index this list
-    chunk_postings: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int32))
-    sentence_postings: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int32))
-
-    @property
-    def sentences(self) -> list[tuple[int, int, int]]:
-        """(chunk id, start, end) of each sentence row."""
-        return [(c.id, s, e) for c in self.chunks for s, e in c.sentences]
+    vocab: list[str]  # lexical terms; the postings' term ids index this list
+    chunk_postings: np.ndarray  # int32 (chunk, term, count) rows, sorted by term
+    sentence_postings: np.ndarray  # int32 (sentence row, term, count) rows, sorted by term
 
 
 @dataclass(frozen=True)

@@ -140,10 +140,6 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOPWORDS]
 
 
-def is_number(term: str) -> bool:
-    return any(ch.isdigit() for ch in term)
-
-
 
 # --- typed tokens: what a when / how-many / who question asks for ------------------------
 
