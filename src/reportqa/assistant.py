@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 import threading
 import unicodedata
 from pathlib import Path
 from typing import Callable
 
-from .embed import Encoder, default_encoder
+from .embed import Encoder, default_encoder, stderr_notice
 from .errors import QuestionError
 from .extract import decide
 from .index import BuildSummary, Index, ensure_index
@@ -35,10 +34,6 @@ def default_index_dir(source: Path) -> Path:
         return BUNDLED_INDEX
     key = hashlib.sha256(str(source).encode("utf-8", "surrogateescape")).hexdigest()[:12]
     return cache_dir() / "indexes" / f"{source.stem or 'source'}-{key}"
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def clean_question(question: str) -> tuple[str, str]:
@@ -101,7 +96,7 @@ class Assistant:
         self.source = Path(source) if source is not None else BUNDLED_SOURCE
         self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir(self.source)
         self.settings = settings or DEFAULT
-        self.notify = notify or _stderr
+        self.notify = notify or stderr_notice
         self._encoder = encoder
         self._index: Index | None = None
         self._retriever: Retriever | None = None

@@ -102,6 +102,17 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return tensors
 
 
+def pad_batch(batch: list[list[int]], mask_dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids right-padded with 0 to the longest row, and the attention mask."""
+    n, seq = len(batch), max(len(x) for x in batch)
+    input_ids = np.zeros((n, seq), dtype=np.int64)
+    mask = np.zeros((n, seq), dtype=mask_dtype)
+    for i, row in enumerate(batch):
+        input_ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return input_ids, mask
+
+
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
     mean = x.mean(-1, keepdims=True)
     centred = x - mean
@@ -220,12 +231,8 @@ class NumpyEncoder:
                 if self._layers is None:
                     self._prepare()
         w = self.w
-        n, seq = len(batch), max(len(x) for x in batch)
-        input_ids = np.zeros((n, seq), dtype=np.int64)
-        mask = np.zeros((n, seq), dtype=np.float32)
-        for i, row in enumerate(batch):
-            input_ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1.0
+        input_ids, mask = pad_batch(batch, np.float32)
+        n, seq = input_ids.shape
         x = (
             w["embeddings.word_embeddings.weight"][input_ids]
             + w["embeddings.position_embeddings.weight"][:seq][None]
@@ -286,7 +293,8 @@ _ENCODERS_LOCK = threading.Lock()
 BACKENDS = ("auto", "onnx", "numpy", "sentence-transformers")
 
 
-def _stderr(message: str) -> None:
+def stderr_notice(message: str) -> None:
+    """The default notify: one line on stderr."""
     import sys
 
     print(message, file=sys.stderr, flush=True)
@@ -294,7 +302,7 @@ def _stderr(message: str) -> None:
 
 def make_encoder(backend: str = "auto", notify=None) -> Encoder:
     """A new encoder; "auto" is ONNX Runtime, falling back to numpy with a notice."""
-    notify = notify or _stderr
+    notify = notify or stderr_notice
     if backend == "numpy":
         return NumpyEncoder()
     if backend in ("sentence-transformers", "torch", "st"):

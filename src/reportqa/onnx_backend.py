@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import NumpyEncoder, read_safetensors
+from .embed import NumpyEncoder, pad_batch, read_safetensors
 from .errors import ModelError
 from .paths import cache_dir
 
@@ -281,10 +281,5 @@ class OnnxEncoder(NumpyEncoder):
     # --- encoding --------------------------------------------------------------
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
-        n, seq = len(batch), max(len(x) for x in batch)
-        input_ids = np.zeros((n, seq), dtype=np.int64)
-        mask = np.zeros((n, seq), dtype=np.int64)
-        for i, row in enumerate(batch):
-            input_ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
+        input_ids, mask = pad_batch(batch, np.int64)
         return self.session.run(["embedding"], {"input_ids": input_ids, "attention_mask": mask})[0]
