@@ -69,6 +69,16 @@ def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
 
 
+@pytest.fixture(scope="session")
+def bundled():
+    """The bundled report's Assistant with the real model, loaded once for the session."""
+    from reportqa.assistant import Assistant
+
+    a = Assistant()
+    a.load()
+    return a
+
+
 @pytest.fixture
 def tiny_source(tmp_path: Path) -> Path:
     """A folder holding one small report, report.txt."""

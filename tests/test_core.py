@@ -26,13 +26,6 @@ def file_text(name: str, source: Path = BUNDLED_SOURCE) -> str:
         return fh.read()
 
 
-@pytest.fixture(scope="module")
-def bundled() -> Assistant:
-    a = Assistant()
-    a.load()
-    return a
-
-
 def test_bundled_report_is_a_byte_copy_of_shared():
     if not SHARED_REPORT.exists():
         pytest.skip(f"{SHARED_REPORT} is absent; nothing to compare with")

@@ -42,13 +42,6 @@ def file_text(name: str = REPORT_NAME) -> str:
         return fh.read()
 
 
-@pytest.fixture(scope="module")
-def bundled() -> Assistant:
-    a = Assistant()
-    a.load()
-    return a
-
-
 def check_answer(a: Answer) -> None:
     """What every answer must satisfy, whatever the question."""
     text = file_text()
