@@ -8,10 +8,13 @@ index and answering tests run in milliseconds. Subprocess tests import it with
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from reportqa.embed import Tokens
 
 TESTS = Path(__file__).resolve().parent
 
@@ -62,6 +65,21 @@ class FakeEncoder:
                 progress(len(batch))
         self.encoded += len(texts)
         return out
+
+    def encode_tokens(self, texts, batch_size: int = 32, progress=None):
+        """The same vectors, and each piece's own byte histogram as its "contextual" vector."""
+        texts = list(texts)
+        pieces = []
+        for t in texts:
+            found = list(_PIECE.finditer(t))[: self.max_tokens - 2]
+            vectors = self.encode([m.group() for m in found]) if found else np.zeros((0, self.dim), np.float32)
+            self.encoded -= len(found)
+            pieces.append(Tokens(
+                np.array([zlib.crc32(m.group().lower().encode("utf-8", "surrogatepass")) % 30000 for m in found], dtype=np.int32),
+                np.array([m.span() for m in found], dtype=np.int32).reshape(-1, 2),
+                vectors,
+            ))
+        return self.encode(texts, batch_size, progress), pieces
 
 
 @pytest.fixture

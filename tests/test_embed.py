@@ -87,6 +87,33 @@ def test_onnx_matches_sentence_transformers(reference, cache):
     assert diff <= 1e-5
 
 
+@pytest.fixture(scope="module")
+def reference_tokens():
+    return SentenceTransformerEncoder().encode_tokens(TEXTS, batch_size=4)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "onnx"])
+def test_wordpiece_vectors_match_sentence_transformers(reference, reference_tokens, backend, cache):
+    # Late interaction reads the last hidden state of every wordpiece; the index stores
+    # them from whichever backend built it, so all backends must give the same ones.
+    enc = NumpyEncoder() if backend == "numpy" else onnx_encoder([])
+    pooled, pieces = enc.encode_tokens(TEXTS, batch_size=4)
+    assert np.abs(pooled - reference).max() <= 1e-5
+    worst = 0.0
+    for text, got, want in zip(TEXTS, pieces, reference_tokens[1]):
+        assert got.ids.tolist() == want.ids.tolist()
+        assert got.spans.tolist() == want.spans.tolist()
+        assert all(0 <= a <= b <= len(text) for a, b in got.spans.tolist())
+        assert got.vectors.shape == (len(got.ids), embed.DIM)
+        if len(got.ids):
+            worst = max(worst, float(np.abs(got.vectors - want.vectors).max()))
+            assert np.allclose(np.linalg.norm(got.vectors, axis=1), 1.0, atol=1e-5)
+    print(f"{backend} wordpieces vs sentence-transformers: max |diff| = {worst:.2e}")
+    assert worst <= 1e-5
+    assert len(pieces[1].ids) == 1 and len(pieces[2].ids) == 0  # "hi"; "" has only [CLS] and [SEP]
+    assert len(pieces[7].ids) == embed.MAX_TOKENS - 2  # cut to the window, as sentence-transformers cuts
+
+
 def test_batching_and_padding_do_not_change_vectors(cache):
     enc = onnx_encoder([])
     one_by_one = np.stack([enc.encode([t])[0] for t in TEXTS])

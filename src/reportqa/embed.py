@@ -23,6 +23,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -49,6 +50,34 @@ class Encoder(Protocol):
 
     def count_tokens(self, text: str) -> int:
         """Wordpieces the model sees for text, including [CLS] and [SEP]."""
+
+    def encode_tokens(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> tuple[np.ndarray, list["Tokens"]]:
+        """The same unit vectors, and each text's contextual wordpiece vectors (``Tokens``)."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The wordpieces of one text as the model saw them, [CLS] and [SEP] left out.
+
+    ``spans`` are (start, end) character offsets into the text; ``vectors`` are
+    the model's last hidden states (before pooling), each scaled to unit length.
+    Late interaction (retrieve.py) matches question wordpieces against these.
+    """
+
+    ids: np.ndarray  # int32 [n]
+    spans: np.ndarray  # int32 [n, 2]
+    vectors: np.ndarray  # float32 [n, dim]
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """sentence-transformers' mean pooling over real tokens, then unit length."""
+    mask = mask.astype(np.float32)
+    pooled = (hidden * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+    return _unit_rows(pooled)
 
 
 def model_path() -> Path:
@@ -176,20 +205,30 @@ class NumpyEncoder:
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids per text, cut to the model's window the way sentence-transformers cuts."""
+        return [ids for ids, _ in self._tokenize(texts)]
+
+    def _tokenize(self, texts: Sequence[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
         out = []
         for enc in self.tokenizer.encode_batch(list(texts)):
-            ids = enc.ids
+            ids, offsets = enc.ids, enc.offsets
             if len(ids) > self.max_tokens:
-                ids = ids[: self.max_tokens - 1] + ids[-1:]
-            out.append(ids)
+                ids, offsets = ids[: self.max_tokens - 1] + ids[-1:], offsets[: self.max_tokens - 1] + offsets[-1:]
+            out.append((ids, offsets))
         return out
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> np.ndarray:
-        texts = list(texts)
+        return self._encode(list(texts), batch_size, progress, tokens=False)[0]
+
+    def encode_tokens(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> tuple[np.ndarray, list[Tokens]]:
+        return self._encode(list(texts), batch_size, progress, tokens=True)
+
+    def _encode(self, texts: list[str], batch_size: int, progress, tokens: bool) -> tuple[np.ndarray, list[Tokens]]:
         result = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pieces: list = [None] * len(texts)
         if not texts:
-            return result
-        ids = self.token_ids(texts)
+            return result, pieces
+        tokenized = self._tokenize(texts)
+        ids = [t[0] for t in tokenized]
         # Sort by length so each batch pads little; write results back in place.
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         lo = 0
@@ -199,11 +238,20 @@ class NumpyEncoder:
             longest = len(ids[order[min(lo + batch_size, len(order)) - 1]])
             size = max(1, min(batch_size, MAX_BATCH_TOKENS // max(longest, 1)))
             batch = order[lo : lo + size]
-            result[batch] = self._forward([ids[i] for i in batch])
+            pooled, hidden = self._forward([ids[i] for i in batch], hidden=tokens)
+            result[batch] = pooled
+            if tokens:
+                for row, i in enumerate(batch):
+                    n = len(ids[i])  # [CLS] first, [SEP] last
+                    pieces[i] = Tokens(
+                        np.asarray(ids[i][1 : n - 1], dtype=np.int32),
+                        np.asarray(tokenized[i][1][1 : n - 1], dtype=np.int32).reshape(-1, 2),
+                        _unit_rows(hidden[row, 1 : n - 1]),
+                    )
             lo += len(batch)
             if progress is not None:
                 progress(len(batch))
-        return result
+        return result, pieces
 
     def _prepare(self) -> None:
         """Lay the weights out for row-major matmuls once: fused QKV, transposed."""
@@ -225,7 +273,8 @@ class NumpyEncoder:
                 w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"],
             ))
 
-    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+    def _forward(self, batch: list[list[int]], hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """Unit pooled vectors of a batch, and the last hidden states when hidden is set."""
         if self._layers is None:
             with self._lock:
                 if self._layers is None:
@@ -252,9 +301,7 @@ class NumpyEncoder:
             ctx = (probs @ v).transpose(0, 2, 1, 3).reshape(n, seq, dim)
             x = _layer_norm(ctx @ o_w + o_b + x, ln1_w, ln1_b, self.eps)
             x = _layer_norm(_gelu(x @ i_w + i_b) @ f_w + f_b + x, ln2_w, ln2_b, self.eps)
-        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return _pool(x, mask), (x if hidden else None)
 
 
 class SentenceTransformerEncoder:
@@ -286,6 +333,25 @@ class SentenceTransformerEncoder:
         if progress is not None:
             progress(len(texts))
         return out.reshape(len(texts), self.dim)
+
+    def encode_tokens(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> tuple[np.ndarray, list[Tokens]]:
+        texts = list(texts)
+        rows = self.model.encode(texts, batch_size=batch_size, output_value=None, convert_to_numpy=True)
+        pooled = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pieces = []
+        for i, (text, row) in enumerate(zip(texts, rows)):
+            pooled[i] = _unit_rows(np.asarray(row["sentence_embedding"].float().cpu()))
+            enc = self.tokenizer(text, truncation=True, max_length=self.max_tokens, return_offsets_mapping=True)
+            n = len(enc["input_ids"])
+            hidden = np.asarray(row["token_embeddings"][:n].float().cpu())
+            pieces.append(Tokens(
+                np.asarray(enc["input_ids"][1 : n - 1], dtype=np.int32),
+                np.asarray(enc["offset_mapping"][1 : n - 1], dtype=np.int32).reshape(-1, 2),
+                _unit_rows(hidden[1 : n - 1]),
+            ))
+        if progress is not None:
+            progress(len(texts))
+        return pooled, pieces
 
 
 _ENCODERS: dict[str, Encoder] = {}

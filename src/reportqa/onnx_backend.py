@@ -36,7 +36,7 @@ from .errors import ModelError
 from .paths import cache_dir
 
 # Bump when the graph changes: the cache key includes it.
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3  # 3: the last hidden states are a second output, "tokens"
 OPSET = 18  # LayerNormalization needs 17, ReduceL2 with axes as an input needs 18
 PROBE = "Probe: the IOPC published its findings on 19 September 2024, naming 47 officers."
 PROBE_TOLERANCE = 1e-5
@@ -50,6 +50,9 @@ def model_dir(fingerprint: str) -> Path:
 
 def build_graph(path: Path, data=None):
     """The BERT encoder, masked mean pooling and L2 normalisation as one ONNX graph.
+
+    Its outputs are "embedding" (the unit sentence vectors) and "tokens" (the
+    last hidden states, for late interaction); a run fetches only what it asks for.
 
     With data (a binary file opened for writing, to be saved as DATA beside the
     graph), weights go straight to it as ONNX external data, one tensor at a
@@ -139,11 +142,13 @@ def build_graph(path: Path, data=None):
     mean = op("Div", [summed, count])
     norm = op("Max", [op("ReduceL2", [mean, const("i64.axes-1", i64([-1]))], keepdims=1), const("f32.1e-12", f32(1e-12))])
     nodes.append(helper.make_node("Div", [mean, norm], ["embedding"]))
+    nodes.append(helper.make_node("Identity", [x], ["tokens"]))
     graph = helper.make_graph(
         nodes, "all-MiniLM-L6-v2",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden]),
+         helper.make_tensor_value_info("tokens", TensorProto.FLOAT, ["batch", "seq", hidden])],
         inits,
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="reportqa")
@@ -232,7 +237,7 @@ class OnnxEncoder(NumpyEncoder):
             import onnx
         except ImportError as exc:
             raise ModelError("The onnx package is needed to build the ONNX model: run `pip install onnx`.") from exc
-        probe = NumpyEncoder._forward(self, self.token_ids([PROBE]))[0]
+        probe = NumpyEncoder._forward(self, self.token_ids([PROBE]))[0][0]
         self._layers = None  # the numpy forward's weight copies are not needed again
         try:
             self.cache.parent.mkdir(parents=True, exist_ok=True)
@@ -271,15 +276,21 @@ class OnnxEncoder(NumpyEncoder):
         ort = self._ort
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # Idle ORT threads would spin after each run and slow numpy's BLAS threads (late interaction).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(self.cache / GRAPH), options, providers=["CPUExecutionProvider"])
 
     def _probe_problem(self, expected: list[float]) -> str | None:
-        got = self._forward(self.token_ids([PROBE]))[0]
+        got = self._forward(self.token_ids([PROBE]))[0][0]
         diff = float(np.abs(got - np.asarray(expected, dtype=np.float32)).max())
         return None if diff <= PROBE_TOLERANCE else f"its probe embedding is off by {diff:.1e}"
 
     # --- encoding --------------------------------------------------------------
 
-    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+    def _forward(self, batch: list[list[int]], hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         input_ids, mask = pad_batch(batch, np.int64)
-        return self.session.run(["embedding"], {"input_ids": input_ids, "attention_mask": mask})[0]
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if hidden:
+            pooled, states = self.session.run(["embedding", "tokens"], feeds)
+            return pooled, states
+        return self.session.run(["embedding"], feeds)[0], None
