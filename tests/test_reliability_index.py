@@ -146,6 +146,40 @@ def test_non_float32_or_non_finite_vectors_are_refused(built):
         read_index(index_dir)
 
 
+def test_wordpiece_rows_that_do_not_fit_the_sentences_are_detected_and_rebuilt(built, fake_encoder):
+    source, index_dir = built
+    rows = np.load(index_dir / "token_rows.npy")
+    n_sentences = int(rows[:, 0].max()) + 1
+    rows[-1, 0] = n_sentences + 5  # same size, points past the last sentence
+    np.save(index_dir / "token_rows.npy", rows)
+    with pytest.raises(IndexError_, match="token_rows.npy is out of range"):
+        read_index(index_dir)
+    rebuilt_with_notice(source, index_dir, fake_encoder, "token_rows")
+
+
+def test_wordpiece_vectors_must_match_their_rows_and_be_int8(built):
+    _, index_dir = built
+    vectors = np.load(index_dir / "token_vectors.npy")
+    np.save(index_dir / "token_vectors.npy", vectors[:-1])
+    set_size(index_dir, "token_vectors.npy")
+    with pytest.raises(IndexError_, match="does not match token_vectors.npy"):
+        read_index(index_dir)
+    np.save(index_dir / "token_vectors.npy", vectors.astype(np.float32))
+    set_size(index_dir, "token_vectors.npy")
+    with pytest.raises(IndexError_, match="float32, not int8"):
+        read_index(index_dir)
+
+
+def test_non_finite_wordpiece_scales_are_detected_and_rebuilt(built, fake_encoder):
+    source, index_dir = built
+    scales = np.load(index_dir / "token_scales.npy")
+    scales[3] = np.inf  # same size
+    np.save(index_dir / "token_scales.npy", scales)
+    with pytest.raises(IndexError_, match="not finite"):
+        read_index(index_dir)
+    rebuilt_with_notice(source, index_dir, fake_encoder, "not finite")
+
+
 def test_same_size_edit_of_chunks_jsonl_fails_its_checksum(built, fake_encoder):
     # Citations are built from chunks.jsonl, so an edit there would quote text not in the report.
     source, index_dir = built
