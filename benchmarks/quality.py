@@ -34,7 +34,7 @@ import fit  # noqa: E402
 from reportqa import Assistant, chunking  # noqa: E402
 from reportqa.embed import default_encoder  # noqa: E402
 from reportqa.evaluate import evaluate, load_questions  # noqa: E402
-from reportqa.extract import ANSWER_FEATURES  # noqa: E402
+from reportqa.extract import ANSWER_FEATURES, BEST_OF  # noqa: E402
 from reportqa.settings import DEFAULT, Settings  # noqa: E402
 
 BUNDLED_QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
@@ -61,6 +61,10 @@ VARIANTS = {
     "- neighbour coverage (answer)": lambda s: _zero(s, "context_coverage"),
     "- lexical answer signals (coverages, sentence BM25)": lambda s: _zero(s, "coverage", "context_coverage", "sentence_lexical"),
     "- answer type (answer)": lambda s: _zero(s, "answer_type"),
+    "- late interaction (retrieval)": lambda s: s.with_(w_late=0.0),
+    "- late interaction (answer)": lambda s: _zero(s, "late", "best_late"),
+    "- late interaction (both)": lambda s: _zero(s.with_(w_late=0.0), "late", "best_late"),
+    "- best-of-candidates indicators (answer)": lambda s: _zero(s, *(f"best_{n}" for n in BEST_OF)),
     "- yes/no next sentence (answer)": lambda s: s.with_(yes_no_next_chars=0),
     "- abstention (answer everything)": lambda s: s.with_(abstain_threshold=0.0),
 }

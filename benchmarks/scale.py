@@ -82,7 +82,7 @@ def build_real(target_chunks: int, workdir: Path) -> dict:
 
 def make_index(base: Path, n: int, out: Path, seed: int = 0) -> None:
     """n chunks repeated from base's chunks.jsonl, with random unit vectors, in the index format."""
-    from reportqa.index import FILES, _write_file, _write_npy
+    from reportqa.index import FILES, _write_file, _write_npy, quantise
     from reportqa.lexical import build_postings
     from reportqa.text import terms
 
@@ -108,6 +108,21 @@ def make_index(base: Path, n: int, out: Path, seed: int = 0) -> None:
 
     _write_npy(out / "embeddings.npy", unit(n))
     _write_npy(out / "sentence_embeddings.npy", unit(n_sent))
+    # Wordpieces: the base index's rows repeated per copy (same count per sentence), random vectors.
+    base_rows = np.load(base / "token_rows.npy", allow_pickle=False)
+    base_sent = sum(len(c["sentences"]) for c in base_chunks)
+    reps = -(-n_sent // base_sent)
+    rows = np.concatenate([base_rows + np.array([k * base_sent, 0], dtype=np.int32) for k in range(reps)])
+    rows = rows[rows[:, 0] < n_sent]
+    _write_npy(out / "token_rows.npy", rows, np.int32)
+    scales = []
+    with open(out / "token_vectors.npy", "wb") as fh:  # written in blocks: 100k chunks is gigabytes
+        np.lib.format.write_array_header_1_0(fh, {"descr": "|i1", "fortran_order": False, "shape": (len(rows), 384)})
+        for lo in range(0, len(rows), 1 << 18):
+            q, sc = quantise(unit(min(1 << 18, len(rows) - lo)))
+            fh.write(q.tobytes())
+            scales.append(sc)
+    _write_npy(out / "token_scales.npy", np.concatenate(scales))
     # Lexical postings of the base chunks, repeated with each copy's row offsets.
     vocab_bytes = (base / "lexical_vocab.json").read_bytes()
     vocab = {t: i for i, t in enumerate(json.loads(vocab_bytes))}
@@ -152,6 +167,7 @@ def child(index_dir: Path, n_questions: int) -> dict:
     r["rss_after_read_mb"] = rss_mb()
     r["chunks"], r["sentences"] = len(index.chunks), int(index.sentence_embeddings.shape[0])
     r["vectors_mb"] = (index.embeddings.nbytes + index.sentence_embeddings.nbytes) / 2**20
+    r["wordpiece_mb"] = index.token_vectors.nbytes / 2**20
 
     assistant = Assistant(source=index_dir, index_dir=index_dir, encoder=encoder, notify=lambda m: None)
     t = time.perf_counter()
@@ -167,14 +183,15 @@ def child(index_dir: Path, n_questions: int) -> dict:
     enc_t, dense_t, rank_t, answer_t, cpu_t = [], [], [], [], []
     for q in qs:
         t = time.perf_counter()
-        v = encoder.encode([q])[0]
+        vecs, pieces = encoder.encode_tokens([q])
+        v = vecs[0]
         enc_t.append(time.perf_counter() - t)
         t = time.perf_counter()
         index.embeddings @ v
         index.sentence_embeddings @ v
         dense_t.append(time.perf_counter() - t)
         t = time.perf_counter()
-        assistant._retriever.rank(terms(q), v)
+        assistant._retriever.rank(terms(q), v, q, pieces[0])
         rank_t.append(time.perf_counter() - t)
         t, c = time.perf_counter(), time.process_time()
         assistant.answer(q)
@@ -227,7 +244,7 @@ def main() -> None:
             rows.append(r)
             print(json.dumps(r), flush=True)
             shutil.rmtree(out)
-    keys = [("chunks", "{:,}"), ("sentences", "{:,}"), ("vectors_mb", "{:.0f}"), ("read_index_s", "{:.3f}"),
+    keys = [("chunks", "{:,}"), ("sentences", "{:,}"), ("vectors_mb", "{:.0f}"), ("wordpiece_mb", "{:.0f}"), ("read_index_s", "{:.3f}"),
             ("mmap_npy_s", "{:.4f}"), ("retriever_setup_s", "{:.3f}"), ("first_answer_s", "{:.3f}"),
             ("encode_ms", "{:.2f}"),
             ("dense_products_ms", "{:.2f}"), ("rank_ms", "{:.2f}"), ("answer_p50_ms", "{:.1f}"), ("answer_p95_ms", "{:.1f}"),

@@ -158,8 +158,8 @@ class Assistant:
         index, retriever = self._index, self._retriever
         assert index is not None and retriever is not None
         q_terms = terms(text)
-        q_vec = self.encoder.encode([text])[0]
-        ranking = retriever.rank(q_terms, q_vec)
+        q_vecs, q_tokens = self.encoder.encode_tokens([text])
+        ranking = retriever.rank(q_terms, q_vecs[0], text, q_tokens[0])
         decision = decide(index, retriever, text, q_terms, ranking, self.settings)
         best, p = decision.best, decision.p
         answered = best is not None and p >= self.settings.abstain_threshold

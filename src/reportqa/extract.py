@@ -31,7 +31,13 @@ ANSWER_FEATURES = (
     "length",  # characters / 100
     "pair",  # 1 for two adjacent sentences
     "answer_type",  # 1 if the question asks when / how many / who and the span has a new year, number or name
+    "late",  # best late-interaction score of a sentence in the span (retrieve.py)
 )
+# For each of these, a further feature "best_<name>" is 1 for the spans that have the highest
+# value among the question's candidates: the scorer then sees which span wins on each signal,
+# not only by how much, and a signal that is flat for one question cannot swamp the others.
+BEST_OF = ("cosine", "context", "coverage", "context_coverage", "sentence_lexical", "late")
+ANSWER_FEATURES = ANSWER_FEATURES + tuple(f"best_{name}" for name in BEST_OF)
 
 ABSTENTION_FEATURES = (
     "top_dense",  # cosine of the question and the best passage
@@ -166,7 +172,10 @@ def candidates(
     spans, rows = _candidates(index, retriever, question, q_terms, ranking, s, s.min_answer_terms)
     if not spans:
         spans, rows = _candidates(index, retriever, question, q_terms, ranking, s, 0)
-    return spans, np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ANSWER_FEATURES))
+    x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ANSWER_FEATURES) - len(BEST_OF))
+    cols = x[:, [ANSWER_FEATURES.index(name) for name in BEST_OF]]
+    best = cols >= cols.max(axis=0) - 1e-9 if len(cols) else cols
+    return spans, np.hstack([x, best.astype(np.float64)])
 
 
 def _candidates(
@@ -220,6 +229,7 @@ def _candidates(
                     (b - a) / 100.0,
                     float(width == 2),
                     typed,
+                    max(float(ranking.late[r]) for r in sent_rows),
                 ])
     return spans, rows
 

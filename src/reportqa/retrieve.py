@@ -1,4 +1,12 @@
-"""Lexical (BM25) and dense retrieval over an index, fused by weighted z-scores."""
+"""Lexical (BM25) and dense retrieval over an index, fused by weighted z-scores.
+
+Besides whole-text cosines, the dense side scores sentences by late interaction
+(as in ColBERT, with the model's own wordpiece vectors, not trained for it):
+each content wordpiece of the question takes its best cosine with any wordpiece
+of the sentence, and the sentence's score is their IDF-weighted mean. A
+sentence that shares the report's topic but answers nothing scores low on it,
+where its pooled vector can still sit closest to the question's.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +16,11 @@ from functools import cached_property
 
 import numpy as np
 
+from .embed import Tokens
 from .index import Index
 from .lexical import BM25
 from .settings import Settings
-from .text import terms, typed_tokens
+from .text import STOPWORDS, terms, typed_tokens
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,7 @@ class Ranking:
     sentence_cos: np.ndarray  # cosine of every sentence row
     sentence_lexical: np.ndarray  # BM25 of every sentence row, sentences as documents
     context_cos: np.ndarray  # cosine of every sentence row blended with its neighbours
+    late: np.ndarray  # late-interaction score of every sentence row (the lowest one where not computed)
     fused: np.ndarray
     order: np.ndarray  # chunk ids, best first
 
@@ -66,6 +76,11 @@ class Lazy(Sequence):
 _MISSING = object()
 
 
+# Keep the wordpiece vectors in memory as float32 up to this size (about 43,000 wordpieces, a
+# report of some 500 passages); beyond it each question reads only its candidates' rows.
+LATE_MEMORY_BYTES = 64 << 20
+
+
 class Retriever:
     """Scores every passage of an index for a question.
 
@@ -90,8 +105,85 @@ class Retriever:
         self.sentence_typed = Lazy(
             len(rows), lambda r: {k: typed_tokens(self.sentence_texts[r], k) for k in ("time", "number", "person")}
         )
-        for name in ("bm25", "sentence_bm25", "context_embeddings"):
+        for name in ("bm25", "sentence_bm25", "context_embeddings", "token_starts", "wordpiece_df", "token_matrix"):
             getattr(self, name)
+
+    @cached_property
+    def token_starts(self) -> np.ndarray:
+        """First stored wordpiece of each sentence row, plus the total at the end."""
+        rows = self.index.token_rows[:, 0]
+        return np.searchsorted(rows, np.arange(len(self.index.sentence_chunk) + 1)).astype(np.int64)
+
+    @cached_property
+    def wordpiece_df(self) -> np.ndarray:
+        """Sentences holding each wordpiece id (indexed by id)."""
+        rows = self.index.token_rows
+        if not len(rows):
+            return np.zeros(0, dtype=np.int64)
+        ids = rows[:, 1].astype(np.int64)
+        width = int(ids.max()) + 1
+        key = rows[:, 0].astype(np.int64) * width + ids
+        key.sort()
+        first = np.r_[True, key[1:] != key[:-1]]  # each (sentence, id) pair once
+        return np.bincount(key[first] % width, minlength=width)
+
+    def question_pieces(self, text: str, tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
+        """The question's content wordpiece vectors and their IDF weights over the report's sentences."""
+        n = len(self.index.sentence_chunk)
+        keep, weights = [], []
+        for j, (a, b) in enumerate(tokens.spans.tolist()):
+            piece = text[a:b].lower()
+            if any(ch.isalnum() for ch in piece) and piece not in STOPWORDS:
+                keep.append(j)
+                wid = int(tokens.ids[j])
+                df = int(self.wordpiece_df[wid]) if wid < len(self.wordpiece_df) else 0
+                weights.append(np.log((n + 1) / (df + 0.5)))
+        return tokens.vectors[keep], np.asarray(weights, dtype=np.float32)
+
+    @cached_property
+    def token_matrix(self) -> np.ndarray | None:
+        """The wordpiece vectors as float32 in memory when they fit LATE_MEMORY_BYTES, else None (read per question)."""
+        vectors = self.index.token_vectors
+        if vectors.shape[0] * vectors.shape[1] * 4 > LATE_MEMORY_BYTES:
+            return None
+        return np.asarray(vectors, dtype=np.float32) * np.asarray(self.index.token_scales)[:, None]
+
+    @cached_property
+    def _all_token_sentences(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sentence row, first wordpiece) of every sentence that has stored wordpieces."""
+        rows = np.asarray(self.index.token_rows[:, 0])
+        bounds = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, dtype=np.int64)
+        return rows[bounds], bounds
+
+    def late_scores(self, chunk_ids: np.ndarray, vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Late-interaction score of the sentences of the given passages; NaN for the others."""
+        out = np.full(len(self.index.sentence_chunk), np.nan, dtype=np.float32)
+        if not len(weights) or float(weights.sum()) <= 0 or not len(self.index.token_rows):
+            return out
+        if len(chunk_ids) == len(self.index.chunks):
+            matrix = self.token_matrix
+            if matrix is None:
+                matrix = np.asarray(self.index.token_vectors, dtype=np.float32) * np.asarray(self.index.token_scales)[:, None]
+            sims = vectors @ matrix.T  # [question pieces, wordpieces]
+            sentences, bounds = self._all_token_sentences
+        else:
+            starts = self.token_starts
+            first = self.sentence_starts[chunk_ids]
+            last = np.append(self.sentence_starts, len(self.index.sentence_chunk))[chunk_ids + 1]
+            ranges = [(int(starts[a]), int(starts[b])) for a, b in zip(first, last) if starts[b] > starts[a]]
+            if not ranges:
+                return out
+            take = np.concatenate([np.arange(a, b) for a, b in ranges])
+            if self.token_matrix is not None:
+                sims = vectors @ self.token_matrix[take].T
+            else:  # int8 rows read from the file, scaled after the product
+                sims = (vectors @ self.index.token_file.read(ranges).astype(np.float32).T) * self.index.token_scales[take]
+            rows = self.index.token_rows[take, 0]
+            bounds = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            sentences = rows[bounds]
+        best = np.maximum.reduceat(sims, bounds, axis=1)  # [question pieces, sentences]
+        out[sentences] = (weights @ best) / float(weights.sum())
+        return out
 
     @cached_property
     def sentence_bm25(self) -> BM25:
@@ -121,7 +213,8 @@ class Retriever:
         i, s = self.index, self.settings
         return BM25(i.vocab, i.chunk_postings, len(i.chunks), s.bm25_k1, s.bm25_b)
 
-    def rank(self, query_terms: list[str], query_vec: np.ndarray) -> Ranking:
+    def rank(self, query_terms: list[str], query_vec: np.ndarray, question: str = "", tokens: Tokens | None = None) -> Ranking:
+        """Every passage scored for a question: its terms, its vector and, for late interaction, its wordpieces."""
         s = self.settings
         lexical = self.bm25.scores(query_terms)
         dense = self.index.embeddings @ query_vec
@@ -134,10 +227,23 @@ class Retriever:
             signals.append((s.w_sentence_lexical, np.maximum.reduceat(sentence_lexical, self.sentence_starts)))
         if s.w_context and sentence_cos.size:
             signals.append((s.w_context, np.maximum.reduceat(context_cos, self.sentence_starts)))
+        fused = self._fuse(signals)
+        late = np.full(len(sentence_cos), np.nan, dtype=np.float32)
+        if tokens is not None and sentence_cos.size:
+            # Late interaction re-ranks the first stage's best passages (all of them in a small report).
+            candidates = np.sort(np.argsort(-fused, kind="stable")[: s.late_passages])
+            late = self.late_scores(candidates, *self.question_pieces(question, tokens))
+        scored = np.isfinite(late)
+        late[~scored] = late[scored].min() if scored.any() else 0.0  # unscored sentences rank last on it
+        if s.w_late and late.size:
+            fused = self._fuse(signals + [(s.w_late, np.maximum.reduceat(late, self.sentence_starts))])
+        order = np.argsort(-fused, kind="stable")
+        return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, context_cos, late, fused, order)
+
+    def _fuse(self, signals: list[tuple[float, np.ndarray]]) -> np.ndarray:
+        s = self.settings
         if s.fusion == "rrf":
             fused = sum(w * rrf(x, s.rrf_k) for w, x in signals if w)
         else:
             fused = sum(w * zscore(x) for w, x in signals if w)
-        fused = np.asarray(fused, dtype=np.float32) if not np.isscalar(fused) else np.zeros_like(dense)
-        order = np.argsort(-fused, kind="stable")
-        return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, context_cos, fused, order)
+        return np.asarray(fused, dtype=np.float32) if not np.isscalar(fused) else np.zeros(len(signals[0][1]), dtype=np.float32)

@@ -1,0 +1,117 @@
+"""Late interaction: wordpiece vectors stored per sentence, and the scores read from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reportqa import retrieve
+from reportqa.assistant import Assistant
+from reportqa.extract import ANSWER_FEATURES, BEST_OF, candidates
+from reportqa.text import terms
+
+
+@pytest.fixture
+def tiny(tiny_source, fake_encoder, tmp_path) -> Assistant:
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    a.load()
+    return a
+
+
+def _ask(a: Assistant, question: str):
+    vecs, pieces = a.encoder.encode_tokens([question])
+    return a._retriever.rank(terms(question), vecs[0], question, pieces[0])
+
+
+def test_every_word_of_every_sentence_is_stored_under_its_sentence(tiny):
+    index = tiny.index
+    sentences = _sentences(index)
+    rows = index.token_rows[:, 0]
+    assert np.all(np.diff(rows) >= 0)  # sorted by sentence row, as reduceat needs
+    per_sentence = np.bincount(rows, minlength=len(sentences))
+    for sentence, n in zip(sentences, per_sentence):
+        assert n == len(retrieve_pieces(sentence)), sentence
+    assert index.token_vectors.dtype == np.int8 and index.token_vectors.shape == (len(rows), tiny.encoder.dim)
+    assert index.token_scales.dtype == np.float32 and index.token_scales.shape == (len(rows),)
+
+
+def test_quantised_rows_are_within_a_thousandth_of_the_vectors():
+    from reportqa.index import quantise
+
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal((500, 384)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v[0] = 0.0  # a zero row stays zero
+    q, scales = quantise(v)
+    assert q.dtype == np.int8 and scales.dtype == np.float32
+    back = q.astype(np.float32) * scales[:, None]
+    assert np.abs(back - v).max() <= 0.5 * scales.max() + 1e-7 and np.abs(back - v).max() < 2e-3
+    assert not back[0].any()
+
+
+def _sentences(index) -> list[str]:
+    return [c.text[a - c.start : b - c.start] for c in index.chunks for a, b in c.sentences]
+
+
+def retrieve_pieces(sentence: str) -> list[str]:
+    from conftest import _PIECE
+
+    return [p for p in _PIECE.findall(sentence) if any(ch.isalnum() for ch in p)]
+
+
+def test_scores_of_some_passages_equal_those_of_all_and_the_rest_are_nan(tiny, monkeypatch):
+    r = tiny._retriever
+    question = "Who is the depot manager?"
+    _, pieces = tiny.encoder.encode_tokens([question])
+    vectors, weights = r.question_pieces(question, pieces[0])
+    everything = r.late_scores(np.arange(len(tiny.index.chunks)), vectors, weights)
+    assert not np.isnan(everything).any()
+    some = r.late_scores(np.array([0]), vectors, weights)
+    first = len(tiny.index.chunks[0].sentences)
+    assert np.allclose(some[:first], everything[:first]) and np.isnan(some[first:]).all()
+    # a report too large to keep in memory reads the rows of its candidates from the index file
+    monkeypatch.setattr(retrieve, "LATE_MEMORY_BYTES", 0)
+    big = retrieve.Retriever(tiny.index, tiny.settings)
+    assert big.token_matrix is None
+    assert np.allclose(big.late_scores(np.array([0]), vectors, weights)[:first], everything[:first])
+
+
+def test_stopwords_carry_no_weight_and_rare_words_the_most(tiny):
+    question = "Was the roof of the depot new?"
+    _, pieces = tiny.encoder.encode_tokens([question])
+    vectors, weights = tiny._retriever.question_pieces(question, pieces[0])
+    assert len(vectors) == len(weights) == 3  # roof, depot, new; not was / the / of / "?"
+    roof, depot, new = weights.tolist()
+    assert roof == new > depot  # "roof" and "new" are in one sentence, "depot" in three
+
+
+def test_a_question_without_content_words_gets_no_late_signal(tiny):
+    ranking = _ask(tiny, "Was it that?")
+    assert np.all(ranking.late == 0.0)
+
+
+def test_best_of_candidates_flags_exactly_the_spans_with_the_top_value(tiny):
+    question = "When did the inspectors visit the bus depot?"
+    ranking = _ask(tiny, question)
+    _, features = candidates(tiny.index, tiny._retriever, question, terms(question), ranking, tiny.settings)
+    for name in BEST_OF:
+        values = features[:, ANSWER_FEATURES.index(name)]
+        flags = features[:, ANSWER_FEATURES.index(f"best_{name}")]
+        assert set(np.flatnonzero(flags)) == set(np.flatnonzero(values >= values.max() - 1e-9)), name
+
+
+def test_asking_a_sentence_verbatim_finds_it_by_late_interaction(bundled):
+    # With the real model: each word of a copied sentence matches itself, so that sentence scores highest.
+    sentences = _sentences(bundled.index)
+    found = 0
+    checked = [i for i, sentence in enumerate(sentences) if len(terms(sentence)) >= 6]
+    for i in checked:
+        ranking = bundled._retriever.rank(terms(sentences[i]), *_encode(bundled, sentences[i]))
+        found += int(np.argmax(ranking.late)) == i
+    print(f"{found} of {len(checked)} sentences found by their own words")
+    assert found == len(checked)
+
+
+def _encode(a: Assistant, text: str):
+    vecs, pieces = a.encoder.encode_tokens([text])
+    return vecs[0], text, pieces[0]
