@@ -125,3 +125,22 @@ def test_a_real_chat_session(session, tmp_path):
     history = (tmp_path / "history").read_text(encoding="utf-8")
     assert f"+{QUESTION}" in history and "+/show 1" in history
     assert "thrown away" not in history
+
+
+def test_a_dumb_terminal_still_loads_and_answers(tmp_path):
+    # With TERM=dumb prompt_toolkit falls back to a plain prompt that never runs the hook
+    # starting the background load; the first question must start it instead of waiting forever.
+    env = dict(os.environ, REPORTQA_HISTORY=str(tmp_path / "history"), TERM="dumb", NO_COLOR="1")
+    child = pexpect.spawn(sys.executable, ["-m", "reportqa"], cwd=str(tmp_path), env=env,
+                          encoding="utf-8", dimensions=(50, 110), timeout=60)
+    try:
+        child.expect_exact(PROMPT)
+        child.sendline(QUESTION)
+        child.expect(r"confidence: \w+ \(")
+        child.expect_exact(PROMPT)
+        assert "[1] iopc-operation-amazon.txt" in screen_text(child.before)
+        child.sendline("/quit")  # a typed line waits in the tty until read; a Ctrl-D this early may not
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0

@@ -348,20 +348,29 @@ class Repl:
 
     def run(self, session: PromptSession, *, on_start: Callable[[], None] | None = None) -> int:
         """Prompt until Ctrl-D or /quit; Ctrl-C clears the line. Returns the exit status."""
-        started = hinted = False
+        started = hinted = loading = False
+
+        def start_loading() -> None:
+            nonlocal loading
+            if on_start is not None and not loading:
+                loading = True
+                on_start()
+
         while True:
             try:
                 if not started and on_start is not None:
                     # Queued on the prompt's event loop, so it runs once the first prompt
                     # has been drawn: heavy work never delays it.
                     line = session.prompt(
-                        PROMPT, pre_run=lambda: asyncio.get_running_loop().call_soon(on_start)
+                        PROMPT, pre_run=lambda: asyncio.get_running_loop().call_soon(start_loading)
                     )
                 else:
                     line = session.prompt(PROMPT)
                 started = True
+                start_loading()  # prompt_toolkit's fallback for TERM=dumb never calls pre_run
             except KeyboardInterrupt:
                 started = True
+                start_loading()
                 if not session.default_buffer.text and not hinted:
                     # Ctrl-C on an empty line: people often expect it to quit.
                     hinted = True
