@@ -72,7 +72,7 @@ class FakeAssistant:
         citations = tuple(self.citation(i, round(1 / (n + 1), 4)) for n, i in enumerate(order))
         signals = tuple(
             Signals(
-                n + 1, float(overlap[i]), len(order) - n, 0.5 - n / 10, 0.6 - n / 10, 1 / (n + 61)
+                n + 1, float(overlap[i]), len(order) - n, 0.5 - n / 10, 0.6 - n / 10, 0.7 - n / 10, 1 / (n + 61)
             )
             for n, i in enumerate(order)
         )

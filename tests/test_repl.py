@@ -125,10 +125,10 @@ confidence: high (0.82)
   line 7, paragraph 4
     The report recommends a second inspection in 2023.
 
-     lexical         dense         sentence   fused
-        rank  score   rank  score    cosine   score
-[1]       #1  2.000     #2  0.500     0.600  0.0164
-[2]       #2  1.000     #1  0.400     0.500  0.0161
+     lexical         dense         sentence   late   fused
+        rank  score   rank  score    cosine  match   score
+[1]       #1  2.000     #2  0.500     0.600  0.700  0.0164
+[2]       #2  1.000     #1  0.400     0.500  0.600  0.0161
 Ranks are 1-based; - means the passage was not in that list.
 
 Showing 2 passages per answer. Change it with /k N (1 to 20).

@@ -193,6 +193,7 @@ class Assistant:
             dense_rank=ranking.rank_of(ranking.dense, i),
             dense_score=round(float(ranking.dense[i]), 4),
             sentence_score=round(float(ranking.sentence[i]), 4),
+            late_score=round(float(ranking.passage_late[i]), 4),
             fused_score=round(float(ranking.fused[i]), 4),
         )
 

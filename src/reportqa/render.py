@@ -346,13 +346,13 @@ def show_text(
 
 
 def why_text(answer: Answer, style: Style) -> str:
-    """``/why``: lexical and dense rank and score for each cited passage."""
+    """``/why``: lexical and dense rank and score, and the best sentence's cosine and late match, for each cited passage."""
     if not answer.citations:
         return "The last answer has no citations."
     if not answer.signals:
         return "No ranking signals were recorded for the last answer."
-    rows = [("", "lexical", "", "dense", "", "sentence", "fused")]
-    rows.append(("", "rank", "score", "rank", "score", "cosine", "score"))
+    rows = [("", "lexical", "", "dense", "", "sentence", "late", "fused")]
+    rows.append(("", "rank", "score", "rank", "score", "cosine", "match", "score"))
     for i, (c, s) in enumerate(zip(answer.citations, answer.signals), 1):
         rows.append(
             (
@@ -362,6 +362,7 @@ def why_text(answer: Answer, style: Style) -> str:
                 _rank(s.dense_rank),
                 f"{s.dense_score:.3f}",
                 f"{s.sentence_score:.3f}",
+                f"{s.late_score:.3f}",
                 f"{s.fused_score:.4f}",
             )
         )

@@ -49,6 +49,7 @@ class Signals:
     dense_rank: int
     dense_score: float
     sentence_score: float  # best single-sentence cosine in the passage
+    late_score: float  # best single-sentence late-interaction score in the passage
     fused_score: float
 
     def to_dict(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class Ranking:
     sentence_lexical: np.ndarray  # BM25 of every sentence row, sentences as documents
     context_cos: np.ndarray  # cosine of every sentence row blended with its neighbours
     late: np.ndarray  # late-interaction score of every sentence row (the lowest one where not computed)
+    passage_late: np.ndarray  # best late-interaction score of a sentence in each passage
     fused: np.ndarray
     order: np.ndarray  # chunk ids, best first
 
@@ -235,10 +236,11 @@ class Retriever:
             late = self.late_scores(candidates, *self.question_pieces(question, tokens))
         scored = np.isfinite(late)
         late[~scored] = late[scored].min() if scored.any() else 0.0  # unscored sentences rank last on it
+        passage_late = np.maximum.reduceat(late, self.sentence_starts) if late.size else np.zeros_like(dense)
         if s.w_late and late.size:
-            fused = self._fuse(signals + [(s.w_late, np.maximum.reduceat(late, self.sentence_starts))])
+            fused = self._fuse(signals + [(s.w_late, passage_late)])
         order = np.argsort(-fused, kind="stable")
-        return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, context_cos, late, fused, order)
+        return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, context_cos, late, passage_late, fused, order)
 
     def _fuse(self, signals: list[tuple[float, np.ndarray]]) -> np.ndarray:
         s = self.settings
