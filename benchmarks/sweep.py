@@ -1,0 +1,110 @@
+"""Refitted ablations: each variant's figures with everything fitted re-fitted for it.
+
+    python benchmarks/sweep.py                                   # the round-3 table of docs/quality.md
+    python benchmarks/sweep.py '[{"w_late": 1}, {"answer_passages": 4}]'
+    python benchmarks/sweep.py '[{"drop": ["late", "best_late"]}]' --length-penalty 0.6
+
+A variant is a JSON object of ``Settings`` fields to change, plus an optional
+``"drop"``: answer features (``extract.ANSWER_FEATURES`` names) left out of the fit.
+For each variant the answer scorer, both abstention models and the threshold are
+fitted leave-one-article-out on the SQuAD articles (as ``fit.py --loao``), and each
+held-out article is scored with the fit on the other two; the bundled set is scored
+with the fit on all three, and is never used to choose anything. Unlike the rows of
+``quality.py``, which zero a part of the shipped settings, these rows are what the
+variant would give had it been shipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fit  # noqa: E402
+from reportqa import Assistant  # noqa: E402
+from reportqa.embed import default_encoder  # noqa: E402
+from reportqa.evaluate import evaluate, load_questions  # noqa: E402
+from reportqa.extract import ANSWER_FEATURES, BEST_OF  # noqa: E402
+from reportqa.settings import DEFAULT  # noqa: E402
+
+BUNDLED_QUESTIONS = fit.ROOT / "tests" / "data" / "questions.jsonl"
+KEYS = ("hit@1", "hit@3", "mrr@10", "contains_all", "contains", "answer_chars")
+ROUND_3 = [
+    {},
+    {"drop": [f"best_{name}" for name in BEST_OF]},
+    {"drop": ["late", "best_late"]},
+    {"w_late": 0.0},
+    {"w_late": 0.0, "drop": ["late", "best_late"]},
+]
+
+
+def common_threshold_balanced(curves: list[list[dict]]) -> float:
+    """Best balanced accuracy of the macro curve at one threshold for every article."""
+    best = 0.0
+    for i in range(len(curves[0])):
+        abstained = [c[i]["abstain_rate"] for c in curves if c[i]["abstain_rate"] is not None]
+        if abstained:
+            best = max(best, (np.mean([c[i]["answered_rate"] for c in curves]) + np.mean(abstained)) / 2)
+    return float(best)
+
+
+def run(variant: dict, encoder) -> dict:
+    change = dict(variant)
+    drop = change.pop("drop", [])
+    unknown = [n for n in drop if n not in ANSWER_FEATURES]
+    if unknown:
+        raise SystemExit(f"unknown answer features {unknown}; they are {', '.join(ANSWER_FEATURES)}")
+    sets = fit.assistants(encoder, settings=DEFAULT.with_(**change))
+    items = fit.collect(sets)
+    for it in items:
+        for name in drop:
+            it.features[:, ANSWER_FEATURES.index(name)] = 0.0
+    summaries, curves = [], []
+    for held in fit.ARTICLES:
+        a, qs = sets[held]
+        result = evaluate(a.with_settings(fit.fitted_settings(sets, items, exclude=held)), qs)
+        summaries.append(result["summary"])
+        curves.append(result["curve"])
+    squad = {k: float(np.mean([s[k] for s in summaries])) for k in KEYS}
+    squad["balanced"] = common_threshold_balanced(curves)
+    bundled = Assistant(encoder=encoder, settings=fit.fitted_settings(sets, items), notify=lambda m: None)
+    return {"squad": squad, "bundled": evaluate(bundled, load_questions(BUNDLED_QUESTIONS))["summary"]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("variants", nargs="?", help="a JSON list of variants (default: the round-3 table)")
+    ap.add_argument("--length-penalty", type=float, default=fit.LENGTH_PENALTY,
+                    help=f"taken off the fitted weight of answer length (default {fit.LENGTH_PENALTY})")
+    args = ap.parse_args(argv)
+    if not fit.SHARED.is_dir():
+        print(f"No benchmark data in {fit.SHARED}.", file=sys.stderr)
+        return 2
+    variants = json.loads(args.variants) if args.variants else ROUND_3
+    fit.LENGTH_PENALTY = args.length_penalty
+    encoder = fit.MemoEncoder(default_encoder())
+    print(f"length penalty {fit.LENGTH_PENALTY}; SQuAD: macro over the held-out articles; bundled: fit on all three\n")
+    print("| variant | SQuAD hit@1 | hit@3 | contains | contains (abst.) | chars | bal. acc. | bundled hit@1 | hit@3 | contains | contains (abst.) | chars |")
+    print("|---" * 12 + "|")
+    for variant in variants:
+        started = time.perf_counter()
+        r = run(variant, encoder)
+        q, b = r["squad"], r["bundled"]
+        print(
+            f"| {json.dumps(variant) if variant else 'shipped'} | {q['hit@1']:.3f} | {q['hit@3']:.3f} | {q['contains_all']:.3f} | "
+            f"{q['contains']:.3f} | {q['answer_chars']:.0f} | {q['balanced']:.3f} | {b['hit@1']:.3f} | {b['hit@3']:.3f} | "
+            f"{b['contains_all']:.3f} | {b['contains']:.3f} | {b['answer_chars']:.0f} |",
+            flush=True,
+        )
+        print(f"  ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
