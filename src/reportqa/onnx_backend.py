@@ -276,8 +276,6 @@ class OnnxEncoder(NumpyEncoder):
         ort = self._ort
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        # Idle ORT threads would spin after each run and slow numpy's BLAS threads (late interaction).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(self.cache / GRAPH), options, providers=["CPUExecutionProvider"])
 
     def _probe_problem(self, expected: list[float]) -> str | None:

@@ -77,6 +77,20 @@ class Lazy(Sequence):
 _MISSING = object()
 
 
+# OpenBLAS runs a matrix product on one thread when m * n * k is below this. Late interaction's
+# products are a few hundred microseconds of work; waking threads for them (which then contend
+# with ONNX Runtime's) cost more than they save, so they are done in blocks under this size.
+_ONE_THREAD_PRODUCT = 1 << 18
+
+
+def _products(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """vectors @ rows.T, in blocks of rows small enough for a single-threaded product."""
+    block = max(1, _ONE_THREAD_PRODUCT // max(1, vectors.shape[0] * vectors.shape[1]) - 1)
+    if len(rows) <= block:
+        return vectors @ rows.T
+    return np.concatenate([vectors @ rows[i : i + block].T for i in range(0, len(rows), block)], axis=1)
+
+
 # Keep the wordpiece vectors in memory as float32 up to this size (about 43,000 wordpieces, a
 # report of some 500 passages); beyond it each question reads only its candidates' rows.
 LATE_MEMORY_BYTES = 64 << 20
@@ -165,7 +179,7 @@ class Retriever:
             matrix = self.token_matrix
             if matrix is None:
                 matrix = np.asarray(self.index.token_vectors, dtype=np.float32) * np.asarray(self.index.token_scales)[:, None]
-            sims = vectors @ matrix.T  # [question pieces, wordpieces]
+            sims = _products(vectors, matrix)  # [question pieces, wordpieces]
             sentences, bounds = self._all_token_sentences
         else:
             starts = self.token_starts
@@ -176,9 +190,9 @@ class Retriever:
                 return out
             take = np.concatenate([np.arange(a, b) for a, b in ranges])
             if self.token_matrix is not None:
-                sims = vectors @ self.token_matrix[take].T
+                sims = _products(vectors, self.token_matrix[take])
             else:  # int8 rows read from the file, scaled after the product
-                sims = (vectors @ self.index.token_file.read(ranges).astype(np.float32).T) * self.index.token_scales[take]
+                sims = _products(vectors, self.index.token_file.read(ranges).astype(np.float32)) * self.index.token_scales[take]
             rows = self.index.token_rows[take, 0]
             bounds = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
             sentences = rows[bounds]
