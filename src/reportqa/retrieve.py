@@ -251,8 +251,8 @@ class Retriever:
         scored = np.isfinite(late)
         late[~scored] = late[scored].min() if scored.any() else 0.0  # unscored sentences rank last on it
         passage_late = np.maximum.reduceat(late, self.sentence_starts) if late.size else np.zeros_like(dense)
-        if s.w_late and late.size:
-            fused = self._fuse(signals + [(s.w_late, passage_late)])
+        if s.w_late and late.size:  # fusion is a sum over signals, so the late term is added on
+            fused = fused + self._fuse([(s.w_late, passage_late)])
         order = np.argsort(-fused, kind="stable")
         return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, context_cos, late, passage_late, fused, order)
 
