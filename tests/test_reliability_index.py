@@ -132,18 +132,20 @@ def test_wrong_dimension_is_detected_and_rebuilt(built, fake_encoder):
     rebuilt_with_notice(source, index_dir, fake_encoder, "dimension")
 
 
+def refused(index_dir: Path, name: str, array: np.ndarray, match: str) -> None:
+    """Replace one .npy of the index (its manifest size too) and expect read_index to refuse it."""
+    np.save(index_dir / name, array)
+    set_size(index_dir, name)
+    with pytest.raises(IndexError_, match=match):
+        read_index(index_dir)
+
+
 def test_non_float32_or_non_finite_vectors_are_refused(built):
     _, index_dir = built
     emb = np.load(index_dir / "embeddings.npy")
-    np.save(index_dir / "embeddings.npy", emb.astype(np.float64))
-    set_size(index_dir, "embeddings.npy")
-    with pytest.raises(IndexError_, match="float64, not float32"):
-        read_index(index_dir)
+    refused(index_dir, "embeddings.npy", emb.astype(np.float64), "float64, not float32")
     emb[0, 0] = np.nan
-    np.save(index_dir / "embeddings.npy", emb)
-    set_size(index_dir, "embeddings.npy")
-    with pytest.raises(IndexError_, match="not finite"):
-        read_index(index_dir)
+    refused(index_dir, "embeddings.npy", emb, "not finite")
 
 
 def test_wordpiece_rows_that_do_not_fit_the_sentences_are_detected_and_rebuilt(built, fake_encoder):
@@ -160,14 +162,8 @@ def test_wordpiece_rows_that_do_not_fit_the_sentences_are_detected_and_rebuilt(b
 def test_wordpiece_vectors_must_match_their_rows_and_be_int8(built):
     _, index_dir = built
     vectors = np.load(index_dir / "token_vectors.npy")
-    np.save(index_dir / "token_vectors.npy", vectors[:-1])
-    set_size(index_dir, "token_vectors.npy")
-    with pytest.raises(IndexError_, match="does not match token_vectors.npy"):
-        read_index(index_dir)
-    np.save(index_dir / "token_vectors.npy", vectors.astype(np.float32))
-    set_size(index_dir, "token_vectors.npy")
-    with pytest.raises(IndexError_, match="float32, not int8"):
-        read_index(index_dir)
+    refused(index_dir, "token_vectors.npy", vectors[:-1], "does not match token_vectors.npy")
+    refused(index_dir, "token_vectors.npy", vectors.astype(np.float32), "float32, not int8")
 
 
 def test_non_finite_wordpiece_scales_are_detected_and_rebuilt(built, fake_encoder):
