@@ -115,3 +115,21 @@ def test_asking_a_sentence_verbatim_finds_it_by_late_interaction(bundled):
 def _encode(a: Assistant, text: str):
     vecs, pieces = a.encoder.encode_tokens([text])
     return vecs[0], text, pieces[0]
+
+
+def test_building_in_small_groups_of_passages_gives_the_same_wordpieces(fake_encoder, tmp_path, monkeypatch):
+    # Large reports are encoded a group of passages at a time (their float32 wordpieces would not fit).
+    from reportqa import index as index_mod
+
+    source = tmp_path / "long.txt"
+    source.write_text("\n\n".join(
+        f"Paragraph {i} says the depot number {i} has {i * 7} buses. " * 4 for i in range(6)
+    ), encoding="utf-8")
+    whole = Assistant(source, tmp_path / "whole", encoder=fake_encoder, notify=lambda m: None).index
+    monkeypatch.setattr(index_mod, "PASSAGE_GROUP", 1)
+    grouped = Assistant(source, tmp_path / "grouped", encoder=fake_encoder, notify=lambda m: None).index
+    assert len(whole.chunks) > 1
+    assert np.array_equal(whole.token_rows, grouped.token_rows)
+    assert np.array_equal(whole.token_vectors, grouped.token_vectors)
+    assert np.array_equal(whole.token_scales, grouped.token_scales)
+    assert np.allclose(whole.embeddings, grouped.embeddings)

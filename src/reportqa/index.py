@@ -412,14 +412,37 @@ def _tokens_problem(rows: np.ndarray, vectors: np.ndarray, scales: np.ndarray, n
     return None
 
 
-def sentence_tokens(chunks: list[Chunk], pieces: list, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+PASSAGE_GROUP = 1024  # passages encoded per call at build time; their float32 wordpieces are then quantised
+
+
+def _encode_passages(encoder: Encoder, chunks: list[Chunk], batch_size: int, tick) -> tuple[np.ndarray, ...]:
+    """Passage vectors and their sentences' wordpieces, a group of passages at a time.
+
+    The float32 wordpiece vectors of a whole large report would not fit in memory (about
+    130 KB per passage); each group's are quantised to int8 before the next is encoded.
+    """
+    emb, rows, vectors, scales = [], [], [], []
+    first_row = 0
+    for lo in range(0, len(chunks), PASSAGE_GROUP):
+        group = chunks[lo : lo + PASSAGE_GROUP]
+        e, pieces = encoder.encode_tokens([c.text for c in group], batch_size=batch_size, progress=tick)
+        r, v, sc = sentence_tokens(group, pieces, encoder.dim, first_row)
+        emb.append(e), rows.append(r), vectors.append(v), scales.append(sc)
+        first_row += sum(len(c.sentences) for c in group)
+    if not chunks:
+        return (np.zeros((0, encoder.dim), np.float32), np.zeros((0, 2), np.int32),
+                np.zeros((0, encoder.dim), np.int8), np.zeros(0, np.float32))
+    return np.concatenate(emb), np.concatenate(rows), np.concatenate(vectors), np.concatenate(scales)
+
+
+def sentence_tokens(chunks: list[Chunk], pieces: list, dim: int, first_row: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The wordpieces of each passage's sentences: int32 (sentence row, id) rows, and their vectors quantised.
 
     Each passage was encoded whole, so a wordpiece's vector carries its passage's
     context. Wordpieces between sentences or without a letter or digit are left out.
     """
     rows, keep = [], []
-    row = 0
+    row = first_row  # sentence row of the first passage's first sentence
     for chunk, tok in zip(chunks, pieces):
         starts = [s for s, _ in chunk.sentences]
         for j, ((a, b), wid) in enumerate(zip(tok.spans.tolist(), tok.ids.tolist())):
@@ -518,9 +541,7 @@ def build_index(
 
     if progress:
         progress(0, total)
-    emb, pieces = encoder.encode_tokens([c.text for c in chunks], batch_size=batch_size, progress=tick)
-    token_rows, token_vectors, token_scales = sentence_tokens(chunks, pieces, encoder.dim)
-    del pieces
+    emb, token_rows, token_vectors, token_scales = _encode_passages(encoder, chunks, batch_size, tick)
     sent = encoder.encode(sentence_texts, batch_size=batch_size, progress=tick)
     hashes = {d.name: d.sha256 for d in docs}
     manifest = {
