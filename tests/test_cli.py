@@ -154,12 +154,8 @@ def test_a_question_typed_as_a_command_gets_a_hint(capsys):
 # -- ask ------------------------------------------------------------------------------
 
 
-def test_ask_prints_the_answer_and_citations(capsys, fake):
-    assert cli.main(["ask", "When did the inspectors visit the depot?"]) == 0
-    captured = capsys.readouterr()
-    assert captured.err == ""
-    # Not a terminal: no colour, no wrapping; the first line is the quote.
-    assert captured.out == (
+# What the fake core answers to "When did the inspectors visit the depot?", printed to a pipe.
+DEPOT_ANSWER = (
         "The inspectors visited the depot in March 2021. [1]\n"
         "\n"
         "confidence: high (0.82)\n"
@@ -171,7 +167,15 @@ def test_ask_prints_the_answer_and_citations(capsys, fake):
         "Water no longer leaks into the workshop.\n"
         "[3] report.txt, line 1, paragraph 1\n"
         "    Inspection report\n"
-    )
+)
+
+
+def test_ask_prints_the_answer_and_citations(capsys, fake):
+    assert cli.main(["ask", "When did the inspectors visit the depot?"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    # Not a terminal: no colour, no wrapping; the first line is the quote.
+    assert captured.out == DEPOT_ANSWER
 
 
 def test_ask_joins_words_and_passes_k_source_and_index(capsys, fake):
@@ -280,18 +284,8 @@ def test_piped_lines_are_answered_in_turn_without_prompts(capsys, fake, monkeypa
     assert "\x1b" not in captured.out and "reportqa>" not in captured.out
     assert captured.out == (
         "Q: When did the inspectors visit the depot?\n"
-        "The inspectors visited the depot in March 2021. [1]\n"
-        "\n"
-        "confidence: high (0.82)\n"
-        "\n"
-        "[1] report.txt, line 3, paragraph 2\n"
-        "    The inspectors visited the depot in March 2021. They counted 40 buses.\n"
-        "[2] report.txt, line 5, paragraph 3\n"
-        "    The depot manager, Ann Lee, said the new roof was finished in May. "
-        "Water no longer leaks into the workshop.\n"
-        "[3] report.txt, line 1, paragraph 1\n"
-        "    Inspection report\n"
-        "\n"
+        + DEPOT_ANSWER
+        + "\n"
         "Q: price of tea\n"
         "Not in the report: no passage answers this question.\n"
         "\n"
