@@ -74,6 +74,7 @@ def test_scores_of_some_passages_equal_those_of_all_and_the_rest_are_nan(tiny, m
     big = retrieve.Retriever(tiny.index, tiny.settings)
     assert big.token_matrix is None
     assert np.allclose(big.late_scores(np.array([0]), vectors, weights)[:first], everything[:first])
+    assert np.allclose(big.late_scores(np.arange(len(tiny.index.chunks)), vectors, weights), everything)
 
 
 def test_stopwords_carry_no_weight_and_rare_words_the_most(tiny):

@@ -175,11 +175,8 @@ class Retriever:
         out = np.full(len(self.index.sentence_chunk), np.nan, dtype=np.float32)
         if not len(weights) or float(weights.sum()) <= 0 or not len(self.index.token_rows):
             return out
-        if len(chunk_ids) == len(self.index.chunks):
-            matrix = self.token_matrix
-            if matrix is None:
-                matrix = np.asarray(self.index.token_vectors, dtype=np.float32) * np.asarray(self.index.token_scales)[:, None]
-            sims = _products(vectors, matrix)  # [question pieces, wordpieces]
+        if len(chunk_ids) == len(self.index.chunks) and self.token_matrix is not None:
+            sims = _products(vectors, self.token_matrix)  # [question pieces, wordpieces]
             sentences, bounds = self._all_token_sentences
         else:
             starts = self.token_starts
