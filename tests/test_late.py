@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,23 @@ from reportqa.text import terms
 def tiny(tiny_source, fake_encoder, tmp_path) -> Assistant:
     a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
     a.load()
+    return a
+
+
+def _long_report(folder: Path) -> Path:
+    source = folder / "long.txt"
+    source.write_text("\n\n".join(
+        f"Paragraph {i} says the depot number {i} has {i * 7} buses. " * 4 for i in range(6)
+    ), encoding="utf-8")
+    return source
+
+
+@pytest.fixture
+def several(fake_encoder, tmp_path) -> Assistant:
+    """A report the fake encoder's 64-piece window splits into several passages."""
+    a = Assistant(_long_report(tmp_path), tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    a.load()
+    assert len(a.index.chunks) >= 3
     return a
 
 
@@ -59,22 +78,23 @@ def retrieve_pieces(sentence: str) -> list[str]:
     return [p for p in _PIECE.findall(sentence) if any(ch.isalnum() for ch in p)]
 
 
-def test_scores_of_some_passages_equal_those_of_all_and_the_rest_are_nan(tiny, monkeypatch):
-    r = tiny._retriever
-    question = "Who is the depot manager?"
-    _, pieces = tiny.encoder.encode_tokens([question])
+def test_scores_of_some_passages_equal_those_of_all_and_the_rest_are_nan(several, monkeypatch):
+    a, r = several, several._retriever
+    question = "How many buses does depot number 4 have?"
+    _, pieces = a.encoder.encode_tokens([question])
     vectors, weights = r.question_pieces(question, pieces[0])
-    everything = r.late_scores(np.arange(len(tiny.index.chunks)), vectors, weights)
+    everything = r.late_scores(np.arange(len(a.index.chunks)), vectors, weights)
     assert not np.isnan(everything).any()
-    some = r.late_scores(np.array([0]), vectors, weights)
-    first = len(tiny.index.chunks[0].sentences)
-    assert np.allclose(some[:first], everything[:first]) and np.isnan(some[first:]).all()
-    # a report too large to keep in memory reads the rows of its candidates from the index file
+    some = r.late_scores(np.array([0, 2]), vectors, weights)
+    rows = [int(row) for row, chunk in enumerate(a.index.sentence_chunk) if chunk in (0, 2)]
+    assert np.allclose(some[rows], everything[rows])
+    assert np.isnan(np.delete(some, rows)).all() and len(rows) < len(some)
+    # a report too large to keep in memory reads its candidates' rows from the index file
     monkeypatch.setattr(retrieve, "LATE_MEMORY_BYTES", 0)
-    big = retrieve.Retriever(tiny.index, tiny.settings)
+    big = retrieve.Retriever(a.index, a.settings)
     assert big.token_matrix is None
-    assert np.allclose(big.late_scores(np.array([0]), vectors, weights)[:first], everything[:first])
-    assert np.allclose(big.late_scores(np.arange(len(tiny.index.chunks)), vectors, weights), everything)
+    assert np.allclose(big.late_scores(np.array([0, 2]), vectors, weights)[rows], everything[rows])
+    assert np.allclose(big.late_scores(np.arange(len(a.index.chunks)), vectors, weights), everything)
 
 
 def test_stopwords_carry_no_weight_and_rare_words_the_most(tiny):
@@ -122,10 +142,7 @@ def test_building_in_small_groups_of_passages_gives_the_same_wordpieces(fake_enc
     # Large reports are encoded a group of passages at a time (their float32 wordpieces would not fit).
     from reportqa import index as index_mod
 
-    source = tmp_path / "long.txt"
-    source.write_text("\n\n".join(
-        f"Paragraph {i} says the depot number {i} has {i * 7} buses. " * 4 for i in range(6)
-    ), encoding="utf-8")
+    source = _long_report(tmp_path)
     whole = Assistant(source, tmp_path / "whole", encoder=fake_encoder, notify=lambda m: None).index
     monkeypatch.setattr(index_mod, "PASSAGE_GROUP", 1)
     grouped = Assistant(source, tmp_path / "grouped", encoder=fake_encoder, notify=lambda m: None).index
