@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from conftest import rank_question
+
 from reportqa import chunking
 from reportqa.assistant import Assistant
 from reportqa.chunking import chunk_document
@@ -49,7 +51,7 @@ def test_candidates_are_sentences_and_adjacent_pairs_of_one_passage(tiny_source,
     a.load()
     question = "When did the inspectors visit the bus depot?"
     q_terms = terms(question)
-    ranking = a._retriever.rank(q_terms, fake_encoder.encode([question])[0])
+    ranking = rank_question(a, question)
     spans, features = candidates(a.index, a._retriever, question, q_terms, ranking, a.settings)
     assert features.shape == (len(spans), len(ANSWER_FEATURES))
     pair = ANSWER_FEATURES.index("pair")
@@ -78,7 +80,7 @@ def test_a_report_of_short_lines_still_gets_answers(tmp_path, fake_encoder):
     a.load()
     question = "How many staff?"
     q_terms = terms(question)
-    ranking = a._retriever.rank(q_terms, fake_encoder.encode([question])[0])
+    ranking = rank_question(a, question)
     spans, _ = candidates(a.index, a._retriever, question, q_terms, ranking, a.settings)
     assert spans
 

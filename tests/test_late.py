@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import rank_question
 
 from reportqa import retrieve
 from reportqa.assistant import Assistant
@@ -35,11 +36,6 @@ def several(fake_encoder, tmp_path) -> Assistant:
     a.load()
     assert len(a.index.chunks) >= 3
     return a
-
-
-def _ask(a: Assistant, question: str):
-    vecs, pieces = a.encoder.encode_tokens([question])
-    return a._retriever.rank(terms(question), vecs[0], question, pieces[0])
 
 
 def test_every_word_of_every_sentence_is_stored_under_its_sentence(tiny):
@@ -107,13 +103,13 @@ def test_stopwords_carry_no_weight_and_rare_words_the_most(tiny):
 
 
 def test_a_question_without_content_words_gets_no_late_signal(tiny):
-    ranking = _ask(tiny, "Was it that?")
+    ranking = rank_question(tiny, "Was it that?")
     assert np.all(ranking.late == 0.0)
 
 
 def test_best_of_candidates_flags_exactly_the_spans_with_the_top_value(tiny):
     question = "When did the inspectors visit the bus depot?"
-    ranking = _ask(tiny, question)
+    ranking = rank_question(tiny, question)
     _, features = candidates(tiny.index, tiny._retriever, question, terms(question), ranking, tiny.settings)
     for name in BEST_OF:
         values = features[:, ANSWER_FEATURES.index(name)]
@@ -127,15 +123,10 @@ def test_asking_a_sentence_verbatim_finds_it_by_late_interaction(bundled):
     found = 0
     checked = [i for i, sentence in enumerate(sentences) if len(terms(sentence)) >= 6]
     for i in checked:
-        ranking = bundled._retriever.rank(terms(sentences[i]), *_encode(bundled, sentences[i]))
+        ranking = rank_question(bundled, sentences[i])
         found += int(np.argmax(ranking.late)) == i
     print(f"{found} of {len(checked)} sentences found by their own words")
     assert found == len(checked)
-
-
-def _encode(a: Assistant, text: str):
-    vecs, pieces = a.encoder.encode_tokens([text])
-    return vecs[0], text, pieces[0]
 
 
 def test_building_in_small_groups_of_passages_gives_the_same_wordpieces(fake_encoder, tmp_path, monkeypatch):
