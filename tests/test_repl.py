@@ -406,14 +406,23 @@ def test_tab_completes_a_command_in_the_session():
         session = repl.session(input=pipe, output=DummyOutput())
 
         def type_like_a_person():
-            # Completions are computed in the background: type, press Tab, and
-            # press Enter once the line shows the completed command (or give up).
-            pipe.send_text("/sou")
-            time.sleep(0.2)
-            pipe.send_text("\t")
+            # Completions are computed in the background, and a Tab pressed while
+            # the completions for the typed text are still being computed only
+            # shows the menu (prompt_toolkit runs one completion at a time). So,
+            # like a person, press Tab again while the line still shows "/sou",
+            # then press Enter once it shows the completed command (or give up).
             deadline = time.monotonic() + 10
-            while session.default_buffer.text != "/sources" and time.monotonic() < deadline:
+            pipe.send_text("/sou")
+            while session.default_buffer.text != "/sou" and time.monotonic() < deadline:
                 time.sleep(0.02)
+            while session.default_buffer.text != "/sources" and time.monotonic() < deadline:
+                pipe.send_text("\t")
+                pressed = time.monotonic()
+                while (
+                    session.default_buffer.text != "/sources"
+                    and time.monotonic() < min(pressed + 1, deadline)
+                ):
+                    time.sleep(0.02)
             pipe.send_text("\n" + CTRL_D)
 
         typist = threading.Thread(target=type_like_a_person)
