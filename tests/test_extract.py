@@ -128,3 +128,73 @@ def test_yes_no_answer_takes_the_short_verdict_after_it(tmp_path, fake_encoder):
     assert extend_yes_no(a.index, a._retriever, "What was assessed?", (0, s0, e0), a.settings) == (0, s0, e0)
     assert extend_yes_no(a.index, a._retriever, q, (0, s1, e1), a.settings) == (0, s1, e1)  # the next one is long
     assert extend_yes_no(a.index, a._retriever, q, (0, s0, e0), a.settings.with_(yes_no_next_chars=0)) == (0, s0, e0)
+
+
+MARKDOWN_REPORT = """# Annual review of the depot
+
+## Summary
+
+The depot handled 4,200 parcels in 2023. Staff numbers rose to 58.
+
+## Findings
+
+- The roof leaked in three places
+- Fire doors were blocked on two visits
+- The manager, Jane Okafor, was appointed in May 2022
+
+| Year | Parcels |
+|------|---------|
+| 2023 | 4,200   |
+
+---
+
+Did the roof leak? It did.
+### Next steps
+"""
+
+
+def test_joins_keeps_markdown_structure_and_bullets_apart():
+    from reportqa.text import is_structural, joins
+
+    for line in ("## Findings", "#", "| 2023 | 4,200 |", "```sh", "~~~", "---", "* * *"):
+        assert is_structural(line), line
+    for line in ("#hashtags are words", "- The roof leaked", "***Bold*** start", "Staff rose."):
+        assert not is_structural(line), line
+    assert joins("The depot handled 4,200 parcels.", "Staff numbers rose to 58.")
+    assert joins("It goes on to say: “", "The force failed.”")
+    assert not joins("Staff numbers rose to 58.", "## Findings")
+    assert not joins("## Summary", "The depot handled 4,200 parcels.")
+    assert not joins("- The roof leaked", "- Fire doors were blocked")
+    assert not joins("Faults found:", "1. The roof leaked")
+    assert joins("- The roof leaked in three places.", "It was repaired in May.")
+
+
+def test_a_markdown_report_never_pairs_a_heading_a_table_row_or_two_bullets(tmp_path, fake_encoder):
+    from reportqa.extract import extend_yes_no
+
+    source = tmp_path / "review.md"
+    source.write_text(MARKDOWN_REPORT, encoding="utf-8")
+    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    a.load()
+    settings = a.settings.with_(answer_passages=len(a.index.chunks))  # every passage gives candidates
+    sentences = {}  # (chunk id, start, end) -> text, for every sentence of the report
+    for c in a.index.chunks:
+        for s, e in c.sentences:
+            sentences[c.id, s, e] = c.text[s - c.start : e - c.start]
+    assert {"## Findings", "- Fire doors were blocked on two visits", "| 2023 | 4,200   |"} <= set(sentences.values())
+    pairs = set()
+    for question in ("How many staff?", "Who is the manager?", "Were fire doors blocked?", "parcels 2023"):
+        spans, _ = candidates(a.index, a._retriever, question, terms(question), rank_question(a, question), settings)
+        pairs |= {text for text in (a.index.chunks[cid].text[s - a.index.chunks[cid].start : e - a.index.chunks[cid].start]
+                                    for cid, s, e in spans) if text not in sentences.values()}
+    assert pairs == {
+        "The depot handled 4,200 parcels in 2023. Staff numbers rose to 58.",
+        "Did the roof leak? It did.",
+    }
+    # A yes/no answer takes the short next sentence, but never a heading.
+    by_text = {text: key for key, text in sentences.items()}
+    assert extend_yes_no(a.index, a._retriever, "Did it leak?", by_text["It did."], settings) == by_text["It did."]
+    cid, start, _ = by_text["Did the roof leak?"]
+    assert extend_yes_no(a.index, a._retriever, "Did the roof leak?", by_text["Did the roof leak?"], settings) == (
+        cid, start, by_text["It did."][2]
+    )

@@ -18,7 +18,7 @@ import numpy as np
 from .index import Index
 from .retrieve import Ranking, Retriever, zscore
 from .settings import Settings
-from .text import STOPWORDS, stem, typed_tokens, words
+from .text import STOPWORDS, joins, stem, typed_tokens, words
 
 ANSWER_FEATURES = (
     "cosine",  # best question-sentence cosine in the span
@@ -153,6 +153,9 @@ def extend_yes_no(index: Index, retriever: Retriever, question: str, best: Best,
     j = ends.index(b)
     if sentences[j][0] != a or j + 1 >= len(sentences):
         return best  # a pair already, or the last sentence of its passage
+    row = int(retriever.sentence_starts[cid]) + j
+    if not joins(retriever.sentence_texts[row], retriever.sentence_texts[row + 1]):
+        return best  # a heading, a table row or the next bullet is no verdict
     x, y = sentences[j + 1]
     return (cid, a, y) if y - x <= s.yes_no_next_chars else best
 
@@ -206,8 +209,11 @@ def _candidates(
                 sent_rows = range(first + j, first + j + width)
                 if width == 1 and len(retriever.sentence_term_sets[first + j]) < min_terms:
                     continue  # a caption or a stray label ("| Google Maps") is no answer on its own
-                if width == 2 and b - a > s.answer_max_chars:
-                    continue
+                if width == 2 and (
+                    b - a > s.answer_max_chars
+                    or not joins(retriever.sentence_texts[first + j], retriever.sentence_texts[first + j + 1])
+                ):
+                    continue  # too long, or not one thought (a heading beside prose, two bullets)
                 span_terms = frozenset().union(*(retriever.sentence_term_sets[r] for r in sent_rows))
                 around = range(first + max(j - 1, 0), first + min(j + width + 1, n))
                 context_terms = frozenset().union(*(retriever.sentence_term_sets[r] for r in around))

@@ -25,6 +25,26 @@ _END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
 _LIST_MARKER = re.compile(r"\s*(?:[-*+•]\s|#{1,6}\s|\d{1,3}[.)]\s|>\s)")
 
 
+# A Markdown line that is structure rather than prose: a heading, a table row,
+# a code fence or a horizontal rule.
+_STRUCTURAL = re.compile(r"\s*(?:#{1,6}(?:\s|$)|\||```|~~~|(?:[-*_][ \t]*){3,}$)")
+
+
+def is_structural(sentence: str) -> bool:
+    """Is this sentence a Markdown heading, table row, code fence or rule?"""
+    return _STRUCTURAL.match(sentence) is not None
+
+
+def joins(first: str, second: str) -> bool:
+    """Can two adjacent sentences stand together as one answer?
+
+    Not when either is a heading, table row, code fence or rule ("Staff rose to
+    58." and "## Findings" are not one thought), nor when the second starts a new
+    list item: two bullets are two points. Each may still be an answer on its own.
+    """
+    return not (is_structural(first) or is_structural(second) or _LIST_MARKER.match(second))
+
+
 def _is_abbreviation(text: str, dot: int) -> bool:
     """Is the '.' at text[dot] part of an abbreviation or an initial?"""
     start = dot
