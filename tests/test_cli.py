@@ -144,6 +144,24 @@ def test_usage_errors_exit_2(argv, message, capsys, fake):
     assert "it" not in fake  # nothing was loaded
 
 
+@pytest.mark.parametrize(
+    "argv, usage, message",
+    [
+        (["ask", "--index-dir", "/tmp/i", "q"], "usage: reportqa ask ",
+         "reportqa ask: error: unrecognized arguments: --index-dir (did you mean --index?)"),
+        (["index", "--sorce=notes.md"], "usage: reportqa index ",
+         "reportqa index: error: unrecognized arguments: --sorce=notes.md (did you mean --source?)"),
+        (["chat", "--zzz"], "usage: reportqa chat ", "reportqa chat: error: unrecognized arguments: --zzz\n"),
+        (["--bogus"], "usage: reportqa [-h]", "reportqa: error: unrecognized arguments: --bogus\n"),
+    ],
+)
+def test_an_unknown_option_is_reported_by_its_command_with_the_nearest_one(argv, usage, message, capsys, fake):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage) and message in err
+    assert "it" not in fake
+
+
 def test_a_question_typed_as_a_command_gets_a_hint(capsys):
     assert cli.main(["When did it happen?"]) == 2
     err = capsys.readouterr().err

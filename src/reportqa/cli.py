@@ -108,10 +108,29 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """argparse, with a hint when a question is typed where a command belongs."""
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}  # name -> its parser, set on the top one
+
     def error(self, message: str):  # type: ignore[override]
         if "invalid choice" in message and self.prog == "reportqa":
             message += '\nTo ask one question: reportqa ask "YOUR QUESTION"; to chat: reportqa'
         super().error(message)
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        """As argparse, but an unknown option is reported by the command it was given to,
+        with that command's usage and the nearest option it has ("--index-dir": --index)."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = self.commands.get(getattr(namespace, "command", None) or "", self)
+            message = f"unrecognized arguments: {' '.join(extras)}"
+            options = [o for action in command._actions for o in action.option_strings]
+            unknown = [e.split("=", 1)[0] for e in extras if e.startswith("-") and e != "-"]
+            import difflib
+
+            near = difflib.get_close_matches(unknown[0], options, n=1) if unknown else []
+            command.error(message + (f" (did you mean {near[0]}?)" if near else ""))
+        return namespace
 
 
 def positive_int(text: str) -> int:
@@ -198,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--json", action="store_true", help="print the figures and misses as JSON"
     )
+    parser.commands = dict(commands.choices)
     return parser
 
 
