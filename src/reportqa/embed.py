@@ -18,7 +18,6 @@ index records the weights fingerprint, not the backend):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -29,6 +28,7 @@ from typing import Protocol
 
 import numpy as np
 
+from . import checksums
 from .errors import ModelError
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -95,21 +95,9 @@ def model_path() -> Path:
     return path
 
 
-_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
-
-
 def weights_fingerprint(path: Path) -> str:
-    """SHA-256 of the weights file, cached per (path, size, mtime) for this process."""
-    weights = path / "model.safetensors"
-    st = weights.stat()
-    key = (str(weights), st.st_size, st.st_mtime_ns)
-    if key not in _FINGERPRINTS:
-        digest = hashlib.sha256()
-        with open(weights, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        _FINGERPRINTS[key] = "sha256:" + digest.hexdigest()
-    return _FINGERPRINTS[key]
+    """SHA-256 of the weights file (remembered while the file is unchanged: see checksums)."""
+    return "sha256:" + checksums.sha256(path / "model.safetensors")
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:

@@ -21,7 +21,6 @@ and the model reproduces the probe embedding; otherwise it is rebuilt.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checksums
 from .embed import NumpyEncoder, pad_batch, read_safetensors
 from .errors import ModelError
 from .paths import cache_dir
@@ -154,14 +154,6 @@ def build_graph(path: Path, data=None):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="reportqa")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -227,7 +219,7 @@ class OnnxEncoder(NumpyEncoder):
                     return f"{name} has the wrong size", meta
             except OSError:
                 return f"{name} is missing", meta
-            if _sha256(self.cache / name) != want.get("sha256"):
+            if checksums.sha256(self.cache / name) != want.get("sha256"):
                 return f"{name} does not match its checksum", meta
         return None, meta
 
@@ -255,7 +247,7 @@ class OnnxEncoder(NumpyEncoder):
                 "graph_version": GRAPH_VERSION,
                 "onnx": onnx.__version__,
                 "onnxruntime": self._ort.__version__,
-                "files": {name: {"size": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)} for name in (GRAPH, DATA)},
+                "files": {name: {"size": (tmp / name).stat().st_size, "sha256": checksums.file_sha256(tmp / name)} for name in (GRAPH, DATA)},
                 "probe": [float(v) for v in probe],
             }
             (tmp / META).write_text(json.dumps(meta) + "\n", encoding="utf-8")
