@@ -17,7 +17,7 @@ count_tokens = FakeEncoder().count_tokens
 
 WORDS = ["the", "IOPC", "report", "Mr.", "J.", "Smith", "2001/2002", "e.g.", "U.S.", "“quoted”", "‘single’",
          "café", "naïve", "😀", "👨‍👩‍👧", "中文", "https://example.org/a/very/long/path?with=query&and=more",
-         "x" * 120, "end.", "Why?", "Yes!", "—", "(aside)", "3.5", "…"]
+         "x" * 120, "end.", "Why?", "Yes!", "—", "(aside)", "3.5", "…", "```", "```sh", "~~~~", "# Heading", "| a |"]
 BREAKS = [" ", " ", " ", "  ", "\t", "\n", "\r\n", "\r", "\n\n", "\r\n\r\n", "\n \n", "\r\r", "\n\n\n", "\u00a0", "\u3000", "\f"]
 
 texts = st.one_of(

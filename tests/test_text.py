@@ -2,7 +2,7 @@
 
 import pytest
 
-from reportqa.text import sentence_spans, terms
+from reportqa.text import fenced_blocks, sentence_spans, terms
 
 
 def split(text: str) -> list[str]:
@@ -28,6 +28,35 @@ def split(text: str) -> list[str]:
 )
 def test_sentence_spans(text, expected):
     assert split(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "To run the tests:\n\n```sh\npython3 -m venv .venv && . .venv/bin/activate && pytest\n```\n\nThen stop.",
+            ["To run the tests:", "```sh\npython3 -m venv .venv && . .venv/bin/activate && pytest\n```", "Then stop."],
+        ),
+        ("Run:\r\n```\nx. Y\r\n```\r\nDone. Yes.", ["Run:", "```\nx. Y\r\n```", "Done.", "Yes."]),
+        ("~~~\n```\nstill code. Here\n~~~~\nAfter. More.", ["~~~\n```\nstill code. Here\n~~~~", "After.", "More."]),
+        ("````\n```\ninner\n```\n````", ["````\n```\ninner\n```\n````"]),
+        ("Text. ```inline``` is not a fence. Next.", ["Text.", "```inline``` is not a fence.", "Next."]),
+        ("```\nunclosed. Code runs to the end", ["```\nunclosed. Code runs to the end"]),
+    ],
+)
+def test_a_fenced_code_block_is_one_sentence(text, expected):
+    assert split(text) == expected
+
+
+def test_a_code_block_with_a_blank_line_is_cut_only_at_that_paragraph_break():
+    from reportqa.chunking import paragraphs
+
+    text = "Intro.\n\n```python\ndef f():\n    x = 1\n\n    return x. Done\n```\n\nAfter. More."
+    (block,) = fenced_blocks(text)
+    assert text[slice(*block)].startswith("```python") and text[slice(*block)].endswith("```")
+    code = fenced_blocks(text)
+    by_paragraph = [[text[a:b] for a, b in sentence_spans(text, p, q, code)] for p, q in paragraphs(text)]
+    assert by_paragraph == [["Intro."], ["```python\ndef f():\n    x = 1"], ["return x. Done\n```"], ["After.", "More."]]
 
 
 def test_sentence_spans_respect_bounds():

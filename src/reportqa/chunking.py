@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .ingest import Document
-from .text import sentence_spans
+from .text import fenced_blocks, sentence_spans
 
 # Consecutive paragraphs are merged into one passage while the passage stays within
 # this many wordpieces. News-style reports put one sentence in a paragraph, and such a
@@ -16,7 +16,7 @@ from .text import sentence_spans
 # appears that it was not."). 0 keeps one passage per paragraph.
 MERGE_TOKENS = 128
 # What a fresh index must have been chunked with; index.py records it in the manifest.
-CHUNKING = {"method": "paragraph-merge", "version": 2, "merge_tokens": MERGE_TOKENS}
+CHUNKING = {"method": "paragraph-merge", "version": 3, "merge_tokens": MERGE_TOKENS}
 
 _BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -146,8 +146,9 @@ def chunk_document(
 
     # (paragraph number, whole paragraph?, sentence spans) of each passage before merging
     pieces_of: list[tuple[int, bool, list[tuple[int, int]]]] = []
+    code = fenced_blocks(text)
     for number, (p_start, p_end) in enumerate(paragraphs(text), start=1):
-        sentences = sentence_spans(text, p_start, p_end) or [(p_start, p_end)]
+        sentences = sentence_spans(text, p_start, p_end, code) or [(p_start, p_end)]
         # Sentences too long for the model on their own become word windows.
         pieces: list[tuple[int, int]] = []
         for s, e in sentences:

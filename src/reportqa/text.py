@@ -28,6 +28,31 @@ _LIST_MARKER = re.compile(r"\s*(?:[-*+•]\s|#{1,6}\s|\d{1,3}[.)]\s|>\s)")
 # A Markdown line that is structure rather than prose: a heading, a table row,
 # a code fence or a horizontal rule.
 _STRUCTURAL = re.compile(r"\s*(?:#{1,6}(?:\s|$)|\||```|~~~|(?:[-*_][ \t]*){3,}$)")
+# A fence line: up to three spaces, then ``` or ~~~ (or longer runs).
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\r\n]*(?=\r\n|\r|\n|\Z)", re.MULTILINE)
+
+
+def fenced_blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each fenced code block, fences included, as CommonMark reads them.
+
+    A block is closed by a fence of the same character at least as long with nothing
+    after it; an unclosed block runs to the end of the text.
+    """
+    blocks = []
+    opener = None
+    for m in _FENCE_LINE.finditer(text):
+        fence = m.group(1)
+        if opener is None:
+            opener = (m.start(), fence)
+        elif fence[0] == opener[1][0] and len(fence) >= len(opener[1]) and not m.group().strip()[len(fence):].strip():
+            blocks.append((opener[0], m.end()))
+            opener = None
+    if opener is not None:
+        blocks.append((opener[0], len(text.rstrip())))
+    return blocks
+
+
+_HEADING_OR_RULE = re.compile(r"\s*(?:#{1,6}(?:\s|$)|(?:[-*_=][ \t]*){3,}$)")
 
 
 def is_structural(sentence: str) -> bool:
@@ -35,13 +60,22 @@ def is_structural(sentence: str) -> bool:
     return _STRUCTURAL.match(sentence) is not None
 
 
+def is_heading(sentence: str) -> bool:
+    """Is this sentence a Markdown heading or rule, a label that answers nothing on its own?"""
+    return _HEADING_OR_RULE.match(sentence) is not None
+
+
 def joins(first: str, second: str) -> bool:
     """Can two adjacent sentences stand together as one answer?
 
-    Not when either is a heading, table row, code fence or rule ("Staff rose to
+    Not when either is a heading, table row, code block or rule ("Staff rose to
     58." and "## Findings" are not one thought), nor when the second starts a new
     list item: two bullets are two points. Each may still be an answer on its own.
+    The one exception is a code block after the line that introduces it ("To run
+    the tests:").
     """
+    if first.rstrip().endswith(":") and _FENCE_LINE.match(second) and not is_structural(first):
+        return True
     return not (is_structural(first) or is_structural(second) or _LIST_MARKER.match(second))
 
 
@@ -62,15 +96,22 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     )
 
 
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+def sentence_spans(
+    text: str, start: int = 0, end: int | None = None, code: list[tuple[int, int]] | None = None
+) -> list[tuple[int, int]]:
     """Sentence (start, end) offsets inside text[start:end], trimmed of white space.
 
     Splits after . ! ? … (with any closing quotes) when the next word starts a
     sentence, and at line breaks that begin a list item or heading, or follow a
-    line with no terminal punctuation that is short like a heading.
+    line with no terminal punctuation that is short like a heading. A fenced code
+    block (``code``: fenced_blocks(text), else found here) is one sentence, never cut
+    inside: "python3 -m venv .venv && . .venv/bin/activate" is one command.
     """
     end = len(text) if end is None else end
-    cuts: list[int] = []
+    if code is None:
+        code = fenced_blocks(text)
+    blocks = [(max(a, start), min(b, end)) for a, b in code if a < end and b > start]
+    cuts: list[int] = [edge for block in blocks for edge in block]
     for m in _END.finditer(text, start, end):
         stop = m.end()
         punct = text[m.start()]
@@ -103,6 +144,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         ):
             cuts.append(pos + 1)
         pos = text.find("\n", pos + 1, end)
+    if blocks:
+        cuts = [c for c in cuts if not any(a < c < b for a, b in blocks)]
     spans = []
     last = start
     for cut in sorted(set(cuts)) + [end]:
