@@ -149,7 +149,13 @@ The depot handled 4,200 parcels in 2023. Staff numbers rose to 58.
 ---
 
 Did the roof leak? It did.
-### Next steps
+### Next steps for the depot roof
+
+To reset the alarm, run:
+
+```sh
+alarmctl reset --zone north. Then wait
+```
 """
 
 
@@ -160,6 +166,9 @@ def test_joins_keeps_markdown_structure_and_bullets_apart():
         assert is_structural(line), line
     for line in ("#hashtags are words", "- The roof leaked", "***Bold*** start", "Staff rose."):
         assert not is_structural(line), line
+    assert joins("To reset the alarm, run:", "```sh\nalarmctl reset\n```")  # a code block after its lead-in
+    assert not joins("To reset the alarm.", "```sh\nalarmctl reset\n```")
+    assert not joins("## Run:", "```sh\nalarmctl reset\n```")
     assert joins("The depot handled 4,200 parcels.", "Staff numbers rose to 58.")
     assert joins("It goes on to say: “", "The force failed.”")
     assert not joins("Staff numbers rose to 58.", "## Findings")
@@ -169,7 +178,7 @@ def test_joins_keeps_markdown_structure_and_bullets_apart():
     assert joins("- The roof leaked in three places.", "It was repaired in May.")
 
 
-def test_a_markdown_report_never_pairs_a_heading_a_table_row_or_two_bullets(tmp_path, fake_encoder):
+def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path, fake_encoder):
     from reportqa.extract import extend_yes_no
 
     source = tmp_path / "review.md"
@@ -183,14 +192,21 @@ def test_a_markdown_report_never_pairs_a_heading_a_table_row_or_two_bullets(tmp_
             sentences[c.id, s, e] = c.text[s - c.start : e - c.start]
     assert {"## Findings", "- Fire doors were blocked on two visits", "| 2023 | 4,200   |"} <= set(sentences.values())
     pairs = set()
-    for question in ("How many staff?", "Who is the manager?", "Were fire doors blocked?", "parcels 2023"):
+    for question in ("How many staff?", "Who is the manager?", "Were fire doors blocked?", "parcels 2023", "reset the alarm"):
         spans, _ = candidates(a.index, a._retriever, question, terms(question), rank_question(a, question), settings)
         pairs |= {text for text in (a.index.chunks[cid].text[s - a.index.chunks[cid].start : e - a.index.chunks[cid].start]
                                     for cid, s, e in spans) if text not in sentences.values()}
     assert pairs == {
         "The depot handled 4,200 parcels in 2023. Staff numbers rose to 58.",
         "Did the roof leak? It did.",
+        "To reset the alarm, run:\n\n```sh\nalarmctl reset --zone north. Then wait\n```",
     }
+    # A heading is never an answer on its own, however many words it shares with the question.
+    question = "next steps for the depot roof"
+    spans, _ = candidates(a.index, a._retriever, question, terms(question), rank_question(a, question), settings)
+    texts = {a.index.chunks[cid].text[s - a.index.chunks[cid].start : e - a.index.chunks[cid].start] for cid, s, e in spans}
+    assert "### Next steps for the depot roof" in sentences.values()  # four content words: long enough
+    assert "- The roof leaked in three places" in texts and not any(t.startswith("#") for t in texts)
     # A yes/no answer takes the short next sentence, but never a heading.
     by_text = {text: key for key, text in sentences.items()}
     assert extend_yes_no(a.index, a._retriever, "Did it leak?", by_text["It did."], settings) == by_text["It did."]

@@ -18,7 +18,7 @@ import numpy as np
 from .index import Index
 from .retrieve import Ranking, Retriever, zscore
 from .settings import Settings
-from .text import STOPWORDS, joins, stem, typed_tokens, words
+from .text import STOPWORDS, is_heading, joins, stem, typed_tokens, words
 
 ANSWER_FEATURES = (
     "cosine",  # best question-sentence cosine in the span
@@ -169,8 +169,8 @@ def candidates(
 ) -> tuple[list[tuple[int, int, int]], np.ndarray]:
     """Spans of the top passages, (chunk id, start, end), and their ANSWER_FEATURES rows.
 
-    Lone sentences with fewer than min_answer_terms content words are left out,
-    unless the top passages hold nothing else (a report of short lines).
+    Lone sentences with fewer than min_answer_terms content words, and lone Markdown
+    headings, are left out, unless the top passages hold nothing else (a report of short lines).
     """
     spans, rows = _candidates(index, retriever, question, q_terms, ranking, s, s.min_answer_terms)
     if not spans:
@@ -207,8 +207,11 @@ def _candidates(
                     break
                 a, b = chunk.sentences[j][0], chunk.sentences[j + width - 1][1]
                 sent_rows = range(first + j, first + j + width)
-                if width == 1 and len(retriever.sentence_term_sets[first + j]) < min_terms:
-                    continue  # a caption or a stray label ("| Google Maps") is no answer on its own
+                if width == 1 and (
+                    len(retriever.sentence_term_sets[first + j]) < min_terms
+                    or (min_terms and is_heading(retriever.sentence_texts[first + j]))
+                ):
+                    continue  # a caption, a stray label ("| Google Maps") or a heading is no answer on its own
                 if width == 2 and (
                     b - a > s.answer_max_chars
                     or not joins(retriever.sentence_texts[first + j], retriever.sentence_texts[first + j + 1])
