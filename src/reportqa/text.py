@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 
@@ -25,9 +26,11 @@ _END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
 _LIST_MARKER = re.compile(r"\s*(?:[-*+•]\s|#{1,6}\s|\d{1,3}[.)]\s|>\s)")
 
 
-# A Markdown line that is structure rather than prose: a heading, a table row,
-# a code fence or a horizontal rule.
-_STRUCTURAL = re.compile(r"\s*(?:#{1,6}(?:\s|$)|\||```|~~~|(?:[-*_][ \t]*){3,}$)")
+# Markdown lines that are structure rather than prose: a heading or a rule (---, ***,
+# ___ or a setext ===) labels what follows; a table row or a code fence is structure too.
+_HEADING_OR_RULE = r"#{1,6}(?:\s|$)|(?:[-*_=][ \t]*){3,}$"
+_LABEL = re.compile(rf"\s*(?:{_HEADING_OR_RULE})")
+_STRUCTURAL = re.compile(rf"\s*(?:{_HEADING_OR_RULE}|\||```|~~~)")
 # A fence line: up to three spaces, then ``` or ~~~ (or longer runs).
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\r\n]*(?=\r\n|\r|\n|\Z)", re.MULTILINE)
 
@@ -52,9 +55,6 @@ def fenced_blocks(text: str) -> list[tuple[int, int]]:
     return blocks
 
 
-_HEADING_OR_RULE = re.compile(r"\s*(?:#{1,6}(?:\s|$)|(?:[-*_=][ \t]*){3,}$)")
-
-
 def is_structural(sentence: str) -> bool:
     """Is this sentence a Markdown heading, table row, code fence or rule?"""
     return _STRUCTURAL.match(sentence) is not None
@@ -62,7 +62,7 @@ def is_structural(sentence: str) -> bool:
 
 def is_heading(sentence: str) -> bool:
     """Is this sentence a Markdown heading or rule, a label that answers nothing on its own?"""
-    return _HEADING_OR_RULE.match(sentence) is not None
+    return _LABEL.match(sentence) is not None
 
 
 def joins(first: str, second: str) -> bool:
@@ -110,7 +110,11 @@ def sentence_spans(
     end = len(text) if end is None else end
     if code is None:
         code = fenced_blocks(text)
-    blocks = [(max(a, start), min(b, end)) for a, b in code if a < end and b > start]
+    blocks = []  # the code blocks that overlap text[start:end], clipped to it
+    i = bisect.bisect_right(code, start, key=lambda block: block[1])
+    while i < len(code) and code[i][0] < end:
+        blocks.append((max(code[i][0], start), min(code[i][1], end)))
+        i += 1
     cuts: list[int] = [edge for block in blocks for edge in block]
     for m in _END.finditer(text, start, end):
         stop = m.end()
