@@ -359,29 +359,47 @@ def test_unwritable_history_falls_back_to_memory_with_a_notice(tmp_path):
     )
 
 
-def test_up_arrow_recalls_the_previous_question():
-    fake = FakeAssistant()
-    repl = Repl(backend_for(fake), out=io.StringIO(), style=render.Style())
+def run_with_typist(repl: Repl, type_like_a_person) -> None:
+    """Run the REPL on a pipe while another thread types into it, as a person at a terminal.
+
+    type_like_a_person(pipe, session) must end the session (Ctrl-D).
+    """
     with create_pipe_input() as pipe:
         session = repl.session(input=pipe, output=DummyOutput())
-
-        def type_like_a_person():
-            pipe.send_text("who is the depot manager\n")
-            deadline = time.monotonic() + 10
-            while not fake.questions and time.monotonic() < deadline:
-                time.sleep(0.02)
-            # History loads in the background when a prompt starts: press Up until
-            # the line shows the recalled question (Up at the oldest entry is a no-op),
-            # then Enter.
-            while session.default_buffer.text != "who is the depot manager" and time.monotonic() < deadline:
-                pipe.send_text("\x1b[A")
-                time.sleep(0.1)
-            pipe.send_text("\n" + CTRL_D)
-
-        typist = threading.Thread(target=type_like_a_person)
+        typist = threading.Thread(target=type_like_a_person, args=(pipe, session))
         typist.start()
         repl.run(session)
         typist.join()
+
+
+def wait_until(condition, deadline: float) -> bool:
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def press_until(pipe, key: str, condition, deadline: float, every: float) -> None:
+    """Press key, wait up to `every` seconds for condition, and again until it holds (or the deadline)."""
+    while not condition() and time.monotonic() < deadline:
+        pipe.send_text(key)
+        wait_until(condition, min(time.monotonic() + every, deadline))
+
+
+def test_up_arrow_recalls_the_previous_question():
+    fake = FakeAssistant()
+    repl = Repl(backend_for(fake), out=io.StringIO(), style=render.Style())
+
+    def type_like_a_person(pipe, session):
+        pipe.send_text("who is the depot manager\n")
+        deadline = time.monotonic() + 10
+        wait_until(lambda: fake.questions, deadline)
+        # History loads in the background when a prompt starts: press Up until
+        # the line shows the recalled question (Up at the oldest entry is a no-op),
+        # then Enter.
+        press_until(pipe, "\x1b[A", lambda: session.default_buffer.text == "who is the depot manager", deadline, 0.1)
+        pipe.send_text("\n" + CTRL_D)
+
+    run_with_typist(repl, type_like_a_person)
     assert [q for q, _ in fake.questions] == ["who is the depot manager"] * 2
 
 
@@ -402,33 +420,20 @@ def test_tab_completes_a_command_in_the_session():
     fake = FakeAssistant()
     out = io.StringIO()
     repl = Repl(backend_for(fake), out=out, style=render.Style())
-    with create_pipe_input() as pipe:
-        session = repl.session(input=pipe, output=DummyOutput())
 
-        def type_like_a_person():
-            # Completions are computed in the background, and a Tab pressed while
-            # the completions for the typed text are still being computed only
-            # shows the menu (prompt_toolkit runs one completion at a time). So,
-            # like a person, press Tab again while the line still shows "/sou",
-            # then press Enter once it shows the completed command (or give up).
-            deadline = time.monotonic() + 10
-            pipe.send_text("/sou")
-            while session.default_buffer.text != "/sou" and time.monotonic() < deadline:
-                time.sleep(0.02)
-            while session.default_buffer.text != "/sources" and time.monotonic() < deadline:
-                pipe.send_text("\t")
-                pressed = time.monotonic()
-                while (
-                    session.default_buffer.text != "/sources"
-                    and time.monotonic() < min(pressed + 1, deadline)
-                ):
-                    time.sleep(0.02)
-            pipe.send_text("\n" + CTRL_D)
+    def type_like_a_person(pipe, session):
+        # Completions are computed in the background, and a Tab pressed while
+        # the completions for the typed text are still being computed only
+        # shows the menu (prompt_toolkit runs one completion at a time). So,
+        # like a person, press Tab again while the line still shows "/sou",
+        # then press Enter once it shows the completed command (or give up).
+        deadline = time.monotonic() + 10
+        pipe.send_text("/sou")
+        wait_until(lambda: session.default_buffer.text == "/sou", deadline)
+        press_until(pipe, "\t", lambda: session.default_buffer.text == "/sources", deadline, 1.0)
+        pipe.send_text("\n" + CTRL_D)
 
-        typist = threading.Thread(target=type_like_a_person)
-        typist.start()
-        repl.run(session)
-        typist.join()
+    run_with_typist(repl, type_like_a_person)
     assert out.getvalue().startswith("source:  report.txt\n")
 
 
