@@ -42,7 +42,12 @@ def build_graph(w: Mapping[str, np.ndarray], config: Mapping, data=None, *, head
     head_dim = hidden // heads
     nodes, inits = [], []
 
+    seen: set[str] = set()
+
     def const(name: str, value) -> str:
+        if name in seen:  # a constant shared by several nodes is stored once
+            return name
+        seen.add(name)
         arr = np.ascontiguousarray(value)
         if arr.dtype == np.float16:
             arr = arr.astype(np.float32)  # weights may ship in half precision; the graph computes in float32
@@ -130,7 +135,7 @@ def build_graph(w: Mapping[str, np.ndarray], config: Mapping, data=None, *, head
                    helper.make_tensor_value_info("tokens", TensorProto.FLOAT, ["batch", "seq", hidden])]
     else:
         inputs.append(helper.make_tensor_value_info("token_type_ids", TensorProto.INT64, ["batch", "seq"]))
-        cls = op("Gather", [x, const("i64.0s", i64(0))], axis=1)  # [batch, hidden]
+        cls = op("Squeeze", [op("Gather", [x, const("i64.0", i64([0]))], axis=1), const("i64.axes1", i64([1]))])  # [CLS]: [batch, hidden]
         pooled = op("Tanh", [linear(cls, "pooler.dense")])
         logit = linear(pooled, "classifier")  # [batch, 1]
         nodes.append(helper.make_node("Squeeze", [logit, const("i64.axes-1", i64([-1]))], ["logits"]))

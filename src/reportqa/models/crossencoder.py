@@ -1,0 +1,77 @@
+"""The reader's model at run time: a cross-encoder on ONNX Runtime, no torch.
+
+It reads a question and a candidate span as one sequence ("[CLS] question [SEP]
+span [SEP]", token types 0 and 1) and gives one logit: how likely the span answers
+the question. The weights ship in the package as an int8 ONNX graph
+(``reader.onnx``, made by ``training/export_reader.py``), whose metadata carries
+the training settings; the tokenizer is all-MiniLM-L6-v2's, which it was
+fine-tuned from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .. import checksums
+from ..errors import ModelError
+
+READER_PATH = Path(__file__).resolve().parent / "reader.onnx"
+FORMAT = 1  # the inputs and outputs the graph has; bumped when they change
+
+
+class CrossEncoderModel:
+    """Logits of (question, text) pairs from a classifier-head ONNX graph."""
+
+    def __init__(self, path: str | Path = READER_PATH, tokenizer_path: str | Path | None = None):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(f"The reader's weights are missing ({self.path}): reinstall reportqa.")
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelError(f"The reader needs {exc.name}: run `pip install -e .`.") from exc
+        if tokenizer_path is None:
+            from ..embed import model_path
+
+            tokenizer_path = model_path() / "tokenizer.json"
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - ORT raises its own types for unreadable models
+            raise ModelError(f"ONNX Runtime cannot load the reader {self.path} ({type(exc).__name__}): reinstall reportqa.") from None
+        self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
+        if self.meta.get("reportqa_reader") != str(FORMAT):
+            raise ModelError(f"{self.path} is not a reportqa reader of format {FORMAT}: reinstall reportqa.")
+        self.max_length = int(self.meta.get("max_length", 128))
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_length)
+        self.fingerprint = "sha256:" + checksums.sha256(self.path)
+
+    @property
+    def training(self) -> dict:
+        return json.loads(self.meta.get("training", "{}"))
+
+    def logits(self, questions: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """One float32 logit per pair, in one ONNX Runtime call."""
+        if len(questions) != len(texts):
+            raise ValueError("questions and texts must have the same length")
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(zip(questions, texts)))
+        n, seq = len(encodings), max(len(e.ids) for e in encodings)
+        ids = np.zeros((n, seq), dtype=np.int64)
+        types = np.zeros((n, seq), dtype=np.int64)
+        mask = np.zeros((n, seq), dtype=np.int64)
+        for i, e in enumerate(encodings):
+            ids[i, : len(e.ids)] = e.ids
+            types[i, : len(e.ids)] = e.type_ids
+            mask[i, : len(e.ids)] = 1
+        out = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        return np.asarray(out, dtype=np.float32).reshape(n)

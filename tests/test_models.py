@@ -1,0 +1,122 @@
+"""The model runtime: reportqa's ONNX graph against transformers' own BERT, and the shipped reader."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from reportqa.errors import ModelError
+from reportqa.models import crossencoder, graph
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier(tmp_path_factory):
+    """A small random BertForSequenceClassification (one logit), its config and weights as numpy."""
+    torch = pytest.importorskip("torch")
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=64, num_labels=1)
+    model = BertForSequenceClassification(config).eval()
+    torch.nn.init.normal_(model.classifier.weight, std=1.0)  # logits of a useful size, not ~0.01
+    weights = {k.removeprefix("bert."): v.detach().numpy() for k, v in model.state_dict().items()}
+    return model, config.to_dict(), weights
+
+
+def run(onnx_model, feeds: dict) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(["logits"], feeds)[0]
+
+
+def test_classifier_graph_matches_transformers(tiny_classifier):
+    import torch
+
+    model, config, weights = tiny_classifier
+    rng = np.random.default_rng(1)
+    ids = rng.integers(1, 120, size=(3, 9)).astype(np.int64)
+    types = np.zeros_like(ids)
+    types[:, 5:] = 1  # the second segment, as a candidate span is
+    mask = np.ones_like(ids)
+    mask[2, 7:] = 0  # a padded row
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    got = run(graph.build_graph(weights, config, head="classifier"), feeds)
+    with torch.inference_mode():
+        want = model(**{k: torch.from_numpy(v) for k, v in feeds.items()}).logits.squeeze(-1).numpy()
+    assert got.shape == (3,)
+    assert np.abs(got - want).max() < 1e-4 * max(1.0, float(np.abs(want).max()))
+
+
+def test_token_types_reach_the_classifier(tiny_classifier):
+    """A graph that ignored token_type_ids would give the same logits for both segmentations."""
+    _, config, weights = tiny_classifier
+    ids = np.arange(1, 10, dtype=np.int64)[None]
+    mask = np.ones_like(ids)
+    g = graph.build_graph(weights, config, head="classifier")
+    a = run(g, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+    b = run(g, {"input_ids": ids, "attention_mask": mask, "token_type_ids": (np.arange(9) >= 4).astype(np.int64)[None]})
+    assert abs(float(a[0] - b[0])) > 1e-4  # float32 noise is ~1e-7
+
+
+def test_half_precision_weights_are_widened(tiny_classifier):
+    _, config, weights = tiny_classifier
+    half = {k: v.astype(np.float16) if v.dtype == np.float32 else v for k, v in weights.items()}
+    ids = np.arange(1, 8, dtype=np.int64)[None]
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+    full = run(graph.build_graph(weights, config, head="classifier"), feeds)
+    widened = run(graph.build_graph(half, config, head="classifier"), feeds)
+    assert np.abs(full - widened).max() < 1e-2
+
+
+def test_unknown_head_is_refused(tiny_classifier):
+    _, config, weights = tiny_classifier
+    with pytest.raises(ValueError, match="head"):
+        graph.build_graph(weights, config, head="max")
+
+
+def test_shipped_reader_loads_and_describes_its_training():
+    model = crossencoder.CrossEncoderModel()
+    assert model.fingerprint.startswith("sha256:")
+    assert crossencoder.READER_PATH.stat().st_size < 50 * 1024 * 1024
+    training = model.training
+    assert training["settings"]["seed"] == 13 and len(training["data_sha256"]) == 64
+    assert model.max_length == training["settings"]["max_len"]
+
+
+def test_shipped_reader_prefers_the_answering_sentence():
+    """The trained reader, on sentences it never saw: the one that answers scores highest."""
+    model = crossencoder.CrossEncoderModel()
+    question = "When did the council open the new library?"
+    texts = [
+        "The council opened the new library in March 2019, after two years of building work.",
+        "The library has a large collection of local history books.",
+        "Council meetings are held on the first Monday of every month.",
+    ]
+    logits = model.logits([question] * 3, texts)
+    assert logits.shape == (3,) and logits.dtype == np.float32
+    assert int(np.argmax(logits)) == 0
+    assert model.logits([], []).shape == (0,)
+
+
+def test_a_file_that_is_not_a_reader_is_refused(tmp_path, tiny_classifier):
+    import onnx
+
+    _, config, weights = tiny_classifier
+    path = tmp_path / "other.onnx"
+    onnx.save_model(graph.build_graph(weights, config, head="classifier"), str(path))  # no reader metadata
+    with pytest.raises(ModelError, match="not a reportqa reader"):
+        crossencoder.CrossEncoderModel(path)
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="cannot load"):
+        crossencoder.CrossEncoderModel(tmp_path / "junk.onnx")
+    with pytest.raises(ModelError, match="missing"):
+        crossencoder.CrossEncoderModel(tmp_path / "absent.onnx")
+
+
+def test_reader_metadata_is_json():
+    meta = crossencoder.CrossEncoderModel().meta
+    assert json.loads(meta["training"])["steps"] > 0
