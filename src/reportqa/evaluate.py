@@ -79,7 +79,8 @@ def evaluate(assistant, questions: list[dict], k: int = 10) -> dict:
     for q in questions:
         a = probe.answer(q["q"], k=k)
         answerable = q.get("answerable", True) is not False
-        row = {"id": q["id"], "q": q["q"], "answerable": answerable, "p": a.confidence, "text": a.text}
+        row = {"id": q["id"], "q": q["q"], "answerable": answerable, "p": a.confidence, "text": a.text,
+               "style": q.get("style", "")}
         if answerable:
             spans = [tuple(s) for s in q["spans"]]
             ranks = [i for i, c in enumerate(a.citations, start=1) if _overlaps(c, spans, q.get("source"))]
@@ -98,9 +99,32 @@ def evaluate(assistant, questions: list[dict], k: int = 10) -> dict:
     }
 
 
+def reliability(rows: list[dict], bins: int = 10) -> tuple[list[dict], float | None]:
+    """The confidence as P(the quote answers): per bin of width 1/bins, its mean and how often the
+    quote held a gold answer (an unanswerable question's quote never does); and the ECE, the
+    row-weighted mean gap between the two."""
+    if not rows:
+        return [], None
+    table, gap = [], 0.0
+    for i in range(bins):
+        lo, hi = i / bins, (i + 1) / bins
+        inside = [r for r in rows if lo <= r["p"] < hi or (i == bins - 1 and r["p"] == 1.0)]
+        if not inside:
+            table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": 0, "confidence": None, "correct": None})
+            continue
+        conf = statistics.fmean(r["p"] for r in inside)
+        correct = statistics.fmean(float(r["answerable"] and r["contains"]) for r in inside)
+        gap += len(inside) * abs(conf - correct)
+        table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": len(inside), "confidence": conf, "correct": correct})
+    return table, gap / len(rows)
+
+
 def summarize(rows: list[dict], threshold: float) -> dict:
     ans = [r for r in rows if r["answerable"]]
     una = [r for r in rows if not r["answerable"]]
+    # SQuAD's unanswerable questions carry no style: they are on topic, written to look answerable.
+    off = [r for r in una if r.get("style") == "off-topic"]
+    on = [r for r in una if r.get("style") != "off-topic"]
     n = len(ans) or 1
     answered = [r for r in ans if r["p"] >= threshold]
     abstained_una = [r for r in una if r["p"] < threshold]
@@ -122,6 +146,9 @@ def summarize(rows: list[dict], threshold: float) -> dict:
         "balanced_accuracy": (answered_rate + abstain_rate) / 2 if una else None,
         "abstain_precision": len(abstained_una) / len(abstained_all) if abstained_all else None,
         "abstain_recall": abstain_rate,
+        "abstain_on_topic": sum(r["p"] < threshold for r in on) / len(on) if on else None,
+        "abstain_off_topic": sum(r["p"] < threshold for r in off) / len(off) if off else None,
+        "ece": reliability(rows)[1],
     }
 
 
@@ -177,8 +204,11 @@ def format_report(result: dict, misses_shown: int = 50) -> str:
         f"answer chars   {s['answer_chars']:6.1f}  (mean)",
         f"answered       {_pct(s['answered_rate'])}  (of answerable questions)",
         f"abstained      {_pct(s['abstain_rate'])}  (of unanswerable questions)",
+        f"  on topic     {_pct(s.get('abstain_on_topic'))}",
+        f"  off topic    {_pct(s.get('abstain_off_topic'))}",
         f"balanced acc.  {_pct(s['balanced_accuracy'])}",
         f"abstention     precision {_pct(s['abstain_precision']).strip()}, recall {_pct(s['abstain_recall']).strip()}",
+        f"ECE            {_pct(s.get('ece'))}  (the confidence as P(the quote answers), 10 bins)",
     ]
     shown = result["misses"][:misses_shown]
     if shown:

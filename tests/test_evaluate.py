@@ -1,0 +1,39 @@
+"""The scoring helpers behind `reportqa eval` and benchmarks/quality.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from reportqa.evaluate import reliability, summarize
+
+
+def row(p: float, answerable: bool, contains: bool = False, style: str = "", rank=1) -> dict:
+    r = {"id": "x", "q": "q", "answerable": answerable, "p": p, "text": "t", "style": style}
+    if answerable:
+        r.update(contains=contains, rank=rank, answers=["a"])
+    return r
+
+
+def test_reliability_bins_and_ece():
+    rows = [row(0.95, True, True), row(0.95, True, False), row(0.15, False), row(0.15, True, True)]
+    table, ece = reliability(rows)
+    by_bin = {b["bin"]: b for b in table}
+    assert by_bin["0.9-1.0"]["n"] == 2 and by_bin["0.9-1.0"]["correct"] == 0.5
+    assert by_bin["0.1-0.2"]["n"] == 2 and by_bin["0.1-0.2"]["correct"] == 0.5
+    assert ece == pytest.approx((2 * 0.45 + 2 * 0.35) / 4)
+    assert reliability([row(1.0, True, True)])[0][-1]["n"] == 1  # 1.0 falls in the last bin
+    assert reliability([]) == ([], None)
+
+
+def test_calibrated_confidence_has_no_gap():
+    rows = [row(0.75, True, True)] * 3 + [row(0.75, False)]
+    assert reliability(rows)[1] == pytest.approx(0.0)
+
+
+def test_on_and_off_topic_abstention_are_counted_apart():
+    rows = [row(0.9, True, True), row(0.01, False, style="off-topic"), row(0.01, False, style="on-topic"),
+            row(0.9, False, style="on-topic"), row(0.9, False)]  # no style: SQuAD's, on topic
+    s = summarize(rows, threshold=0.5)
+    assert s["abstain_off_topic"] == 1.0
+    assert s["abstain_on_topic"] == pytest.approx(1 / 3)
+    assert s["abstain_rate"] == pytest.approx(2 / 4)
