@@ -269,9 +269,9 @@ def abstention_features(
     top_ids = [int(i) for i in ranking.order[: s.answer_passages]]
     near = frozenset().union(*(retriever.passage_term_sets[i] for i in top_ids))
     missing_keys = len(keys - near) / len(keys) if keys else 0.0
-    zs = [_z(ranking.dense, float(ranking.dense[top])), _z(ranking.sentence, float(ranking.sentence[top]))]
+    zs = [zscore(ranking.dense, float(ranking.dense[top])), zscore(ranking.sentence, float(ranking.sentence[top]))]
     if choice is None:
-        return [float(ranking.dense[top]), float(ranking.sentence[top]), 0.0, 0.0, 0.0, in_corpus, missing_keys, 1.0, 0.0, 0.0, 1.0, float(len(keys)), *zs, _z(ranking.sentence_cos, 0.0)]
+        return [float(ranking.dense[top]), float(ranking.sentence[top]), 0.0, 0.0, 0.0, in_corpus, missing_keys, 1.0, 0.0, 0.0, 1.0, float(len(keys)), *zs, zscore(ranking.sentence_cos, 0.0)]
     cid, a, b = spans[choice]
     f = features[choice]
     first = int(retriever.sentence_starts[cid])
@@ -301,14 +301,8 @@ def abstention_features(
         rare_missing,
         float(len(keys - span_terms)),
         *zs,
-        _z(ranking.sentence_cos, float(f[0])),
+        zscore(ranking.sentence_cos, float(f[0])),
     ]
-
-
-def _z(values: np.ndarray, x: float) -> float:
-    """x z-scored against values (0 when they are constant)."""
-    std = float(values.std()) if values.size else 0.0
-    return (x - float(values.mean())) / std if std > 1e-9 else 0.0
 
 
 def _logistic(weights, bias: float, z: list[float]) -> float:

@@ -43,11 +43,18 @@ class Ranking:
         return int((signal > signal[chunk_id]).sum()) + 1
 
 
-def zscore(x: np.ndarray) -> np.ndarray:
-    if x.size == 0:
-        return x
-    std = float(x.std())
-    return (x - float(x.mean())) / std if std > 1e-9 else np.zeros_like(x)
+def zscore(values: np.ndarray, of: float | None = None):
+    """values z-scored over themselves; or, given ``of``, that one number z-scored against values.
+
+    Constant (or empty) values give zeros. The array case stays in the values' dtype;
+    a single number is computed in Python floats.
+    """
+    std = float(values.std()) if values.size else 0.0
+    if of is None:
+        if values.size == 0:
+            return values
+        return (values - float(values.mean())) / std if std > 1e-9 else np.zeros_like(values)
+    return (of - float(values.mean())) / std if std > 1e-9 else 0.0
 
 
 def rrf(x: np.ndarray, k: int) -> np.ndarray:
