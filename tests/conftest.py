@@ -82,14 +82,6 @@ class FakeEncoder:
         return self.encode(texts, batch_size, progress), pieces
 
 
-def rank_question(assistant, question: str):
-    """The retriever's Ranking for a question, encoded as answer() encodes it (vector and wordpieces)."""
-    from reportqa.text import terms
-
-    vecs, pieces = assistant.encoder.encode_tokens([question])
-    return assistant._retriever.rank(terms(question), vecs[0], question, pieces[0])
-
-
 @pytest.fixture
 def fake_encoder() -> FakeEncoder:
     return FakeEncoder()

@@ -1,34 +1,37 @@
-"""Answer candidates, the fitted scorers' shapes, and paragraph merging, on the tiny report with the fake encoder."""
+"""The reader: answer candidates, the fitted parameters' file, and paragraph merging, on the tiny report with the fake encoder."""
 
 from __future__ import annotations
-
-from conftest import rank_question
 
 from reportqa import chunking
 from reportqa.assistant import Assistant
 from reportqa.chunking import chunk_document
-from reportqa.extract import ABSTENTION_FEATURES, ANSWER_FEATURES, ANSWERED_FEATURES, TOPIC_FEATURES, candidates, decide, key_terms
 from reportqa.ingest import read_documents
+from reportqa.reader import LinearParams, LinearReader, candidates, decide, extend_yes_no, key_terms
+from reportqa.reader.features import ABSTENTION_FEATURES, ANSWER_FEATURES, ANSWERED_FEATURES, TOPIC_FEATURES
 from reportqa.settings import DEFAULT
-from reportqa.text import terms
 
 
-def test_fitted_weights_match_the_features():
-    assert len(DEFAULT.answer_weights) == len(ANSWER_FEATURES)
-    for field in ("abstain_mean", "abstain_scale", "topic_weights", "abstain_weights"):
-        assert len(getattr(DEFAULT, field)) == len(ABSTENTION_FEATURES), field
-    assert 0.0 <= DEFAULT.abstain_threshold <= 1.0
+def test_the_shipped_parameters_are_keyed_by_the_features():
+    params = LinearParams.load()
+    LinearReader(params)  # checks every name
+    assert list(params.answer) == list(ANSWER_FEATURES)
+    assert list(params.mean) == list(params.scale) == list(ABSTENTION_FEATURES)
+    assert list(params.topic) == list(TOPIC_FEATURES) and list(params.answered) == list(ANSWERED_FEATURES)
+    assert 0.0 <= params.threshold <= 1.0
+    assert DEFAULT.abstain_threshold is None  # the reader's fitted threshold applies
 
 
-def test_each_abstention_model_uses_only_its_features():
+def test_each_abstention_model_reads_only_its_features():
     # the topic model reads the raw cosines, the answered model their z-scores over the report
-    for name, w_topic, w_answered in zip(ABSTENTION_FEATURES, DEFAULT.topic_weights, DEFAULT.abstain_weights):
+    assert set(TOPIC_FEATURES) <= set(ABSTENTION_FEATURES) and set(ANSWERED_FEATURES) <= set(ABSTENTION_FEATURES)
+    assert {"top_dense", "answer_cosine"} <= set(TOPIC_FEATURES) - set(ANSWERED_FEATURES)
+    assert {"top_dense_z", "answer_cosine_z"} <= set(ANSWERED_FEATURES) - set(TOPIC_FEATURES)
+    reader = LinearReader()
+    for name, w_topic, w_answered in zip(ABSTENTION_FEATURES, reader.topic, reader.answered):
         if name not in TOPIC_FEATURES:
             assert w_topic == 0.0, name
         if name not in ANSWERED_FEATURES:
             assert w_answered == 0.0, name
-    assert {"top_dense", "answer_cosine"} <= set(TOPIC_FEATURES) - set(ANSWERED_FEATURES)
-    assert {"top_dense_z", "answer_cosine_z"} <= set(ANSWERED_FEATURES) - set(TOPIC_FEATURES)
 
 
 def test_short_paragraphs_merge_within_the_budget(tiny_source, fake_encoder):
@@ -50,22 +53,27 @@ def test_candidates_are_sentences_and_adjacent_pairs_of_one_passage(tiny_source,
     a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
     a.load()
     question = "When did the inspectors visit the bus depot?"
-    q_terms = terms(question)
-    ranking = rank_question(a, question)
-    spans, features = candidates(a.index, a._retriever, question, q_terms, ranking, a.settings)
+    query = a.query(question)
+    spans = candidates(query)
+    features = a.reader.score(query, spans).features
     assert features.shape == (len(spans), len(ANSWER_FEATURES))
     pair = ANSWER_FEATURES.index("pair")
-    for (cid, start, end), row in zip(spans, features):
-        chunk = a.index.chunks[cid]
+    for c, row in zip(spans, features):
+        chunk = a.index.chunks[c.chunk_id]
         starts = [s for s, _ in chunk.sentences]
         ends = [e for _, e in chunk.sentences]
-        assert start in starts and end in ends  # whole sentences only
-        width = ends.index(end) - starts.index(start) + 1
-        assert width == (2 if row[pair] else 1)
-        assert end - start <= a.settings.answer_max_chars or width == 1
-    decision = decide(a.index, a._retriever, question, q_terms, ranking, a.settings)
-    assert 0.0 <= decision.p <= 1.0
-    assert len(decision.abstention_features) == len(ABSTENTION_FEATURES)
+        assert c.start in starts and c.end in ends  # whole sentences only
+        width = ends.index(c.end) - starts.index(c.start) + 1
+        assert width == c.width == len(c.rows) == (2 if row[pair] else 1)
+        assert c.end - c.start <= a.settings.answer_max_chars or width == 1
+        if width == 1:
+            assert query.table.span_text(c) == query.table.texts[c.rows[0]]
+        assert c.passage_rank == query.top_passages.index(c.chunk_id)
+    decision = decide(a.reader, query)
+    assert 0.0 <= decision.p <= 1.0 and decision.best == spans[decision.choice]
+    assert decision.scores.names == ANSWER_FEATURES
+    assert len(a.reader.abstention_features(query, spans, decision.scores)) == len(ABSTENTION_FEATURES)
+    assert decision.p == a.reader.p_answerable(query, spans, decision.scores)
 
 
 def test_key_terms_are_names_and_numbers():
@@ -78,15 +86,11 @@ def test_a_report_of_short_lines_still_gets_answers(tmp_path, fake_encoder):
     source.write_text("Budget 2024\n\nStaff: 12\n\nOffices: Leeds\n", encoding="utf-8")
     a = Assistant(source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
     a.load()
-    question = "How many staff?"
-    q_terms = terms(question)
-    ranking = rank_question(a, question)
-    spans, _ = candidates(a.index, a._retriever, question, q_terms, ranking, a.settings)
-    assert spans
+    assert candidates(a.query("How many staff?"))
 
 
 def test_answer_type_reads_the_opening_wh_phrase():
-    from reportqa.extract import answer_type
+    from reportqa.reader import answer_type
 
     assert answer_type("When did the IOPC share its findings?") == "time"
     assert answer_type("In what year was the complaint made?") == "time"
@@ -108,7 +112,7 @@ def test_typed_tokens():
 
 
 def test_yes_no_answer_takes_the_short_verdict_after_it(tmp_path, fake_encoder):
-    from reportqa.extract import extend_yes_no, is_yes_no
+    from reportqa.reader import is_yes_no
 
     assert is_yes_no("Did it turn out to be feasible?") and is_yes_no("were the victims able to testify")
     assert not is_yes_no("Is the output simple or complex?")  # an alternative question
@@ -123,11 +127,13 @@ def test_yes_no_answer_takes_the_short_verdict_after_it(tmp_path, fake_encoder):
     a.load()
     chunk = a.index.chunks[0]
     (s0, e0), (s1, e1), (s2, e2) = chunk.sentences
-    q = "Was surveillance of the suspects viable?"
-    assert extend_yes_no(a.index, a._retriever, q, (0, s0, e0), a.settings) == (0, s0, e1)
-    assert extend_yes_no(a.index, a._retriever, "What was assessed?", (0, s0, e0), a.settings) == (0, s0, e0)
-    assert extend_yes_no(a.index, a._retriever, q, (0, s1, e1), a.settings) == (0, s1, e1)  # the next one is long
-    assert extend_yes_no(a.index, a._retriever, q, (0, s0, e0), a.settings.with_(yes_no_next_chars=0)) == (0, s0, e0)
+    q = a.query("Was surveillance of the suspects viable?")
+    first, second = q.table.candidate(0, s0, e0), q.table.candidate(0, s1, e1)
+    assert extend_yes_no(q, first).span == (0, s0, e1) and extend_yes_no(q, first).width == 2
+    assert extend_yes_no(a.query("What was assessed?"), first) == first
+    assert extend_yes_no(q, second) == second  # the next one is long
+    off = a.with_settings(a.settings.with_(yes_no_next_chars=0))
+    assert extend_yes_no(off.query("Was surveillance of the suspects viable?"), first) == first
 
 
 MARKDOWN_REPORT = """# Annual review of the depot
@@ -179,13 +185,11 @@ def test_joins_keeps_markdown_structure_and_bullets_apart():
 
 
 def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path, fake_encoder):
-    from reportqa.extract import extend_yes_no
-
     source = tmp_path / "review.md"
     source.write_text(MARKDOWN_REPORT, encoding="utf-8")
     a = Assistant(source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
     a.load()
-    settings = a.settings.with_(answer_passages=len(a.index.chunks))  # every passage gives candidates
+    a = a.with_settings(a.settings.with_(answer_passages=len(a.index.chunks)))  # every passage gives candidates
     sentences = {}  # (chunk id, start, end) -> text, for every sentence of the report
     for c in a.index.chunks:
         for s, e in c.sentences:
@@ -193,9 +197,8 @@ def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path
     assert {"## Findings", "- Fire doors were blocked on two visits", "| 2023 | 4,200   |"} <= set(sentences.values())
     pairs = set()
     for question in ("How many staff?", "Who is the manager?", "Were fire doors blocked?", "parcels 2023", "reset the alarm"):
-        spans, _ = candidates(a.index, a._retriever, question, terms(question), rank_question(a, question), settings)
-        pairs |= {text for text in (a.index.chunks[cid].text[s - a.index.chunks[cid].start : e - a.index.chunks[cid].start]
-                                    for cid, s, e in spans) if text not in sentences.values()}
+        query = a.query(question)
+        pairs |= {text for text in map(query.table.span_text, candidates(query)) if text not in sentences.values()}
     assert pairs == {
         "The depot handled 4,200 parcels in 2023. Staff numbers rose to 58.",
         "Did the roof leak? It did.",
@@ -203,14 +206,13 @@ def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path
     }
     # A heading is never an answer on its own, however many words it shares with the question.
     question = "next steps for the depot roof"
-    spans, _ = candidates(a.index, a._retriever, question, terms(question), rank_question(a, question), settings)
-    texts = {a.index.chunks[cid].text[s - a.index.chunks[cid].start : e - a.index.chunks[cid].start] for cid, s, e in spans}
+    query = a.query(question)
+    texts = {query.table.span_text(c) for c in candidates(query)}
     assert "### Next steps for the depot roof" in sentences.values()  # four content words: long enough
     assert "- The roof leaked in three places" in texts and not any(t.startswith("#") for t in texts)
     # A yes/no answer takes the short next sentence, but never a heading.
-    by_text = {text: key for key, text in sentences.items()}
-    assert extend_yes_no(a.index, a._retriever, "Did it leak?", by_text["It did."], settings) == by_text["It did."]
-    cid, start, _ = by_text["Did the roof leak?"]
-    assert extend_yes_no(a.index, a._retriever, "Did the roof leak?", by_text["Did the roof leak?"], settings) == (
-        cid, start, by_text["It did."][2]
-    )
+    table = query.table
+    by_text = {text: table.candidate(*key) for key, text in sentences.items()}
+    assert extend_yes_no(a.query("Did it leak?"), by_text["It did."]) == by_text["It did."]
+    cid, start, _ = by_text["Did the roof leak?"].span
+    assert extend_yes_no(a.query("Did the roof leak?"), by_text["Did the roof leak?"]).span == (cid, start, by_text["It did."].end)
