@@ -1,13 +1,22 @@
-"""The reader: answer candidates, the fitted parameters' file, and paragraph merging, on the tiny report with the fake encoder."""
+"""The reader seam, answer candidates, the fitted parameters' file, and paragraph merging,
+on the tiny report with the fake encoder (and the fake reader of conftest.py)."""
 
 from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import FakeReader
 
 from reportqa import chunking
 from reportqa.assistant import Assistant
 from reportqa.chunking import chunk_document
+from reportqa.errors import ReaderError, ReportQAError
 from reportqa.ingest import read_documents
-from reportqa.reader import LinearParams, LinearReader, candidates, decide, extend_yes_no, key_terms
+from reportqa.reader import READERS, LinearParams, LinearReader, candidates, decide, extend_yes_no, key_terms
 from reportqa.reader.features import ABSTENTION_FEATURES, ANSWER_FEATURES, ANSWERED_FEATURES, TOPIC_FEATURES
+from reportqa.reader.linear import PARAMS_PATH
 from reportqa.settings import DEFAULT
 
 
@@ -19,6 +28,9 @@ def test_the_shipped_parameters_are_keyed_by_the_features():
     assert list(params.topic) == list(TOPIC_FEATURES) and list(params.answered) == list(ANSWERED_FEATURES)
     assert 0.0 <= params.threshold <= 1.0
     assert DEFAULT.abstain_threshold is None  # the reader's fitted threshold applies
+    fitted_on = params.fitted_on
+    assert fitted_on["data"] and all(len(digest) == 64 for digest in fitted_on["data"].values())
+    assert {"settings_sha256", "encoder", "git_commit"} <= set(fitted_on)
 
 
 def test_each_abstention_model_reads_only_its_features():
@@ -32,6 +44,103 @@ def test_each_abstention_model_reads_only_its_features():
             assert w_topic == 0.0, name
         if name not in ANSWERED_FEATURES:
             assert w_answered == 0.0, name
+
+
+def _edited_params(tmp_path, edit):
+    data = json.loads(PARAMS_PATH.read_text(encoding="utf-8"))
+    edit(data)
+    path = tmp_path / "linear.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_parameters_for_renamed_or_missing_features_are_refused(tmp_path):
+    def rename(data):
+        w = data["answer"]["weights"]
+        w["cosine_similarity"] = w.pop("cosine")
+
+    with pytest.raises(ReaderError) as e:
+        LinearReader(LinearParams.load(_edited_params(tmp_path, rename)))
+    assert isinstance(e.value, ReportQAError)
+    assert "answer weights: missing cosine; unknown cosine_similarity" in str(e.value)
+    with pytest.raises(ReaderError, match="topic weights: missing rare_missing"):
+        LinearReader(LinearParams.load(_edited_params(tmp_path, lambda d: d["topic"]["weights"].pop("rare_missing"))))
+    with pytest.raises(ReaderError, match="standardising scales: unknown novelty"):
+        LinearReader(LinearParams.load(_edited_params(tmp_path, lambda d: d["standardise"]["scale"].update(novelty=1.0))))
+    with pytest.raises(ReaderError, match="version"):
+        LinearParams.load(_edited_params(tmp_path, lambda d: d.update(version=99)))
+    with pytest.raises(ReaderError, match="malformed"):
+        LinearParams.load(_edited_params(tmp_path, lambda d: d["answered"].pop("bias")))
+    with pytest.raises(ReaderError, match="Cannot read"):
+        LinearParams.load(tmp_path / "missing.json")
+
+
+def test_a_swapped_reader_chooses_the_answer_and_whether_to_answer(tiny_source, fake_encoder, tmp_path):
+    question = "When did the inspectors visit the bus depot?"
+    fake = FakeReader(prefer="Ann Lee", p=0.9)
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, reader=fake, notify=lambda m: None)
+    answer = a.answer(question)
+    assert answer.answered and "Ann Lee" in answer.text and answer.confidence == 0.9
+    assert a.index.chunks[0].text[answer.quote.start - a.index.chunks[0].start :].startswith(answer.text)
+    assert fake.seen[-1][0] == question and answer.text in fake.seen[-1][1]  # chosen among the candidates it was given
+    doubtful = FakeReader(prefer="Ann Lee", p=0.3, threshold=0.5)
+    b = a.with_settings(a.settings, reader=doubtful)
+    assert b.abstain_threshold == 0.5 and not b.answer(question).answered
+    c = b.with_settings(b.settings.with_(abstain_threshold=0.2))  # the setting overrides the reader's threshold
+    assert c.reader is doubtful and c.answer(question).answered
+    linear = a.with_settings(a.settings, reader=LinearReader())
+    assert "Ann Lee" not in linear.answer(question).text
+
+
+def test_readers_are_found_by_name(tiny_source, fake_encoder, tmp_path, monkeypatch):
+    monkeypatch.setitem(READERS, "fake", lambda: FakeReader(prefer="roof"))
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, settings=DEFAULT.with_(reader="fake"), notify=lambda m: None)
+    assert isinstance(a.reader, FakeReader) and "roof" in a.answer("When did the inspectors visit?").text
+    assert isinstance(Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder).reader, LinearReader)
+    lost = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, settings=DEFAULT.with_(reader="nope"), notify=lambda m: None)
+    with pytest.raises(ReaderError, match="no reader named 'nope'.*linear"):
+        lost.answer("When did the inspectors visit?")
+
+
+class EchoFeature:
+    """An extra per-candidate feature (what a cross-encoder's score would be): 1 for spans naming Ann Lee."""
+
+    answer_names = ("echo",)
+    abstention_names = ("echo_best", "echo_margin")
+
+    def answer(self, query, spans):
+        return np.array([[float("Ann Lee" in query.table.span_text(c))] for c in spans])
+
+    def abstention(self, query, spans, features, scores, choice):
+        col = features[:, -1] if len(features) else np.zeros(1)
+        return [float(col.max()), float(col.max() - np.median(col))]
+
+
+def test_an_extra_feature_joins_the_linear_scorer_and_both_abstention_models(tiny_source, fake_encoder, tmp_path):
+    with pytest.raises(ReaderError, match="missing echo"):
+        LinearReader(extra=EchoFeature())  # the shipped fit does not know it
+    shipped = LinearParams.load()
+    params = LinearParams(
+        answer={**shipped.answer, "echo": 5.0},
+        mean={**shipped.mean, "echo_best": 0.5, "echo_margin": 0.0},
+        scale={**shipped.scale, "echo_best": 0.5, "echo_margin": 1.0},
+        topic={**shipped.topic, "echo_best": 0.1, "echo_margin": 0.0},
+        topic_bias=shipped.topic_bias,
+        answered={**shipped.answered, "echo_best": 0.2, "echo_margin": 0.3},
+        answered_bias=shipped.answered_bias,
+        threshold=shipped.threshold,
+    )
+    reader = LinearReader(params, extra=EchoFeature())
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, reader=reader, notify=lambda m: None)
+    query = a.query("When did the inspectors visit the bus depot?")
+    spans = candidates(query)
+    scores = reader.score(query, spans)
+    base = LinearReader().score(query, spans)
+    assert scores.names == ANSWER_FEATURES + ("echo",) and scores.features.shape == (len(spans), len(ANSWER_FEATURES) + 1)
+    assert np.allclose(scores.values, base.values + 5.0 * scores.features[:, -1])
+    assert len(reader.abstention_features(query, spans, scores)) == len(ABSTENTION_FEATURES) + 2
+    assert 0.0 <= reader.p_answerable(query, spans, scores) <= 1.0
+    assert "Ann Lee" in a.answer("When did the inspectors visit the bus depot?").text
 
 
 def test_short_paragraphs_merge_within_the_budget(tiny_source, fake_encoder):
