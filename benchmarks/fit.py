@@ -1,25 +1,34 @@
 """Fit the answer scorer and the abstention model across the SQuAD articles.
 
-    python benchmarks/fit.py            # fit on all three articles, print literals for settings.py
-    python benchmarks/fit.py --loao     # also print leave-one-article-out figures
+    python benchmarks/fit.py                # fit on all three articles, write src/reportqa/reader/linear.json
+    python benchmarks/fit.py --out P.json   # write the fit elsewhere
+    python benchmarks/fit.py --loao         # also print the leave-one-article-out fits (JSON, not written)
 
 Both are fitted in numpy on questions from ``../shared/benchmarks/squad2-articles``:
 
-* the answer scorer is a linear score over ``extract.ANSWER_FEATURES``, fitted as a
+* the answer scorer is a linear score over ``reader.features.ANSWER_FEATURES``, fitted as a
   softmax over each question's candidate spans (the targets are the spans that
   contain a gold answer), with a length penalty added afterwards so the mean answer
   stays near 200 characters (the smallest penalty, in steps of 0.1, that keeps the SQuAD
   leave-one-article-out mean at or under 200);
-* the abstention model is a logistic regression over ``extract.ABSTENTION_FEATURES``.
+* the abstention model is a logistic regression over ``reader.features.ABSTENTION_FEATURES``.
   Its negatives are SQuAD's unanswerable questions (on topic, written to look
   answerable) and off-topic questions: the *other* articles' questions asked of
   this article. The bundled report's question set is never used for fitting.
+
+The result is the "linear" reader's parameter file (``reader.LinearParams``): every
+number keyed by feature name, with a ``fitted_on`` fingerprint of the data, the
+hand-set settings, the encoder and the code it was fitted with.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+import json
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,18 +42,12 @@ ARTICLES = ("normans", "computational-complexity-theory", "southern-california")
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
 
-from reportqa.evaluate import contains_answer, load_questions
-from reportqa.extract import (
-    ABSTENTION_FEATURES,
-    ANSWER_FEATURES,
-    ANSWERED_FEATURES,
-    TOPIC_FEATURES,
-    abstention_features,
-    answer_scores,
-    candidates,
-)
-from reportqa.settings import DEFAULT, Settings
-from reportqa.text import terms
+from reportqa.evaluate import contains_answer, load_questions  # noqa: E402
+from reportqa.reader import LinearFeatures, LinearParams, Query, candidates  # noqa: E402
+from reportqa.reader.linear import PARAMS_PATH  # noqa: E402
+from reportqa.settings import DEFAULT, Settings  # noqa: E402
+
+FEATURES = LinearFeatures()  # the names and features the fit is over
 
 LENGTH_PENALTY = 0.7  # subtracted from the fitted weight of "length" (per 100 characters)
 OFF_TOPIC_PER_ARTICLE = 60  # off-topic questions borrowed from each other article
@@ -82,9 +85,8 @@ class Item:
     article: str
     kind: str  # "answerable", "unanswerable" (SQuAD's) or "off-topic" (another article's question)
     question: str
-    q_terms: list
-    ranking: object
-    spans: list
+    query: Query  # the question's terms and ranking, as the reader sees them
+    spans: list  # its candidates (reader.Candidate)
     features: np.ndarray
     labels: np.ndarray  # which spans contain a gold answer
 
@@ -120,14 +122,12 @@ def collect(sets: dict, off_topic: int = OFF_TOPIC_PER_ARTICLE, seed: int = 0) -
 
 
 def item(a, slug: str, q: dict, kind: str) -> Item:
-    index, retriever, s = a.index, a._retriever, a.settings
-    q_terms = terms(q["q"])
-    vecs, toks = a.encoder.encode_tokens([q["q"]])
-    ranking = retriever.rank(q_terms, vecs[0], q["q"], toks[0])
-    spans, features = candidates(index, retriever, q["q"], q_terms, ranking, s)
+    query = a.query(q["q"])
+    spans = candidates(query)
+    features = FEATURES.answer_matrix(query, spans)
     answers = q.get("answers", []) if kind == "answerable" else []
-    labels = np.array([contains_answer(index.chunks[c].text[x - index.chunks[c].start : y - index.chunks[c].start], answers) for c, x, y in spans], dtype=bool)
-    return Item(slug, kind, q["q"], q_terms, ranking, spans, features, labels)
+    labels = np.array([contains_answer(query.table.span_text(c), answers) for c in spans], dtype=bool)
+    return Item(slug, kind, q["q"], query, spans, features, labels)
 
 
 # --- the answer scorer ----------------------------------------------------------
@@ -136,7 +136,7 @@ def item(a, slug: str, q: dict, kind: str) -> Item:
 def fit_answer(items: list[Item], iters: int = 600, lr: float = 0.5) -> np.ndarray:
     """Softmax over each question's spans; maximise the probability of the spans holding a gold answer."""
     data = [(it.features, it.labels.astype(float)) for it in items if it.kind == "answerable" and it.labels.any()]
-    w = np.zeros(len(ANSWER_FEATURES))
+    w = np.zeros(len(FEATURES.answer))
     for _ in range(iters):
         grad = np.zeros_like(w)
         for X, y in data:
@@ -147,21 +147,20 @@ def fit_answer(items: list[Item], iters: int = 600, lr: float = 0.5) -> np.ndarr
             q /= q.sum()
             grad += X.T @ (p - q)
         w -= lr * (grad / len(data) + L2 * w)
-    w[ANSWER_FEATURES.index("length")] -= LENGTH_PENALTY
+    w[FEATURES.answer.index("length")] -= LENGTH_PENALTY
     return w
 
 
 # --- the abstention model ---------------------------------------------------------
 
 
-def abstention_matrix(items: list[Item], sets: dict, answer_weights) -> np.ndarray:
+def abstention_matrix(items: list[Item], answer_weights) -> np.ndarray:
+    weights = np.asarray(answer_weights, dtype=np.float64)
     rows = []
     for it in items:
-        a = sets[it.article][0]
-        s = a.settings.with_(answer_weights=tuple(answer_weights))
-        scores = answer_scores(it.features, s)
+        scores = it.features @ weights if len(it.features) else np.zeros(0)
         choice = int(np.argmax(scores)) if len(it.spans) else None
-        rows.append(abstention_features(a.index, a._retriever, it.question, it.q_terms, it.ranking, it.spans, it.features, scores, choice, s))
+        rows.append(FEATURES.abstention_row(it.query, it.spans, it.features, scores, choice))
     return np.asarray(rows, dtype=np.float64)
 
 
@@ -179,7 +178,7 @@ def _logistic_fit(Z: np.ndarray, y: np.ndarray, iters: int = 3000, lr: float = 0
 
 def _fit_on(Z: np.ndarray, y: np.ndarray, names) -> tuple[np.ndarray, float]:
     """A logistic model over the named features only; the others get weight 0."""
-    cols = [ABSTENTION_FEATURES.index(n) for n in names]
+    cols = [FEATURES.abstention.index(n) for n in names]
     w, b = _logistic_fit(Z[:, cols], y)
     full = np.zeros(Z.shape[1])
     full[cols] = w
@@ -187,18 +186,18 @@ def _fit_on(Z: np.ndarray, y: np.ndarray, names) -> tuple[np.ndarray, float]:
 
 
 def fit_abstention(X: np.ndarray, kinds: list[str]):
-    """(mean, scale, topic model, answered-given-topic model); see extract.p_answerable.
+    """(mean, scale, topic model, answered-given-topic model); see reader.LinearReader.probability.
 
     The topic model uses the raw cosines (their level is what tells an off-topic question);
-    the answered model uses them z-scored over the report instead (extract.ANSWERED_FEATURES).
+    the answered model uses them z-scored over the report instead (features.ANSWERED_FEATURES).
     """
     kinds = np.array(kinds)
     mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-9
     Z = (X - mean) / scale
     on = kinds != "unanswerable"
-    topic = _fit_on(Z[on], (kinds[on] == "answerable").astype(float), TOPIC_FEATURES)
+    topic = _fit_on(Z[on], (kinds[on] == "answerable").astype(float), FEATURES.topic)
     known = kinds != "off-topic"
-    answered = _fit_on(Z[known], (kinds[known] == "answerable").astype(float), ANSWERED_FEATURES)
+    answered = _fit_on(Z[known], (kinds[known] == "answerable").astype(float), FEATURES.answered)
     return mean, scale, topic, answered
 
 
@@ -219,65 +218,80 @@ def pick_threshold(p_answerable: np.ndarray, answered_at_least: float) -> float:
 ANSWERED_AT_LEAST = 0.995  # the default threshold keeps this share of answerable training questions answered
 
 
-def fit_all(items: list[Item], sets: dict) -> Settings:
+def fit_all(items: list[Item], fitted_on: dict | None = None) -> LinearParams:
     aw = fit_answer(items)
-    X = abstention_matrix(items, sets, aw)
+    X = abstention_matrix(items, aw)
     kinds = [it.kind for it in items]
     model = fit_abstention(X, kinds)
     p = probabilities(X, model)
     threshold = pick_threshold(p[np.array([k == "answerable" for k in kinds])], ANSWERED_AT_LEAST)
     mean, scale, (tw, tb), (w, b) = model
-    base = next(iter(sets.values()))[0].settings  # the retrieval settings the items were collected with
-    return base.with_(
-        answer_weights=tuple(round(float(x), 3) for x in aw),
-        abstain_mean=tuple(round(float(x), 4) for x in mean),
-        abstain_scale=tuple(round(float(x), 4) for x in scale),
-        topic_weights=tuple(round(float(x), 3) for x in tw),
+    names = FEATURES
+    return LinearParams(
+        answer={n: round(float(x), 3) for n, x in zip(names.answer, aw)},
+        mean={n: round(float(x), 4) for n, x in zip(names.abstention, mean)},
+        scale={n: round(float(x), 4) for n, x in zip(names.abstention, scale)},
+        topic={n: round(float(x), 3) for n, x in zip(names.abstention, tw) if n in names.topic},
         topic_bias=round(float(tb), 3),
-        abstain_weights=tuple(round(float(x), 3) for x in w),
-        abstain_bias=round(float(b), 3),
-        abstain_threshold=threshold,
+        answered={n: round(float(x), 3) for n, x in zip(names.abstention, w) if n in names.answered},
+        answered_bias=round(float(b), 3),
+        threshold=threshold,
+        fitted_on=fitted_on or {},
     )
 
 
-def fitted_settings(sets: dict, items: list[Item] | None = None, exclude: str | None = None) -> Settings:
-    """Settings fitted on every article except `exclude`."""
+def fitted_params(sets: dict, items: list[Item] | None = None, exclude: str | None = None, fitted_on: dict | None = None) -> LinearParams:
+    """The linear reader's parameters fitted on every article except `exclude`."""
     items = items if items is not None else collect(sets)
-    return fit_all([it for it in items if it.article != exclude], sets)
+    return fit_all([it for it in items if it.article != exclude], fitted_on)
 
 
-def literals(s: Settings) -> str:
-    return "\n".join(
-        f"    {name}: {typ} = {value!r}"
-        for name, typ, value in (
-            ("answer_weights", "tuple[float, ...]", s.answer_weights),
-            ("abstain_mean", "tuple[float, ...]", s.abstain_mean),
-            ("abstain_scale", "tuple[float, ...]", s.abstain_scale),
-            ("topic_weights", "tuple[float, ...]", s.topic_weights),
-            ("topic_bias", "float", s.topic_bias),
-            ("abstain_weights", "tuple[float, ...]", s.abstain_weights),
-            ("abstain_bias", "float", s.abstain_bias),
-            ("abstain_threshold", "float", s.abstain_threshold),
-        )
-    )
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fingerprint(sets: dict, exclude: str | None = None) -> dict:
+    """What a fit was made from: the article and question files, the hand-set settings, the encoder, the code."""
+    a = next(iter(sets.values()))[0]
+    settings = dataclasses.asdict(a.settings)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "benchmarks"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown", ""
+    return {
+        "data": {
+            f"squad2-articles/{name}": _sha256(SHARED / name)
+            for slug in ARTICLES
+            if slug != exclude
+            for name in (f"{slug}.txt", f"{slug}.questions.jsonl")
+        },
+        "off_topic_per_article": OFF_TOPIC_PER_ARTICLE,
+        "length_penalty": LENGTH_PENALTY,
+        "answered_at_least": ANSWERED_AT_LEAST,
+        "settings_sha256": hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest(),
+        "encoder": getattr(a.encoder, "fingerprint", type(a.encoder).__name__),
+        "git_commit": commit + ("+uncommitted changes" if dirty else ""),
+    }
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--loao", action="store_true", help="also fit leaving each article out and print the settings")
+    ap.add_argument("--out", type=Path, default=PARAMS_PATH, help=f"where to write the fit (default {PARAMS_PATH.relative_to(ROOT)})")
+    ap.add_argument("--loao", action="store_true", help="also fit leaving each article out and print those fits")
     args = ap.parse_args(argv)
     if not SHARED.is_dir():
         print(f"No benchmark data in {SHARED}.", file=sys.stderr)
         return 2
     sets = assistants()
     items = collect(sets)
-    s = fitted_settings(sets, items)
-    print("# fitted on all three articles:")
-    print(literals(s))
+    params = fitted_params(sets, items, fitted_on=fingerprint(sets))
+    params.save(args.out)
+    print(f"fitted on all three articles: wrote {args.out}")
     if args.loao:
         for held in ARTICLES:
             print(f"# without {held}:")
-            print(literals(fitted_settings(sets, items, exclude=held)))
+            print(json.dumps(fitted_params(sets, items, exclude=held, fitted_on=fingerprint(sets, held)).to_json(), indent=2))
     return 0
 
 

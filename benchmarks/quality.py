@@ -34,39 +34,44 @@ import fit  # noqa: E402
 from reportqa import Assistant, chunking  # noqa: E402
 from reportqa.embed import default_encoder  # noqa: E402
 from reportqa.evaluate import evaluate, load_questions  # noqa: E402
-from reportqa.extract import ANSWER_FEATURES, BEST_OF  # noqa: E402
+from reportqa.reader import LinearParams, LinearReader  # noqa: E402
+from reportqa.reader.features import BEST_OF  # noqa: E402
+from reportqa.reader.linear import shipped_params  # noqa: E402
 from reportqa.settings import DEFAULT, Settings  # noqa: E402
 
 BUNDLED_QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
 
 
-def _zero(s: Settings, *names: str) -> Settings:
-    w = list(s.answer_weights)
-    for n in names:
-        w[ANSWER_FEATURES.index(n)] = 0.0
-    return s.with_(answer_weights=tuple(w))
+def _zero(m: LinearParams, *names: str) -> LinearParams:
+    """The fitted parameters with these answer features' weights set to 0."""
+    return m.with_answer_weights(**{n: 0.0 for n in names})
 
 
-# name -> change to the (fitted) settings. "no paragraph merging" swaps the index instead.
+def _same(s: Settings, m: LinearParams) -> tuple[Settings, LinearParams]:
+    return s, m
+
+
+# name -> change to the hand-set settings and the (fitted) reader parameters.
+# "no paragraph merging" swaps the index instead.
 VARIANTS = {
-    "final": lambda s: s,
-    "BM25 only": lambda s: s.with_(w_dense=0.0, w_sentence=0.0, w_sentence_lexical=0.0),
-    "dense only (whole passage)": lambda s: s.with_(w_lexical=0.0, w_dense=1.0, w_sentence=0.0, w_sentence_lexical=0.0),
-    "plain RRF (BM25 + dense)": lambda s: s.with_(fusion="rrf", w_lexical=1.0, w_dense=1.0, w_sentence=0.0, w_sentence_lexical=0.0),
-    "no paragraph merging": lambda s: s,
-    "- best-sentence cosine (retrieval)": lambda s: s.with_(w_sentence=0.0),
-    "- sentence BM25 (retrieval)": lambda s: s.with_(w_sentence_lexical=0.0),
-    "- two-sentence spans": lambda s: s.with_(answer_max_chars=0),
-    "- neighbour-blended cosine (answer)": lambda s: _zero(s, "context"),
-    "- neighbour coverage (answer)": lambda s: _zero(s, "context_coverage"),
-    "- lexical answer signals (coverages, sentence BM25)": lambda s: _zero(s, "coverage", "context_coverage", "sentence_lexical"),
-    "- answer type (answer)": lambda s: _zero(s, "answer_type"),
-    "- late interaction (retrieval)": lambda s: s.with_(w_late=0.0),
-    "- late interaction (answer)": lambda s: _zero(s, "late", "best_late"),
-    "- late interaction (both)": lambda s: _zero(s.with_(w_late=0.0), "late", "best_late"),
-    "- best-of-candidates indicators (answer)": lambda s: _zero(s, *(f"best_{n}" for n in BEST_OF)),
-    "- yes/no next sentence (answer)": lambda s: s.with_(yes_no_next_chars=0),
-    "- abstention (answer everything)": lambda s: s.with_(abstain_threshold=0.0),
+    "final": _same,
+    "BM25 only": lambda s, m: (s.with_(w_dense=0.0, w_sentence=0.0, w_sentence_lexical=0.0), m),
+    "dense only (whole passage)": lambda s, m: (s.with_(w_lexical=0.0, w_dense=1.0, w_sentence=0.0, w_sentence_lexical=0.0), m),
+    "plain RRF (BM25 + dense)": lambda s, m: (s.with_(fusion="rrf", w_lexical=1.0, w_dense=1.0, w_sentence=0.0, w_sentence_lexical=0.0), m),
+    "no paragraph merging": _same,
+    "- best-sentence cosine (retrieval)": lambda s, m: (s.with_(w_sentence=0.0), m),
+    "- sentence BM25 (retrieval)": lambda s, m: (s.with_(w_sentence_lexical=0.0), m),
+    "- two-sentence spans": lambda s, m: (s.with_(answer_max_chars=0), m),
+    "- neighbour-blended cosine (answer)": lambda s, m: (s, _zero(m, "context")),
+    "- neighbour coverage (answer)": lambda s, m: (s, _zero(m, "context_coverage")),
+    "- lexical answer signals (coverages, sentence BM25)": lambda s, m: (s, _zero(m, "coverage", "context_coverage", "sentence_lexical")),
+    "- answer type (answer)": lambda s, m: (s, _zero(m, "answer_type")),
+    "- late interaction (retrieval)": lambda s, m: (s.with_(w_late=0.0), m),
+    "- late interaction (answer)": lambda s, m: (s, _zero(m, "late", "best_late")),
+    "- late interaction (both)": lambda s, m: (s.with_(w_late=0.0), _zero(m, "late", "best_late")),
+    "- best-of-candidates indicators (answer)": lambda s, m: (s, _zero(m, *(f"best_{n}" for n in BEST_OF))),
+    "- yes/no next sentence (answer)": lambda s, m: (s.with_(yes_no_next_chars=0), m),
+    "- abstention (answer everything)": lambda s, m: (s.with_(abstain_threshold=0.0), m),
 }
 COLUMNS = [
     ("hit@1", "hit@1"),
@@ -110,9 +115,10 @@ def summary(result: dict) -> dict:
     return s
 
 
-def score(a: Assistant, questions: list[dict], settings: Settings, name: str, plain: Assistant | None) -> dict:
+def score(a: Assistant, questions: list[dict], settings: Settings, params: LinearParams, name: str, plain: Assistant | None) -> dict:
     target = plain if name == "no paragraph merging" else a
-    return evaluate(target.with_settings(VARIANTS[name](settings)), questions)
+    s, m = VARIANTS[name](settings, params)
+    return evaluate(target.with_settings(s, reader=LinearReader(m)), questions)
 
 
 def macro(summaries: list[dict]) -> dict:
@@ -175,7 +181,7 @@ def run_one(source: Path, questions_path: Path, encoder) -> str:
     a.load()
     qs = load_questions(questions_path)
     plain = unmerged(a)
-    results = {name: score(a, qs, DEFAULT, name, plain) for name in VARIANTS}
+    results = {name: score(a, qs, DEFAULT, shipped_params(), name, plain) for name in VARIANTS}
     out = [table(f"{source.name} ({len(qs)} questions, shipped settings)", {n: summary(r) for n, r in results.items()})]
     out.append(precision_recall("default abstention", [results["final"]["summary"]]))
     out.append(curve_table("abstention curve", [results["final"]["curve"]]))
@@ -187,17 +193,17 @@ def run_default(encoder) -> str:
     out = []
     sets = fit.assistants(encoder)
     items = fit.collect(sets)
-    fitted = {held: fit.fitted_settings(sets, items, exclude=held) for held in fit.ARTICLES}
+    fitted = {held: fit.fitted_params(sets, items, exclude=held) for held in fit.ARTICLES}
     plains = {slug: unmerged(a) for slug, (a, _) in sets.items()}
     per_article = {name: {} for name in VARIANTS}
     for name in VARIANTS:
         for slug, (a, qs) in sets.items():
-            per_article[name][slug] = score(a, qs, fitted[slug], name, plains[slug])
+            per_article[name][slug] = score(a, qs, a.settings, fitted[slug], name, plains[slug])
 
     bundled = Assistant(encoder=encoder, notify=lambda m: None)
     bqs = load_questions(BUNDLED_QUESTIONS)
     bplain = unmerged(bundled)
-    b_results = {name: score(bundled, bqs, DEFAULT, name, bplain) for name in VARIANTS}
+    b_results = {name: score(bundled, bqs, DEFAULT, shipped_params(), name, bplain) for name in VARIANTS}
 
     out.append(table(f"Bundled report, fixed set ({len(bqs)} questions; shipped settings)", {n: summary(r) for n, r in b_results.items()}))
     out.append(

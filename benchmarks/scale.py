@@ -191,7 +191,7 @@ def child(index_dir: Path, n_questions: int) -> dict:
         index.sentence_embeddings @ v
         dense_t.append(time.perf_counter() - t)
         t = time.perf_counter()
-        assistant._retriever.rank(terms(q), v, q, pieces[0])
+        assistant.retriever.rank(terms(q), v, q, pieces[0])
         rank_t.append(time.perf_counter() - t)
         t, c = time.perf_counter(), time.process_time()
         assistant.answer(q)

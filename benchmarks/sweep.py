@@ -5,7 +5,7 @@
     python benchmarks/sweep.py '[{"drop": ["late", "best_late"]}]' --length-penalty 0.6
 
 A variant is a JSON object of ``Settings`` fields to change, plus an optional
-``"drop"``: answer features (``extract.ANSWER_FEATURES`` names) left out of the fit.
+``"drop"``: answer features (``reader.features.ANSWER_FEATURES`` names) left out of the fit.
 For each variant the answer scorer, both abstention models and the threshold are
 fitted leave-one-article-out on the SQuAD articles (as ``fit.py --loao``), and each
 held-out article is scored with the fit on the other two; the bundled set is scored
@@ -30,7 +30,8 @@ import fit  # noqa: E402
 from reportqa import Assistant  # noqa: E402
 from reportqa.embed import default_encoder  # noqa: E402
 from reportqa.evaluate import evaluate, load_questions  # noqa: E402
-from reportqa.extract import ANSWER_FEATURES, BEST_OF  # noqa: E402
+from reportqa.reader import LinearReader  # noqa: E402
+from reportqa.reader.features import ANSWER_FEATURES, BEST_OF  # noqa: E402
 from reportqa.settings import DEFAULT  # noqa: E402
 
 BUNDLED_QUESTIONS = fit.ROOT / "tests" / "data" / "questions.jsonl"
@@ -68,12 +69,13 @@ def run(variant: dict, encoder) -> dict:
     summaries, curves = [], []
     for held in fit.ARTICLES:
         a, qs = sets[held]
-        result = evaluate(a.with_settings(fit.fitted_settings(sets, items, exclude=held)), qs)
+        result = evaluate(a.with_settings(a.settings, reader=LinearReader(fit.fitted_params(sets, items, exclude=held))), qs)
         summaries.append(result["summary"])
         curves.append(result["curve"])
     squad = {k: float(np.mean([s[k] for s in summaries])) for k in KEYS}
     squad["balanced"] = common_threshold_balanced(curves)
-    bundled = Assistant(encoder=encoder, settings=fit.fitted_settings(sets, items), notify=lambda m: None)
+    settings = next(iter(sets.values()))[0].settings  # the variant's hand-set settings
+    bundled = Assistant(encoder=encoder, settings=settings, reader=LinearReader(fit.fitted_params(sets, items)), notify=lambda m: None)
     return {"squad": squad, "bundled": evaluate(bundled, load_questions(BUNDLED_QUESTIONS))["summary"]}
 
 

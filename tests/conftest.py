@@ -1,7 +1,8 @@
-"""Shared fixtures: a deterministic fake encoder and a tiny report.
+"""Shared fixtures: a deterministic fake encoder, a fake reader and a tiny report.
 
 ``FakeEncoder`` implements ``reportqa.embed.Encoder`` without the model, so
-index and answering tests run in milliseconds. Subprocess tests import it with
+index and answering tests run in milliseconds. ``FakeReader`` implements
+``reportqa.reader.Reader``, for tests of the seam between answering and the reader. Subprocess tests import it with
 ``sys.path.insert(0, TESTS); from conftest import FakeEncoder``.
 """
 
@@ -82,12 +83,26 @@ class FakeEncoder:
         return self.encode(texts, batch_size, progress), pieces
 
 
-def rank_question(assistant, question: str):
-    """The retriever's Ranking for a question, encoded as answer() encodes it (vector and wordpieces)."""
-    from reportqa.text import terms
+class FakeReader:
+    """A stand-in reader (``reportqa.reader.Reader``): prefers the candidates whose text holds
+    ``prefer`` (else the first), and says P(answerable) = p. It records what it was given."""
 
-    vecs, pieces = assistant.encoder.encode_tokens([question])
-    return assistant._retriever.rank(terms(question), vecs[0], question, pieces[0])
+    name = "fake"
+
+    def __init__(self, prefer: str = "", p: float = 0.9, threshold: float = 0.5):
+        self.prefer, self.p, self.threshold = prefer, p, threshold
+        self.seen: list[tuple[str, list[str]]] = []  # (question, candidate texts) of each score() call
+
+    def score(self, query, candidates):
+        from reportqa.reader import Scores
+
+        texts = [query.table.span_text(c) for c in candidates]
+        self.seen.append((query.text, texts))
+        values = [(1.0 if self.prefer and self.prefer in t else 0.0) - i * 1e-3 for i, t in enumerate(texts)]
+        return Scores(np.asarray(values, dtype=np.float64))
+
+    def p_answerable(self, query, candidates, scores) -> float:
+        return self.p
 
 
 @pytest.fixture

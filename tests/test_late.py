@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import rank_question
 
 from reportqa import retrieve
 from reportqa.assistant import Assistant
-from reportqa.extract import ANSWER_FEATURES, BEST_OF, candidates
+from reportqa.reader import candidates
+from reportqa.reader.features import ANSWER_FEATURES, BEST_OF
 from reportqa.text import terms
 
 
@@ -75,7 +75,7 @@ def retrieve_pieces(sentence: str) -> list[str]:
 
 
 def test_scores_of_some_passages_equal_those_of_all_and_the_rest_are_nan(several, monkeypatch):
-    a, r = several, several._retriever
+    a, r = several, several.retriever
     question = "How many buses does depot number 4 have?"
     _, pieces = a.encoder.encode_tokens([question])
     vectors, weights = r.question_pieces(question, pieces[0])
@@ -96,21 +96,21 @@ def test_scores_of_some_passages_equal_those_of_all_and_the_rest_are_nan(several
 def test_stopwords_carry_no_weight_and_rare_words_the_most(tiny):
     question = "Was the roof of the depot new?"
     _, pieces = tiny.encoder.encode_tokens([question])
-    vectors, weights = tiny._retriever.question_pieces(question, pieces[0])
+    vectors, weights = tiny.retriever.question_pieces(question, pieces[0])
     assert len(vectors) == len(weights) == 3  # roof, depot, new; not was / the / of / "?"
     roof, depot, new = weights.tolist()
     assert roof == new > depot  # "roof" and "new" are in one sentence, "depot" in three
 
 
 def test_a_question_without_content_words_gets_no_late_signal(tiny):
-    ranking = rank_question(tiny, "Was it that?")
+    ranking = tiny.rank("Was it that?")
     assert np.all(ranking.late == 0.0)
 
 
 def test_best_of_candidates_flags_exactly_the_spans_with_the_top_value(tiny):
     question = "When did the inspectors visit the bus depot?"
-    ranking = rank_question(tiny, question)
-    _, features = candidates(tiny.index, tiny._retriever, question, terms(question), ranking, tiny.settings)
+    query = tiny.query(question)
+    features = tiny.reader.score(query, candidates(query)).features
     for name in BEST_OF:
         values = features[:, ANSWER_FEATURES.index(name)]
         flags = features[:, ANSWER_FEATURES.index(f"best_{name}")]
@@ -123,7 +123,7 @@ def test_asking_a_sentence_verbatim_finds_it_by_late_interaction(bundled):
     found = 0
     checked = [i for i, sentence in enumerate(sentences) if len(terms(sentence)) >= 6]
     for i in checked:
-        ranking = rank_question(bundled, sentences[i])
+        ranking = bundled.rank(sentences[i])
         found += int(np.argmax(ranking.late)) == i
     print(f"{found} of {len(checked)} sentences found by their own words")
     assert found == len(checked)

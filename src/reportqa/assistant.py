@@ -12,10 +12,10 @@ from typing import Callable
 
 from .embed import Encoder, default_encoder, stderr_notice
 from .errors import QuestionError
-from .extract import decide
 from .index import BuildSummary, Index, ensure_index
 from .ingest import source_files
 from .paths import cache_dir
+from .reader import Query, Reader, SentenceTable, decide, make_reader
 from .results import Answer, Citation, Quote, Signals
 from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
@@ -90,6 +90,7 @@ class Assistant:
         index_dir: str | os.PathLike | None = None,
         *,
         encoder: Encoder | None = None,
+        reader: Reader | str | None = None,
         settings: Settings | None = None,
         notify: Callable[[str], None] | None = None,
     ):
@@ -98,8 +99,12 @@ class Assistant:
         self.settings = settings or DEFAULT
         self.notify = notify or stderr_notice
         self._encoder = encoder
+        # the reader picks the answer and decides whether to answer (reader.Reader); by default
+        # the one named by settings.reader, made on first use
+        self._reader = make_reader(reader) if isinstance(reader, str) else reader
         self._index: Index | None = None
         self._retriever: Retriever | None = None
+        self._sentences: SentenceTable | None = None
         self._lock = threading.RLock()
 
     # --- loading ---------------------------------------------------------------
@@ -109,6 +114,24 @@ class Assistant:
         if self._encoder is None:
             self._encoder = default_encoder(notify=self.notify)
         return self._encoder
+
+    @property
+    def reader(self) -> Reader:
+        if self._reader is None:
+            self._reader = make_reader(self.settings.reader)
+        return self._reader
+
+    @property
+    def abstain_threshold(self) -> float:
+        """Answer when P(answerable) is at least this: settings.abstain_threshold, else the reader's own."""
+        t = self.settings.abstain_threshold
+        return self.reader.threshold if t is None else t
+
+    @property
+    def retriever(self) -> Retriever:
+        self.load()
+        assert self._retriever is not None
+        return self._retriever
 
     @property
     def index(self) -> Index:
@@ -135,10 +158,14 @@ class Assistant:
                 summary = BuildSummary(m.get("files", 0), len(index.chunks), len(index.sentence_chunk), 0.0, False)
             return summary
 
-    def with_settings(self, settings: Settings) -> "Assistant":
-        """A twin with other settings that shares this one's model and loaded index."""
+    def with_settings(self, settings: Settings, *, reader: Reader | None = None) -> "Assistant":
+        """A twin with other settings (and reader) that shares this one's model and loaded index.
+
+        Without a reader it keeps this one's, unless the settings name another."""
         self.load()
-        twin = Assistant(self.source, self.index_dir, encoder=self.encoder, settings=settings, notify=self.notify)
+        if reader is None and settings.reader == self.settings.reader:
+            reader = self._reader
+        twin = Assistant(self.source, self.index_dir, encoder=self.encoder, reader=reader, settings=settings, notify=self.notify)
         twin._set_index(self.index)
         return twin
 
@@ -146,6 +173,7 @@ class Assistant:
         self._index = index
         self._retriever = Retriever(index, self.settings)
         self._retriever.bm25  # noqa: B018 - build lexical statistics now, not on the first question
+        self._sentences = SentenceTable(index)
 
     # --- answering -------------------------------------------------------------
 
@@ -154,31 +182,44 @@ class Assistant:
         if not isinstance(k, int) or k < 1:
             raise ValueError("k must be a positive integer")
         text, notice = clean_question(question)
-        self.load()
-        index, retriever = self._index, self._retriever
-        assert index is not None and retriever is not None
-        q_terms = terms(text)
-        q_vecs, q_tokens = self.encoder.encode_tokens([text])
-        ranking = retriever.rank(q_terms, q_vecs[0], text, q_tokens[0])
-        decision = decide(index, retriever, text, q_terms, ranking, self.settings)
+        query = self.query(text)
+        index, ranking = query.index, query.ranking
+        decision = decide(self.reader, query)
         best, p = decision.best, decision.p
-        answered = best is not None and p >= self.settings.abstain_threshold
+        answered = best is not None and p >= self.abstain_threshold
 
         order = [int(i) for i in ranking.order[: max(k, 1)]]
-        if answered and best is not None and best[0] in order:
-            order.remove(best[0])
-            order.insert(0, best[0])
+        if answered and best is not None and best.chunk_id in order:
+            order.remove(best.chunk_id)
+            order.insert(0, best.chunk_id)
         elif answered and best is not None:
-            order = [best[0]] + order[: k - 1]
+            order = [best.chunk_id] + order[: k - 1]
         order = order[:k]
         citations = tuple(self._citation(index.chunks[i], float(ranking.fused[i])) for i in order)
         signals = tuple(self._signals(ranking, i) for i in order)
         if not answered or best is None:
             return Answer(question, False, "", round(p, 4), citations, None, signals, notice)
-        chunk_id, s_start, s_end = best
+        chunk_id, s_start, s_end = best.span
         chunk = index.chunks[chunk_id]
         quote = Quote(chunk.source, s_start, s_end, *chunk.locate(s_start))
         return Answer(question, True, chunk.text[s_start - chunk.start : s_end - chunk.start], round(p, 4), citations, quote, signals, notice)
+
+    def query(self, question: str) -> Query:
+        """The question as the reader sees it: its terms, the retriever's Ranking and the index's sentences.
+
+        The question is used as given; answer() passes it through clean_question first.
+        """
+        self.load()
+        retriever, sentences = self._retriever, self._sentences
+        assert retriever is not None and sentences is not None
+        q_terms = terms(question)
+        q_vecs, q_tokens = self.encoder.encode_tokens([question])
+        ranking = retriever.rank(q_terms, q_vecs[0], question, q_tokens[0])
+        return Query(question, q_terms, ranking, sentences, retriever.bm25, self.settings)
+
+    def rank(self, question: str) -> Ranking:
+        """Every passage scored for a question (the question used as given, as in query())."""
+        return self.query(question).ranking
 
     # --- citations -------------------------------------------------------------
 

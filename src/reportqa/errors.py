@@ -23,3 +23,8 @@ class QuestionError(ReportQAError):
 
 class IndexFormatError(IndexError_):
     """The index was written by a newer reportqa; it is left alone unless rebuilt on purpose."""
+
+
+class ReaderError(ModelError):
+    """The reader cannot be used: an unknown name, or fitted parameters that are missing,
+    malformed or fitted for other features than the code computes."""

@@ -72,7 +72,7 @@ def evaluate(assistant, questions: list[dict], k: int = 10) -> dict:
     measured on every question) and the default decision is read from the
     confidence, which is P(answerable) compared with the threshold.
     """
-    threshold = assistant.settings.abstain_threshold
+    threshold = assistant.abstain_threshold
     probe = assistant.with_settings(assistant.settings.with_(abstain_threshold=0.0))
     rows = []
     started = time.perf_counter()

@@ -10,7 +10,6 @@ where its pooled vector can still sit closest to the question's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -20,7 +19,7 @@ from .embed import Tokens
 from .index import Index
 from .lexical import BM25
 from .settings import Settings
-from .text import STOPWORDS, terms, typed_tokens
+from .text import STOPWORDS
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,18 @@ class Ranking:
         return int((signal > signal[chunk_id]).sum()) + 1
 
 
-def zscore(x: np.ndarray) -> np.ndarray:
-    if x.size == 0:
-        return x
-    std = float(x.std())
-    return (x - float(x.mean())) / std if std > 1e-9 else np.zeros_like(x)
+def zscore(values: np.ndarray, of: float | None = None):
+    """values z-scored over themselves; or, given ``of``, that one number z-scored against values.
+
+    Constant (or empty) values give zeros. The array case stays in the values' dtype;
+    a single number is computed in Python floats.
+    """
+    std = float(values.std()) if values.size else 0.0
+    if of is None:
+        if values.size == 0:
+            return values
+        return (values - float(values.mean())) / std if std > 1e-9 else np.zeros_like(values)
+    return (of - float(values.mean())) / std if std > 1e-9 else 0.0
 
 
 def rrf(x: np.ndarray, k: int) -> np.ndarray:
@@ -55,26 +61,6 @@ def rrf(x: np.ndarray, k: int) -> np.ndarray:
     ranks = np.empty(len(x), dtype=np.float32)
     ranks[np.argsort(-x, kind="stable")] = np.arange(1, len(x) + 1, dtype=np.float32)
     return 1.0 / (k + ranks)
-
-
-class Lazy(Sequence):
-    """A read-only list whose item i is made by make(i) on first use, then kept."""
-
-    def __init__(self, n: int, make: Callable[[int], object]):
-        self._items: list = [_MISSING] * n
-        self._make = make
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __getitem__(self, i):
-        item = self._items[i]
-        if item is _MISSING:
-            item = self._items[i] = self._make(range(len(self._items))[i])
-        return item
-
-
-_MISSING = object()
 
 
 # OpenBLAS runs a matrix product on one thread when m * n * k is below this. Late interaction's
@@ -99,8 +85,9 @@ LATE_MEMORY_BYTES = 64 << 20
 class Retriever:
     """Scores every passage of an index for a question.
 
-    Everything that depends only on the index (BM25 statistics, sentence terms,
-    neighbour-blended sentence vectors) is computed once here, not per question.
+    Everything that depends only on the index (BM25 statistics, neighbour-blended
+    sentence vectors, wordpiece statistics) is computed once here, not per question.
+    What answer selection reads of each sentence lives in reader.SentenceTable.
     """
 
     def __init__(self, index: Index, settings: Settings):
@@ -109,17 +96,6 @@ class Retriever:
         # Sentences of a passage are consecutive rows; reduceat needs each start.
         counts = np.array([len(c.sentences) for c in index.chunks], dtype=np.int64)
         self.sentence_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        # Sentence rows -> (chunk, start, end); the per-sentence and per-passage term
-        # sets that answer selection reads are made on first use, for the few
-        # passages a question reaches, so loading stays cheap for a large index.
-        rows = [(c, a, b) for c in index.chunks for a, b in c.sentences]
-        self.sentence_texts = Lazy(len(rows), lambda r: rows[r][0].text[rows[r][1] - rows[r][0].start : rows[r][2] - rows[r][0].start])
-        self.sentence_term_sets = Lazy(len(rows), lambda r: frozenset(terms(self.sentence_texts[r])))
-        self.passage_term_sets = Lazy(len(index.chunks), lambda i: frozenset(terms(index.chunks[i].text)))
-        # years, numbers and names of each sentence, for answer-type matching (extract.answer_type)
-        self.sentence_typed = Lazy(
-            len(rows), lambda r: {k: typed_tokens(self.sentence_texts[r], k) for k in ("time", "number", "person")}
-        )
         for name in ("bm25", "sentence_bm25", "context_embeddings", "token_starts", "wordpiece_df", "token_matrix"):
             getattr(self, name)
 

@@ -1,8 +1,9 @@
-"""Every tunable parameter of retrieval, answer selection and abstention, in one place.
+"""The hand-set parameters of retrieval, answer selection and abstention.
 
-The values were fitted across the three SQuAD 2.0 articles in
-``../shared/benchmarks`` (never per article or per question) and checked
-leave-one-article-out; see ``docs/quality.md`` for the figures behind each.
+They were chosen across the three SQuAD 2.0 articles in ``../shared/benchmarks``
+(never per article or per question) and checked leave-one-article-out; see
+``docs/quality.md`` for the figures behind each. Fitted coefficients are not
+here: they are data of the reader that uses them (``reader/linear.json``).
 """
 
 from __future__ import annotations
@@ -40,29 +41,14 @@ class Settings:
     # sentence of its passage when that one has at most this many characters (0: off). Set by hand:
     # SQuAD has no yes/no questions to fit it on (see docs/quality.md).
     yes_no_next_chars: int = 80
-    # Linear scorer over extract.ANSWER_FEATURES. Fitted by `python benchmarks/fit.py`: a softmax
-    # over each SQuAD question's candidate spans (targets: the spans holding a gold answer),
-    # pooled over the three articles, then 0.7 taken off "length" (fit.LENGTH_PENALTY) so that
-    # SQuAD answers stay at about 200 characters on average.
-    answer_weights: tuple[float, ...] = (1.033, 0.746, 0.948, 0.309, 1.226, -0.344, 0.142, -0.222, 0.161, 0.899, 1.917, 0.603, 0.417, 0.628, 0.223, -0.146, 1.266)
-
-    # Abstention: P(on topic) x P(answered | on topic), two logistic models over
-    # extract.ABSTENTION_FEATURES standardised by abstain_mean and abstain_scale; the topic model
-    # uses extract.TOPIC_FEATURES (raw cosines), the answered model extract.ANSWERED_FEATURES
-    # (the cosines z-scored over the report), the others have weight 0.
-    # Fitted by `python benchmarks/fit.py` (class-balanced logistic regressions in numpy) on the
-    # three SQuAD articles: answerable questions vs SQuAD's unanswerable ones, and vs off-topic
-    # questions (each article asked 60 questions of each other article). The bundled report's
-    # questions are never used. The threshold keeps 99.5% of the training answerable questions
-    # answered; see docs/quality.md for the curve.
-    abstain_mean: tuple[float, ...] = (0.407, 0.5042, 0.4949, 0.4597, 0.4817, 0.6122, 0.2279, 0.2401, 4.7729, 1.6941, 0.2991, 0.471, 2.2331, 2.5337, 3.069)
-    abstain_scale: tuple[float, ...] = (0.2453, 0.2503, 0.2576, 0.3262, 0.3334, 0.3592, 0.4023, 0.41, 3.2686, 1.2323, 0.3341, 0.8989, 1.1923, 1.1738, 1.4124)
-    topic_weights: tuple[float, ...] = (1.795, 1.346, 2.059, 0.578, 0.749, 0.215, -0.837, -0.868, 0.611, 0.197, 0.301, -0.618, 0.0, 0.0, 0.0)  # answerable vs off-topic
-    topic_bias: float = 3.192
-    abstain_weights: tuple[float, ...] = (0.0, 0.0, 0.0, -0.371, 0.013, -0.277, -0.506, -0.664, 0.531, -0.378, 0.231, -0.693, 0.185, -0.002, -0.016)  # answerable vs on-topic unanswerable
-    abstain_bias: float = -0.636
-    # Answer when P(answerable) >= threshold. Lower answers more and abstains less.
-    abstain_threshold: float = 0.05
+    # The reader picks the answer among those spans and gives P(answerable): a name in
+    # reader.READERS. Its fitted numbers are data that ship with it, not settings here: the
+    # "linear" reader's answer weights, abstention models and default threshold are in
+    # src/reportqa/reader/linear.json, written by `python benchmarks/fit.py`.
+    reader: str = "linear"
+    # Answer when P(answerable) >= threshold; lower answers more and abstains less.
+    # None: the reader's fitted threshold (linear.json's "threshold").
+    abstain_threshold: float | None = None
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)

@@ -1,0 +1,41 @@
+"""The reader: picks the answer span in the retrieved passages and says whether the report answers.
+
+    base.py        the Reader protocol, Scores, Decision, decide() and the registry (READERS)
+    context.py     SentenceTable (per index) and Query (per question): what readers read
+    candidates.py  Candidate spans (sentences and adjacent pairs) and the yes/no extension
+    qtype.py       question typing: answer_type, is_yes_no, key_terms
+    features.py    the linear reader's features, by name
+    linear.py      the "linear" reader and its fitted parameters (linear.json)
+"""
+
+from __future__ import annotations
+
+from .base import READERS, Decision, Reader, Scores, decide, make_reader, register
+from .candidates import Candidate, candidates, extend_yes_no
+from .context import Query, SentenceTable
+from .linear import ExtraFeatures, LinearFeatures, LinearParams, LinearReader
+from .qtype import answer_type, is_yes_no, key_terms
+
+register("linear", LinearReader)
+
+__all__ = [
+    "READERS",
+    "Candidate",
+    "Decision",
+    "ExtraFeatures",
+    "LinearFeatures",
+    "LinearParams",
+    "LinearReader",
+    "Query",
+    "Reader",
+    "Scores",
+    "SentenceTable",
+    "answer_type",
+    "candidates",
+    "decide",
+    "extend_yes_no",
+    "is_yes_no",
+    "key_terms",
+    "make_reader",
+    "register",
+]

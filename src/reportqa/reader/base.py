@@ -1,0 +1,89 @@
+"""The reader seam: what picks the answer among the candidates and says whether the report answers.
+
+A reader implements ``Reader``. ``decide`` is the one path from a question to a
+decision that ``Assistant`` uses: candidates (shared by every reader), the
+reader's scores, its choice (the best score), P(answerable), and the yes/no
+extension. Readers are found by name in ``READERS`` (``Settings.reader``), or
+passed to ``Assistant(reader=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import ReaderError
+from .candidates import Candidate, candidates, extend_yes_no
+from .context import Query
+
+
+@dataclass(frozen=True, eq=False)
+class Scores:
+    """A reader's score for each candidate (higher is better), and the features behind them."""
+
+    values: np.ndarray  # [candidates]
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [candidates, len(names)], for diagnostics and fitting
+    names: tuple[str, ...] = ()
+
+    @property
+    def choice(self) -> int | None:
+        """Index of the best candidate (the first of equals), or None when there are none."""
+        return int(np.argmax(self.values)) if len(self.values) else None
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """Scores answer candidates for a question and estimates P(the report answers it)."""
+
+    name: str
+    threshold: float  # its default: answer when P(answerable) >= threshold (Settings.abstain_threshold overrides)
+
+    def score(self, query: Query, candidates: Sequence[Candidate]) -> Scores:
+        """One score per candidate; the highest is the answer."""
+        ...
+
+    def p_answerable(self, query: Query, candidates: Sequence[Candidate], scores: Scores) -> float:
+        """P(the report answers the question), given the candidates and this reader's scores of them."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class Decision:
+    """The answer span (or None), P(answerable), and what they were chosen from."""
+
+    best: Candidate | None  # the chosen candidate, after the yes/no extension
+    p: float
+    candidates: tuple[Candidate, ...]
+    scores: Scores
+    choice: int | None  # index of the chosen candidate in candidates, before the extension
+
+
+def decide(reader: Reader, query: Query) -> Decision:
+    """Choose the answer span and estimate whether the report answers at all."""
+    spans = candidates(query)
+    scores = reader.score(query, spans)
+    choice = scores.choice
+    p = reader.p_answerable(query, spans, scores)
+    best = extend_yes_no(query, spans[choice] if choice is not None else None)
+    return Decision(best, p, tuple(spans), scores, choice)
+
+
+# name -> a callable making the reader (no arguments). Implementations add themselves on import.
+READERS: dict[str, Callable[[], Reader]] = {}
+
+
+def register(name: str, factory: Callable[[], Reader]) -> None:
+    READERS[name] = factory
+
+
+def make_reader(name: str) -> Reader:
+    """The reader registered under name."""
+    try:
+        factory = READERS[name]
+    except KeyError:
+        known = ", ".join(sorted(READERS)) or "none"
+        raise ReaderError(f"There is no reader named {name!r} (known readers: {known}); check Settings.reader.") from None
+    return factory()

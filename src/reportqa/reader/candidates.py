@@ -1,0 +1,90 @@
+"""Answer candidates: the sentences of the top passages and pairs of adjacent sentences.
+
+A one-line sentence often needs its neighbour ("It subsequently appears that it
+was not."), so a pair of adjacent sentences of one passage is a candidate too,
+when the two read as one thought. Every reader scores the same candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..text import is_heading, joins
+from .context import Query
+from .qtype import is_yes_no
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span of whole sentences of one passage."""
+
+    chunk_id: int
+    start: int  # character offsets in the source file
+    end: int
+    rows: range  # its sentence rows in the index's SentenceTable (one or two)
+    passage_rank: int  # where its passage stands among the top passages, 0 = best
+
+    @property
+    def width(self) -> int:
+        """Sentences in the span: 1, or 2 for a pair."""
+        return len(self.rows)
+
+    @property
+    def span(self) -> tuple[int, int, int]:
+        """(chunk id, start, end)."""
+        return (self.chunk_id, self.start, self.end)
+
+
+def candidates(query: Query) -> list[Candidate]:
+    """Spans of the top passages, in passage order, then sentence order, single before pair.
+
+    Lone sentences with fewer than min_answer_terms content words, and lone Markdown
+    headings, are left out, unless the top passages hold nothing else (a report of short lines).
+    """
+    spans = _candidates(query, query.settings.min_answer_terms)
+    return spans or _candidates(query, 0)
+
+
+def _candidates(query: Query, min_terms: int) -> list[Candidate]:
+    table, s = query.table, query.settings
+    spans: list[Candidate] = []
+    for rank, cid in enumerate(query.top_passages):
+        chunk = query.index.chunks[cid]
+        first = int(table.starts[cid])
+        n = len(chunk.sentences)
+        for j in range(n):
+            for width in (1, 2):
+                if j + width > n:
+                    break
+                a, b = chunk.sentences[j][0], chunk.sentences[j + width - 1][1]
+                if width == 1 and (
+                    len(table.term_sets[first + j]) < min_terms or (min_terms and is_heading(table.texts[first + j]))
+                ):
+                    continue  # a caption, a stray label ("| Google Maps") or a heading is no answer on its own
+                if width == 2 and (b - a > s.answer_max_chars or not joins(table.texts[first + j], table.texts[first + j + 1])):
+                    continue  # too long, or not one thought (a heading beside prose, two bullets)
+                spans.append(Candidate(cid, a, b, range(first + j, first + j + width), rank))
+    return spans
+
+
+def extend_yes_no(query: Query, best: Candidate | None) -> Candidate | None:
+    """For a yes/no question, add the next sentence when it is short.
+
+    The sentence that matches a polar question best usually restates it, and the
+    verdict is the short one after it: "…assessing whether surveillance of named
+    perpetrators was viable." / "It subsequently appears that it was not."
+    Only a single-sentence answer is extended, within its passage.
+    """
+    s = query.settings
+    if best is None or not s.yes_no_next_chars or not is_yes_no(query.text) or best.width != 1:
+        return best
+    table = query.table
+    sentences = query.index.chunks[best.chunk_id].sentences
+    row = best.rows[0]
+    j = row - int(table.starts[best.chunk_id])
+    if j + 1 >= len(sentences):
+        return best  # the last sentence of its passage
+    if not joins(table.texts[row], table.texts[row + 1]):
+        return best  # a heading, a table row or the next bullet is no verdict
+    x, y = sentences[j + 1]
+    return replace(best, end=y, rows=range(row, row + 2)) if y - x <= s.yes_no_next_chars else best

@@ -1,0 +1,167 @@
+"""What a reader reads: one index's sentences (``SentenceTable``) and one question (``Query``).
+
+The table is built once per index and fills itself lazily: the per-sentence and
+per-passage term sets, texts and typed tokens that answer selection needs are
+made on first use, for the few passages a question reaches, so loading stays
+cheap for a large index. A ``Query`` holds everything about one question that
+span generation and every reader share: its text and terms, the retriever's
+``Ranking``, and the values derived from them once per question (IDF weights,
+answer type, key terms, z-scored passage and sentence scores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..index import Index
+from ..lexical import BM25
+from ..retrieve import Ranking, zscore
+from ..settings import Settings
+from ..text import terms, typed_tokens, words
+from .qtype import answer_type, key_terms
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .candidates import Candidate
+
+TYPED_KINDS = ("time", "number", "person")
+
+
+class Lazy(Sequence):
+    """A read-only list whose item i is made by make(i) on first use, then kept."""
+
+    def __init__(self, n: int, make: Callable[[int], object]):
+        self._items: list = [_MISSING] * n
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):
+        item = self._items[i]
+        if item is _MISSING:
+            item = self._items[i] = self._make(range(len(self._items))[i])
+        return item
+
+
+_MISSING = object()
+
+
+class SentenceTable:
+    """Sentence rows of one index (every passage's sentences, in order) and what answer selection reads of them."""
+
+    def __init__(self, index: Index):
+        self.index = index
+        # Sentences of a passage are consecutive rows; starts[chunk id] is its first.
+        counts = np.array([len(c.sentences) for c in index.chunks], dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        rows = [(c, a, b) for c in index.chunks for a, b in c.sentences]
+        self.texts = Lazy(len(rows), lambda r: rows[r][0].text[rows[r][1] - rows[r][0].start : rows[r][2] - rows[r][0].start])
+        self.term_sets = Lazy(len(rows), lambda r: frozenset(terms(self.texts[r])))
+        self.passage_term_sets = Lazy(len(index.chunks), lambda i: frozenset(terms(index.chunks[i].text)))
+        # years, numbers and names of each sentence, for answer-type matching (qtype.answer_type)
+        self.typed = Lazy(len(rows), lambda r: {k: typed_tokens(self.texts[r], k) for k in TYPED_KINDS})
+
+    def span_text(self, candidate: Candidate) -> str:
+        """The candidate's text, verbatim from its passage."""
+        chunk = self.index.chunks[candidate.chunk_id]
+        return chunk.text[candidate.start - chunk.start : candidate.end - chunk.start]
+
+    def candidate(self, chunk_id: int, start: int, end: int, passage_rank: int = 0) -> Candidate:
+        """The Candidate for whole sentences start..end of a passage (ValueError if they are not whole sentences)."""
+        from .candidates import Candidate
+
+        sentences = self.index.chunks[chunk_id].sentences
+        first = [j for j, (a, _) in enumerate(sentences) if a == start]
+        last = [j for j, (_, b) in enumerate(sentences) if b == end]
+        if not first or not last or last[0] < first[0]:
+            raise ValueError(f"{start}..{end} is not a run of whole sentences of passage {chunk_id}")
+        row = int(self.starts[chunk_id])
+        return Candidate(chunk_id, start, end, range(row + first[0], row + last[0] + 1), passage_rank)
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """One question as the reader sees it: text, terms, the retriever's ranking, the index's sentence table.
+
+    ``settings`` are the hand-set settings in force (how many passages give
+    candidates, the longest pair, the yes/no rule). The cached properties are
+    computed once per question and shared by span generation and the reader.
+    """
+
+    text: str
+    terms: list[str]
+    ranking: Ranking
+    table: SentenceTable
+    bm25: BM25  # the passage-level statistics: IDF weights and which terms the report has
+    settings: Settings
+
+    @property
+    def index(self) -> Index:
+        return self.table.index
+
+    @cached_property
+    def top_passages(self) -> list[int]:
+        """Chunk ids of the passages candidates come from, best first."""
+        return [int(i) for i in self.ranking.order[: self.settings.answer_passages]]
+
+    @cached_property
+    def idf(self) -> dict[str, float]:
+        """IDF weight of each distinct question term (computed once per question)."""
+        return {t: self.bm25.idf(t) for t in set(self.terms)}
+
+    @cached_property
+    def idf_total(self) -> float:
+        return sum(self.idf.values())
+
+    def coverage(self, term_set) -> float:
+        """IDF-weighted share of the question's terms found in term_set."""
+        total = self.idf_total
+        return sum(w for t, w in self.idf.items() if t in term_set) / total if total else 0.0
+
+    @cached_property
+    def term_set(self) -> frozenset[str]:
+        return frozenset(self.terms)
+
+    @cached_property
+    def kind(self) -> str | None:
+        """The answer type asked for (qtype.answer_type)."""
+        return answer_type(self.text)
+
+    @cached_property
+    def asked(self) -> set[str]:
+        """Typed tokens and words the question itself holds: an answer of its type must bring another."""
+        kind = self.kind
+        return typed_tokens(self.text, kind) | {w.lower() for w in words(self.text)} if kind else set()
+
+    @cached_property
+    def keys(self) -> set[str]:
+        """The question's names and numbers (qtype.key_terms)."""
+        return key_terms(self.text)
+
+    @cached_property
+    def fused_z(self) -> np.ndarray:
+        """Fused passage scores z-scored over all passages."""
+        return zscore(self.ranking.fused)
+
+    @cached_property
+    def sentence_lexical_z(self) -> np.ndarray:
+        """Sentence BM25 z-scored over all sentences."""
+        return zscore(self.ranking.sentence_lexical)
+
+    @cached_property
+    def _typed_rows(self) -> dict[int, bool]:
+        return {}
+
+    def typed_match(self, row: int) -> bool:
+        """Does sentence row hold a year / number / name of the asked type that the question lacks,
+        and share at least one of the question's terms (a date in an unrelated sentence is no answer)?"""
+        memo = self._typed_rows
+        if row not in memo:
+            table = self.table
+            memo[row] = bool(table.typed[row][self.kind] - self.asked) and not self.term_set.isdisjoint(table.term_sets[row])
+        return memo[row]
