@@ -43,8 +43,10 @@ sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
 
 from reportqa.evaluate import contains_answer, load_questions  # noqa: E402
-from reportqa.reader import LinearFeatures, LinearParams, Query, candidates  # noqa: E402
-from reportqa.reader.linear import PARAMS_PATH  # noqa: E402
+from reportqa.reader import CrossFeatures, LinearFeatures, LinearParams, LinearReader, Query, candidates  # noqa: E402
+from reportqa.reader import cross  # noqa: E402
+from reportqa.reader.cross import DEFAULT_CANDIDATES  # noqa: E402
+from reportqa.reader.linear import PARAMS_PATH, shipped_params  # noqa: E402
 from reportqa.settings import DEFAULT, Settings  # noqa: E402
 
 FEATURES = LinearFeatures()  # the names and features the fit is over
@@ -78,6 +80,29 @@ class MemoEncoder:
         return self.enc.encode_tokens(texts, batch_size=batch_size, progress=progress)
 
 
+class MemoModel:
+    """Wraps the reader's cross-encoder and remembers each (question, span) logit (variants re-read them)."""
+
+    def __init__(self, model):
+        self.model, self.memo = model, {}
+        self.fingerprint = model.fingerprint
+
+    def logits(self, questions, texts):
+        todo = sorted({(q, t) for q, t in zip(questions, texts) if (q, t) not in self.memo})
+        if todo:
+            got = self.model.logits([q for q, _ in todo], [t for _, t in todo])
+            self.memo.update(zip(todo, got.tolist()))
+        return np.array([self.memo[(q, t)] for q, t in zip(questions, texts)], dtype=np.float32)
+
+
+def cross_features(model=None, candidates: int = DEFAULT_CANDIDATES) -> LinearFeatures:
+    """The cross reader's names and features: the linear ones, then the cross-encoder's."""
+    from reportqa.models.crossencoder import CrossEncoderModel
+
+    model = model or MemoModel(CrossEncoderModel())
+    return LinearFeatures(CrossFeatures(model, LinearReader(shipped_params()).weights, candidates))
+
+
 @dataclass
 class Item:
     """One question asked of one article, with everything the fits need."""
@@ -107,7 +132,11 @@ def assistants(encoder=None, settings: Settings = DEFAULT):
     return out
 
 
-def collect(sets: dict, off_topic: int = OFF_TOPIC_PER_ARTICLE, seed: int = 0) -> list[Item]:
+def collect(sets: dict, off_topic: int = OFF_TOPIC_PER_ARTICLE, seed: int = 0, names: LinearFeatures = FEATURES) -> list[Item]:
+    """Every question of every article, and off-topic ones borrowed from the others, with their features.
+
+    With the cross reader's names the features hold its columns after the linear ones, so the
+    same items serve both fits (the linear fit reads the first len(FEATURES.answer) columns)."""
     rng = np.random.default_rng(seed)
     items = []
     for slug, (a, qs) in sets.items():
@@ -117,14 +146,14 @@ def collect(sets: dict, off_topic: int = OFF_TOPIC_PER_ARTICLE, seed: int = 0) -
                 pick = rng.choice(len(oqs), size=min(off_topic, len(oqs)), replace=False)
                 asked += [(oqs[i], "off-topic") for i in sorted(pick)]
         for q, kind in asked:
-            items.append(item(a, slug, q, kind))
+            items.append(item(a, slug, q, kind, names))
     return items
 
 
-def item(a, slug: str, q: dict, kind: str) -> Item:
+def item(a, slug: str, q: dict, kind: str, names: LinearFeatures = FEATURES) -> Item:
     query = a.query(q["q"])
     spans = candidates(query)
-    features = FEATURES.answer_matrix(query, spans)
+    features = names.answer_matrix(query, spans)
     answers = q.get("answers", []) if kind == "answerable" else []
     labels = np.array([contains_answer(query.table.span_text(c), answers) for c in spans], dtype=bool)
     return Item(slug, kind, q["q"], query, spans, features, labels)
@@ -133,10 +162,11 @@ def item(a, slug: str, q: dict, kind: str) -> Item:
 # --- the answer scorer ----------------------------------------------------------
 
 
-def fit_answer(items: list[Item], iters: int = 600, lr: float = 0.5) -> np.ndarray:
+def fit_answer(items: list[Item], iters: int = 600, lr: float = 0.5, names: LinearFeatures = FEATURES) -> np.ndarray:
     """Softmax over each question's spans; maximise the probability of the spans holding a gold answer."""
-    data = [(it.features, it.labels.astype(float)) for it in items if it.kind == "answerable" and it.labels.any()]
-    w = np.zeros(len(FEATURES.answer))
+    cols = len(names.answer)
+    data = [(it.features[:, :cols], it.labels.astype(float)) for it in items if it.kind == "answerable" and it.labels.any()]
+    w = np.zeros(cols)
     for _ in range(iters):
         grad = np.zeros_like(w)
         for X, y in data:
@@ -147,20 +177,26 @@ def fit_answer(items: list[Item], iters: int = 600, lr: float = 0.5) -> np.ndarr
             q /= q.sum()
             grad += X.T @ (p - q)
         w -= lr * (grad / len(data) + L2 * w)
-    w[FEATURES.answer.index("length")] -= LENGTH_PENALTY
+    w[names.answer.index("length")] -= LENGTH_PENALTY
     return w
 
 
 # --- the abstention model ---------------------------------------------------------
 
 
-def abstention_matrix(items: list[Item], answer_weights) -> np.ndarray:
+def choices(items: list[Item], answer_weights) -> list[int | None]:
+    """The candidate each item's scorer picks with these answer weights."""
+    weights = np.asarray(answer_weights, dtype=np.float64)
+    return [int(np.argmax(it.features[:, : len(weights)] @ weights)) if len(it.spans) else None for it in items]
+
+
+def abstention_matrix(items: list[Item], answer_weights, names: LinearFeatures = FEATURES) -> np.ndarray:
     weights = np.asarray(answer_weights, dtype=np.float64)
     rows = []
-    for it in items:
-        scores = it.features @ weights if len(it.features) else np.zeros(0)
-        choice = int(np.argmax(scores)) if len(it.spans) else None
-        rows.append(FEATURES.abstention_row(it.query, it.spans, it.features, scores, choice))
+    for it, choice in zip(items, choices(items, weights)):
+        x = it.features[:, : len(weights)]
+        scores = x @ weights if len(x) else np.zeros(0)
+        rows.append(names.abstention_row(it.query, it.spans, x, scores, choice))
     return np.asarray(rows, dtype=np.float64)
 
 
@@ -176,16 +212,16 @@ def _logistic_fit(Z: np.ndarray, y: np.ndarray, iters: int = 3000, lr: float = 0
     return w, b
 
 
-def _fit_on(Z: np.ndarray, y: np.ndarray, names) -> tuple[np.ndarray, float]:
-    """A logistic model over the named features only; the others get weight 0."""
-    cols = [FEATURES.abstention.index(n) for n in names]
+def _fit_on(Z: np.ndarray, y: np.ndarray, names, every) -> tuple[np.ndarray, float]:
+    """A logistic model over the named features only; the others (of every) get weight 0."""
+    cols = [every.index(n) for n in names]
     w, b = _logistic_fit(Z[:, cols], y)
     full = np.zeros(Z.shape[1])
     full[cols] = w
     return full, b
 
 
-def fit_abstention(X: np.ndarray, kinds: list[str]):
+def fit_abstention(X: np.ndarray, kinds: list[str], names: LinearFeatures = FEATURES):
     """(mean, scale, topic model, answered-given-topic model); see reader.LinearReader.probability.
 
     The topic model uses the raw cosines (their level is what tells an off-topic question);
@@ -195,9 +231,9 @@ def fit_abstention(X: np.ndarray, kinds: list[str]):
     mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-9
     Z = (X - mean) / scale
     on = kinds != "unanswerable"
-    topic = _fit_on(Z[on], (kinds[on] == "answerable").astype(float), FEATURES.topic)
+    topic = _fit_on(Z[on], (kinds[on] == "answerable").astype(float), names.topic, names.abstention)
     known = kinds != "off-topic"
-    answered = _fit_on(Z[known], (kinds[known] == "answerable").astype(float), FEATURES.answered)
+    answered = _fit_on(Z[known], (kinds[known] == "answerable").astype(float), names.answered, names.abstention)
     return mean, scale, topic, answered
 
 
@@ -218,15 +254,51 @@ def pick_threshold(p_answerable: np.ndarray, answered_at_least: float) -> float:
 ANSWERED_AT_LEAST = 0.995  # the default threshold keeps this share of answerable training questions answered
 
 
-def fit_all(items: list[Item], fitted_on: dict | None = None) -> LinearParams:
-    aw = fit_answer(items)
-    X = abstention_matrix(items, aw)
+def fit_calibration(p: np.ndarray, correct: np.ndarray, iters: int = 4000, lr: float = 0.5) -> dict:
+    """Platt scaling: sigmoid(slope * logit(p) + intercept) fitted (unweighted) to whether the quote answered."""
+    x = np.log(np.clip(p, 1e-12, 1 - 1e-12) / np.clip(1 - p, 1e-12, 1))
+    slope, intercept = 1.0, 0.0
+    for _ in range(iters):
+        q = 1 / (1 + np.exp(-(slope * x + intercept)))
+        g = (q - correct) / len(x)
+        slope -= lr * float(g @ x)
+        intercept -= lr * float(g.sum())
+    return {"slope": round(slope, 4), "intercept": round(intercept, 4)}
+
+
+def best_balanced_threshold(p: np.ndarray, answerable: np.ndarray) -> float:
+    """The threshold (in steps of 0.01) with the best balanced accuracy of answering answerable questions
+    and declining the others."""
+    best, best_t = -1.0, 0.0
+    for t in np.arange(0.0, 1.0, 0.01):
+        bal = ((p[answerable] >= t).mean() + (p[~answerable] < t).mean()) / 2
+        if bal > best + 1e-9:
+            best, best_t = bal, round(float(t), 2)
+    return best_t
+
+
+def fit_all(items: list[Item], fitted_on: dict | None = None, names: LinearFeatures = FEATURES) -> LinearParams:
+    """The answer weights, the abstention models and the threshold over these names' features.
+
+    The linear reader keeps the fit it has always had (no calibration; the threshold keeps 99.5%
+    of the answerable training questions answered). A reader with more features (cross) is also
+    calibrated, so its confidence is P(the quote answers), and its threshold is the one with the
+    best balanced accuracy on the training articles."""
+    aw = fit_answer(items, names=names)
+    X = abstention_matrix(items, aw, names)
     kinds = [it.kind for it in items]
-    model = fit_abstention(X, kinds)
+    model = fit_abstention(X, kinds, names)
     p = probabilities(X, model)
-    threshold = pick_threshold(p[np.array([k == "answerable" for k in kinds])], ANSWERED_AT_LEAST)
+    answerable = np.array([k == "answerable" for k in kinds])
+    calibration = {"slope": 1.0, "intercept": 0.0}
+    if names.extra is None:
+        threshold = pick_threshold(p[answerable], ANSWERED_AT_LEAST)
+    else:
+        correct = np.array([bool(it.labels[c]) if c is not None else False for it, c in zip(items, choices(items, aw))])
+        calibration = fit_calibration(p, correct & answerable)
+        q = 1 / (1 + np.exp(-(calibration["slope"] * np.log(np.clip(p, 1e-12, 1) / np.clip(1 - p, 1e-12, 1)) + calibration["intercept"])))
+        threshold = best_balanced_threshold(q, answerable)
     mean, scale, (tw, tb), (w, b) = model
-    names = FEATURES
     return LinearParams(
         answer={n: round(float(x), 3) for n, x in zip(names.answer, aw)},
         mean={n: round(float(x), 4) for n, x in zip(names.abstention, mean)},
@@ -237,13 +309,17 @@ def fit_all(items: list[Item], fitted_on: dict | None = None) -> LinearParams:
         answered_bias=round(float(b), 3),
         threshold=threshold,
         fitted_on=fitted_on or {},
+        calibration=calibration,
     )
 
 
-def fitted_params(sets: dict, items: list[Item] | None = None, exclude: str | None = None, fitted_on: dict | None = None) -> LinearParams:
-    """The linear reader's parameters fitted on every article except `exclude`."""
-    items = items if items is not None else collect(sets)
-    return fit_all([it for it in items if it.article != exclude], fitted_on)
+def fitted_params(
+    sets: dict, items: list[Item] | None = None, exclude: str | None = None, fitted_on: dict | None = None,
+    names: LinearFeatures = FEATURES,
+) -> LinearParams:
+    """A reader's parameters (by default the linear one's) fitted on every article except `exclude`."""
+    items = items if items is not None else collect(sets, names=names)
+    return fit_all([it for it in items if it.article != exclude], fitted_on, names)
 
 
 def _sha256(path: Path) -> str:
@@ -277,21 +353,30 @@ def fingerprint(sets: dict, exclude: str | None = None) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=PARAMS_PATH, help=f"where to write the fit (default {PARAMS_PATH.relative_to(ROOT)})")
+    ap.add_argument("--reader", choices=("linear", "cross"), default="linear", help="which reader's parameters to fit")
+    ap.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES, help="spans the cross reader reads per question")
+    ap.add_argument("--out", type=Path, help=f"where to write the fit (default {PARAMS_PATH.relative_to(ROOT)}, "
+                    f"or {cross.PARAMS_PATH.relative_to(ROOT)} for --reader cross)")
     ap.add_argument("--loao", action="store_true", help="also fit leaving each article out and print those fits")
     args = ap.parse_args(argv)
     if not SHARED.is_dir():
         print(f"No benchmark data in {SHARED}.", file=sys.stderr)
         return 2
+    names = FEATURES if args.reader == "linear" else cross_features(candidates=args.candidates)
+    args.out = args.out or (PARAMS_PATH if args.reader == "linear" else cross.PARAMS_PATH)
     sets = assistants()
-    items = collect(sets)
-    params = fitted_params(sets, items, fitted_on=fingerprint(sets))
+    items = collect(sets, names=names)
+    fitted_on = fingerprint(sets)
+    if names.extra is not None:
+        fitted_on |= {"reader_candidates": args.candidates, "reader_model": names.extra.model.fingerprint,
+                      "preselect": "reader/linear.json"}
+    params = fitted_params(sets, items, fitted_on=fitted_on, names=names)
     params.save(args.out)
     print(f"fitted on all three articles: wrote {args.out}")
     if args.loao:
         for held in ARTICLES:
             print(f"# without {held}:")
-            print(json.dumps(fitted_params(sets, items, exclude=held, fitted_on=fingerprint(sets, held)).to_json(), indent=2))
+            print(json.dumps(fitted_params(sets, items, exclude=held, fitted_on=fingerprint(sets, held), names=names).to_json(), indent=2))
     return 0
 
 

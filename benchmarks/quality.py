@@ -33,8 +33,9 @@ os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
 import fit  # noqa: E402
 from reportqa import Assistant, chunking  # noqa: E402
 from reportqa.embed import default_encoder  # noqa: E402
-from reportqa.evaluate import evaluate, load_questions  # noqa: E402
-from reportqa.reader import LinearParams, LinearReader  # noqa: E402
+from reportqa.evaluate import evaluate, load_questions, reliability  # noqa: E402
+from reportqa.reader import CrossReader, LinearParams, LinearReader  # noqa: E402
+from reportqa.reader.cross import shipped_cross_params  # noqa: E402
 from reportqa.reader.features import BEST_OF  # noqa: E402
 from reportqa.reader.linear import shipped_params  # noqa: E402
 from reportqa.settings import DEFAULT, Settings  # noqa: E402
@@ -51,10 +52,21 @@ def _same(s: Settings, m: LinearParams) -> tuple[Settings, LinearParams]:
     return s, m
 
 
+def _only(m: LinearParams, name: str) -> LinearParams:
+    """The fitted parameters with every answer weight 0 but this one (1)."""
+    return m.with_answer_weights(**{n: float(n == name) for n in m.answer})
+
+
+OLD_PIPELINE = "without the reader (the old pipeline: linear reader)"
+
+
 # name -> change to the hand-set settings and the (fitted) reader parameters.
 # "no paragraph merging" swaps the index instead.
 VARIANTS = {
     "final": _same,
+    OLD_PIPELINE: _same,  # scored with the linear reader's own fit
+    "reader alone (its logit picks the span)": lambda s, m: (s, _only(m, "reader")),
+    "- reader (answer; abstention keeps it)": lambda s, m: (s, _zero(m, "reader", "best_reader")),
     "BM25 only": lambda s, m: (s.with_(w_dense=0.0, w_sentence=0.0, w_sentence_lexical=0.0), m),
     "dense only (whole passage)": lambda s, m: (s.with_(w_lexical=0.0, w_dense=1.0, w_sentence=0.0, w_sentence_lexical=0.0), m),
     "plain RRF (BM25 + dense)": lambda s, m: (s.with_(fusion="rrf", w_lexical=1.0, w_dense=1.0, w_sentence=0.0, w_sentence_lexical=0.0), m),
@@ -84,7 +96,23 @@ COLUMNS = [
     ("abstained", "abstain_rate"),
     ("bal. acc.", "balanced_accuracy"),
     ("best bal. acc.", "best_balanced"),
+    ("abst. on-topic", "abstain_on_topic"),
+    ("abst. off-topic", "abstain_off_topic"),
+    ("ECE", "ece"),
 ]
+MODEL = None  # the reader's cross-encoder, shared by every variant (fit.MemoModel)
+
+
+def reader_for(m: LinearParams):
+    """The reader these parameters are for: cross when they weigh its logit, else linear."""
+    global MODEL
+    if "reader" not in m.answer:
+        return LinearReader(m)
+    if MODEL is None:
+        from reportqa.models.crossencoder import CrossEncoderModel
+
+        MODEL = fit.MemoModel(CrossEncoderModel())
+    return CrossReader(m, model=MODEL)
 
 
 @contextlib.contextmanager
@@ -115,10 +143,11 @@ def summary(result: dict) -> dict:
     return s
 
 
-def score(a: Assistant, questions: list[dict], settings: Settings, params: LinearParams, name: str, plain: Assistant | None) -> dict:
+def score(a: Assistant, questions: list[dict], settings: Settings, params: dict[str, LinearParams], name: str, plain: Assistant | None) -> dict:
+    """One variant: params holds the "cross" and the "linear" reader's fits."""
     target = plain if name == "no paragraph merging" else a
-    s, m = VARIANTS[name](settings, params)
-    return evaluate(target.with_settings(s, reader=LinearReader(m)), questions)
+    s, m = VARIANTS[name](settings, params["linear" if name == OLD_PIPELINE else "cross"])
+    return evaluate(target.with_settings(s, reader=reader_for(m)), questions)
 
 
 def macro(summaries: list[dict]) -> dict:
@@ -152,6 +181,17 @@ def curve_table(title: str, curves: list[list[dict]]) -> str:
     return "\n".join(lines)
 
 
+def reliability_table(title: str, rows: list[dict]) -> str:
+    """The shown confidence against how often the quote held a gold answer, 10 bins, and the ECE."""
+    bins, ece = reliability(rows)
+    lines = [f"### {title}: ECE {ece:.3f} over {len(rows)} questions", "",
+             "| confidence bin | questions | mean confidence | quote answers |", "|---|---|---|---|"]
+    for b in bins:
+        if b["n"]:
+            lines.append(f"| {b['bin']} | {b['n']} | {b['confidence']:.3f} | {b['correct']:.3f} |")
+    return "\n".join(lines)
+
+
 def precision_recall(title: str, summaries: list[dict]) -> str:
     m = {k: np.mean([s[k] for s in summaries if s[k] is not None]) for k in ("abstain_precision", "abstain_recall", "answered_rate", "threshold")}
     return (
@@ -161,19 +201,23 @@ def precision_recall(title: str, summaries: list[dict]) -> str:
 
 
 def latency(a: Assistant, questions: list[dict], encoder) -> str:
-    """Warm per-question time with the real encoder, and the share spent encoding the question."""
-    a = Assistant(a.source, a.index_dir, encoder=encoder, settings=a.settings, notify=lambda m: None)
+    """Warm per-question time (median) with the real encoder and reader, with and without the reader."""
     qs = [q["q"] for q in questions][:60]
-    a.answer(qs[0])
-    t0 = time.perf_counter()
-    for q in qs:
-        a.answer(q)
-    total = (time.perf_counter() - t0) / len(qs) * 1000
+    out = []
+    for reader in ("cross", "linear"):
+        b = Assistant(a.source, a.index_dir, encoder=encoder, settings=DEFAULT.with_(reader=reader), notify=lambda m: None)
+        b.answer(qs[0])
+        times = []
+        for q in qs:
+            t0 = time.perf_counter()
+            b.answer(q)
+            times.append(time.perf_counter() - t0)
+        out.append(f"{reader} reader {np.median(times) * 1000:.1f} ms (p95 {np.percentile(times, 95) * 1000:.1f})")
     t0 = time.perf_counter()
     for q in qs:
         encoder.encode([q])
     enc = (time.perf_counter() - t0) / len(qs) * 1000
-    return f"warm answer {total:.1f} ms per question, of which {enc:.1f} ms encode the question"
+    return f"warm answer, median per question: {'; '.join(out)}; encoding the question takes {enc:.1f} ms"
 
 
 def run_one(source: Path, questions_path: Path, encoder) -> str:
@@ -181,10 +225,12 @@ def run_one(source: Path, questions_path: Path, encoder) -> str:
     a.load()
     qs = load_questions(questions_path)
     plain = unmerged(a)
-    results = {name: score(a, qs, DEFAULT, shipped_params(), name, plain) for name in VARIANTS}
+    shipped = {"cross": shipped_cross_params(), "linear": shipped_params()}
+    results = {name: score(a, qs, DEFAULT, shipped, name, plain) for name in VARIANTS}
     out = [table(f"{source.name} ({len(qs)} questions, shipped settings)", {n: summary(r) for n, r in results.items()})]
     out.append(precision_recall("default abstention", [results["final"]["summary"]]))
     out.append(curve_table("abstention curve", [results["final"]["curve"]]))
+    out.append(reliability_table("Reliability of the confidence", results["final"]["rows"]))
     return "\n\n".join(out)
 
 
@@ -192,8 +238,13 @@ def run_default(encoder) -> str:
     started = time.perf_counter()
     out = []
     sets = fit.assistants(encoder)
-    items = fit.collect(sets)
-    fitted = {held: fit.fitted_params(sets, items, exclude=held) for held in fit.ARTICLES}
+    reader_for(shipped_cross_params())  # makes MODEL
+    names = fit.cross_features(MODEL, int(shipped_cross_params().fitted_on.get("reader_candidates", fit.DEFAULT_CANDIDATES)))
+    items = fit.collect(sets, names=names)  # the cross reader's features; the linear fit reads the first columns
+    fitted = {
+        held: {"cross": fit.fitted_params(sets, items, exclude=held, names=names), "linear": fit.fitted_params(sets, items, exclude=held)}
+        for held in fit.ARTICLES
+    }
     plains = {slug: unmerged(a) for slug, (a, _) in sets.items()}
     per_article = {name: {} for name in VARIANTS}
     for name in VARIANTS:
@@ -203,7 +254,8 @@ def run_default(encoder) -> str:
     bundled = Assistant(encoder=encoder, notify=lambda m: None)
     bqs = load_questions(BUNDLED_QUESTIONS)
     bplain = unmerged(bundled)
-    b_results = {name: score(bundled, bqs, DEFAULT, shipped_params(), name, bplain) for name in VARIANTS}
+    shipped = {"cross": shipped_cross_params(), "linear": shipped_params()}
+    b_results = {name: score(bundled, bqs, DEFAULT, shipped, name, bplain) for name in VARIANTS}
 
     out.append(table(f"Bundled report, fixed set ({len(bqs)} questions; shipped settings)", {n: summary(r) for n, r in b_results.items()}))
     out.append(
@@ -217,6 +269,8 @@ def run_default(encoder) -> str:
     out.append(precision_recall("SQuAD default abstention (macro, LOAO)", [r["summary"] for r in per_article["final"].values()]))
     out.append(curve_table("Abstention curve, SQuAD macro (LOAO)", [r["curve"] for r in per_article["final"].values()]))
     out.append(curve_table("Abstention curve, bundled set", [b_results["final"]["curve"]]))
+    out.append(reliability_table("Reliability of the confidence, SQuAD pooled (LOAO)", [r for res in per_article["final"].values() for r in res["rows"]]))
+    out.append(reliability_table("Reliability of the confidence, bundled set", b_results["final"]["rows"]))
     out.append(latency(bundled, bqs, encoder.enc if isinstance(encoder, fit.MemoEncoder) else encoder))
     out.append(f"measured in one run of benchmarks/quality.py in {time.perf_counter() - started:.0f} s")
     return "\n\n".join(out)

@@ -108,7 +108,7 @@ class EchoFeature:
     answer_names = ("echo",)
     abstention_names = ("echo_best", "echo_margin")
 
-    def answer(self, query, spans):
+    def answer(self, query, spans, base):
         return np.array([[float("Ann Lee" in query.table.span_text(c))] for c in spans])
 
     def abstention(self, query, spans, features, scores, choice):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from .embed import Encoder, default_encoder, stderr_notice
-from .errors import QuestionError
+from .errors import ModelError, QuestionError, ReaderError
 from .index import BuildSummary, Index, ensure_index
 from .ingest import source_files
 from .paths import cache_dir
@@ -117,9 +117,18 @@ class Assistant:
 
     @property
     def reader(self) -> Reader:
-        if self._reader is None:
-            self._reader = make_reader(self.settings.reader)
-        return self._reader
+        with self._lock:
+            if self._reader is None:
+                try:
+                    self._reader = make_reader(self.settings.reader)
+                except ModelError as exc:
+                    if isinstance(exc, ReaderError) or self.settings.reader == "linear":
+                        raise  # an unknown reader or bad fitted numbers: a mistake to report, not to hide
+                    # The trained reader cannot run here (its weights or ONNX Runtime are broken):
+                    # answer as before it existed, and say so once.
+                    self.notify(f"reportqa: {exc} Answering without the {self.settings.reader} reader.")
+                    self._reader = make_reader("linear")
+            return self._reader
 
     @property
     def abstain_threshold(self) -> float:
@@ -144,6 +153,7 @@ class Assistant:
         with self._lock:
             if self._index is None:
                 self.build()
+            self.reader  # noqa: B018 - the reader's model loads now too, not on the first question
 
     def build(self, force: bool = False, progress: Callable[[int, int], None] | None = None) -> BuildSummary:
         """Build or refresh the index; a fresh one is kept unless force."""

@@ -13,14 +13,18 @@ from __future__ import annotations
 from .base import READERS, Decision, Reader, Scores, decide, make_reader, register
 from .candidates import Candidate, candidates, extend_yes_no
 from .context import Query, SentenceTable
+from .cross import CrossFeatures, CrossReader
 from .linear import ExtraFeatures, LinearFeatures, LinearParams, LinearReader
 from .qtype import answer_type, is_yes_no, key_terms
 
 register("linear", LinearReader)
+register("cross", CrossReader)
 
 __all__ = [
     "READERS",
     "Candidate",
+    "CrossFeatures",
+    "CrossReader",
     "Decision",
     "ExtraFeatures",
     "LinearFeatures",

@@ -48,8 +48,8 @@ class ExtraFeatures(Protocol):
     answer_names: tuple[str, ...]  # per-candidate columns, appended to ANSWER_FEATURES
     abstention_names: tuple[str, ...]  # per-question values, appended to ABSTENTION_FEATURES
 
-    def answer(self, query: Query, candidates: Sequence[Candidate]) -> np.ndarray:
-        """[len(candidates), len(answer_names)]."""
+    def answer(self, query: Query, candidates: Sequence[Candidate], base: np.ndarray) -> np.ndarray:
+        """[len(candidates), len(answer_names)]; base holds the candidates' ANSWER_FEATURES rows."""
         ...
 
     def abstention(
@@ -75,7 +75,7 @@ class LinearFeatures:
         x = answer_features(query, spans)
         if self.extra is None or not self.extra.answer_names:
             return x
-        more = np.asarray(self.extra.answer(query, spans), dtype=np.float64).reshape(len(spans), len(self.extra.answer_names))
+        more = np.asarray(self.extra.answer(query, spans, x), dtype=np.float64).reshape(len(spans), len(self.extra.answer_names))
         return np.hstack([x, more])
 
     def abstention_row(
@@ -100,6 +100,9 @@ class LinearParams:
     answered_bias: float
     threshold: float  # answer when P(answerable) >= threshold
     fitted_on: Mapping = field(default_factory=dict)  # what the numbers were fitted on
+    # Platt scaling of the two models' product, fitted so that the result is P(the quote answers):
+    # p = sigmoid(slope * logit(p_models) + intercept). The identity when absent.
+    calibration: Mapping[str, float] = field(default_factory=lambda: {"slope": 1.0, "intercept": 0.0})
 
     def with_answer_weights(self, **weights: float) -> "LinearParams":
         """A copy with some answer weights changed (by feature name)."""
@@ -118,6 +121,7 @@ class LinearParams:
             "topic": {"weights": dict(self.topic), "bias": self.topic_bias},
             "answered": {"weights": dict(self.answered), "bias": self.answered_bias},
             "threshold": self.threshold,
+            "calibration": dict(self.calibration),
         }
 
     @classmethod
@@ -137,6 +141,7 @@ class LinearParams:
                 answered_bias=float(data["answered"]["bias"]),
                 threshold=float(data["threshold"]),
                 fitted_on=data.get("fitted_on", {}),
+                calibration={k: float(data.get("calibration", {}).get(k, d)) for k, d in (("slope", 1.0), ("intercept", 0.0))},
             )
         except (KeyError, TypeError, ValueError) as e:
             raise ReaderError(f"{source} is malformed ({type(e).__name__}: {e}).") from None
@@ -196,6 +201,15 @@ def _logistic(weights: Sequence[float], bias: float, z: Sequence[float]) -> floa
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 
+def calibrate(p: float, calibration: Mapping[str, float]) -> float:
+    """sigmoid(slope * logit(p) + intercept): Platt scaling of a probability."""
+    slope, intercept = calibration.get("slope", 1.0), calibration.get("intercept", 0.0)
+    if slope == 1.0 and intercept == 0.0:
+        return p
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return _logistic((slope,), intercept, (math.log(p / (1 - p)),))
+
+
 class LinearReader:
     """Reader "linear": fitted linear answer scorer, P(on topic) x P(answered | on topic)."""
 
@@ -236,4 +250,4 @@ class LinearReader:
         """P(answerable) from a row of abstention features."""
         z = [(f - m) / d for f, m, d in zip(features, self.mean, self.scale)]
         p = _logistic(self.topic, self.params.topic_bias, z)
-        return p * _logistic(self.answered, self.params.answered_bias, z)
+        return calibrate(p * _logistic(self.answered, self.params.answered_bias, z), self.params.calibration)
