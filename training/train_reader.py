@@ -4,6 +4,7 @@
     python training/train_reader.py                     # the committed run (seed 13)
     python training/train_reader.py --resume            # carry on after a stop, from the last checkpoint
     python training/train_reader.py --questions 200 --out /tmp/r   # a smoke run
+    python training/train_reader.py --out /tmp/r --stop-after 100  # the committed run's first 100 steps, to compare losses
 
 What it learns: P(this span answers this question), for spans in the form the
 answer candidates take at run time (one sentence of a passage, or two adjacent
@@ -222,6 +223,9 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint-every", type=int, default=150)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--resume", action="store_true", help="carry on from the run folder's checkpoint")
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop after this many steps without saving a model (a reproducibility check: the logged "
+                         "losses of the first steps must equal the committed run's)")
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -307,6 +311,9 @@ def main(argv=None) -> int:
             running = []
             log(f"step {step}/{total} loss {mean:.4f} lr {schedule.get_last_lr()[0]:.2e} "
                 f"{rate * args.batch_size:.1f} pairs/s, ETA {eta / 60:.1f} min")
+        if args.stop_after and step >= args.stop_after:
+            log(f"stopped after {step} steps (--stop-after); no model saved")
+            return 0
         if step % args.eval_every == 0 and step < total:
             log(f"held-out at step {step}: {evaluate(model, tokenizer, held, args.max_len, torch)}")
         if step % args.checkpoint_every == 0 or step == total:

@@ -83,4 +83,4 @@ class CrossReader(LinearReader):
         n = candidates if candidates is not None else int(params.fitted_on.get("reader_candidates", DEFAULT_CANDIDATES))
         preselect = LinearReader(shipped_params()).weights
         super().__init__(params, extra=CrossFeatures(model, preselect, n))
-        self.model = model
+        self.model, self.candidates = model, n

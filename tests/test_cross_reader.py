@@ -1,0 +1,105 @@
+"""Reader "cross": the cross-encoder's logits as features of the linear scorer, on the tiny report with
+a fake cross-encoder, and the shipped reader's fit and fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reportqa.assistant import Assistant
+from reportqa.errors import ModelError, ReaderError
+from reportqa.reader import READERS, CrossFeatures, CrossReader, LinearParams, LinearReader, candidates
+from reportqa.reader.cross import shipped_cross_params
+from reportqa.reader.features import ABSTENTION_FEATURES, ANSWER_FEATURES
+from reportqa.reader.linear import calibrate
+from reportqa.settings import DEFAULT
+
+
+class FakeCrossEncoder:
+    """Logit 3 for a span naming Ann Lee, else -2; counts the pairs it reads."""
+
+    fingerprint = "fake:cross"
+
+    def __init__(self):
+        self.read = []
+
+    def logits(self, questions, texts):
+        self.read.extend(texts)
+        return np.array([3.0 if "Ann Lee" in t else -2.0 for t in texts], dtype=np.float32)
+
+
+def test_only_the_best_candidates_by_the_linear_score_are_read(tiny_source, fake_encoder, tmp_path):
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    query = a.query("Who is the depot manager?")
+    spans = candidates(query)
+    base = LinearReader().score(query, spans)
+    model = FakeCrossEncoder()
+    features = CrossFeatures(model, LinearReader().weights, candidates=2)
+    x = features.answer(query, spans, base.features)
+    assert x.shape == (len(spans), 2) and len(model.read) == 2
+    read = np.argsort(-base.values, kind="stable")[:2]
+    assert {query.table.span_text(spans[i]) for i in read} == set(model.read)
+    unread = np.setdiff1d(np.arange(len(spans)), read)
+    assert np.all(x[unread, 0] == x[read, 0].min() - 1.0)  # below every logit read
+    assert x[:, 1].sum() >= 1 and np.all(x[x[:, 1] == 1, 0] == x[:, 0].max())
+
+
+def test_abstention_features_are_the_best_logit_its_margin_and_the_choice(tiny_source, fake_encoder, tmp_path):
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    query = a.query("Who is the depot manager?")
+    spans = candidates(query)
+    features = CrossFeatures(FakeCrossEncoder(), LinearReader().weights, candidates=len(spans))
+    x = np.hstack([LinearReader().score(query, spans).features, features.answer(query, spans, LinearReader().score(query, spans).features)])
+    named = [i for i, c in enumerate(spans) if "Ann Lee" in query.table.span_text(c)]
+    other = next(i for i in range(len(spans)) if i not in named)
+    top, margin, chosen = features.abstention(query, spans, x, np.zeros(len(spans)), other)
+    assert top == 3.0 and chosen == -2.0
+    assert margin == (0.0 if len(named) > 1 else 5.0)
+    assert features.abstention(query, [], np.zeros((0, 19)), np.zeros(0), None) == [-10.0, 0.0, -10.0]
+
+
+def test_the_cross_reader_needs_its_own_fit(tiny_source, fake_encoder, tmp_path):
+    with pytest.raises(ReaderError, match="missing reader, best_reader"):
+        CrossReader(LinearParams.load(), model=FakeCrossEncoder())  # the linear fit names no reader features
+    params = shipped_cross_params()
+    reader = CrossReader(params, model=FakeCrossEncoder())
+    assert reader.features.answer == ANSWER_FEATURES + ("reader", "best_reader")
+    assert reader.features.abstention == ABSTENTION_FEATURES + ("reader_top", "reader_margin", "reader_chosen")
+    assert reader.candidates == params.fitted_on["reader_candidates"]
+
+
+def test_a_strong_logit_decides_the_answer(tiny_source, fake_encoder, tmp_path):
+    shipped = shipped_cross_params()
+    params = shipped.with_answer_weights(reader=50.0)
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, reader=CrossReader(params, model=FakeCrossEncoder()),
+                  notify=lambda m: None)
+    assert "Ann Lee" in a.answer("When was the new roof finished?").text
+
+
+def test_calibration_is_platt_scaling():
+    assert calibrate(0.3, {"slope": 1.0, "intercept": 0.0}) == 0.3
+    assert calibrate(0.5, {"slope": 2.0, "intercept": 0.0}) == pytest.approx(0.5)
+    assert calibrate(0.5, {"slope": 1.0, "intercept": np.log(3)}) == pytest.approx(0.75)
+    assert calibrate(0.9, {"slope": 0.5, "intercept": 0.0}) == pytest.approx(0.75)
+
+
+def test_a_reader_that_cannot_run_falls_back_to_linear_and_says_so(tiny_source, fake_encoder, tmp_path, monkeypatch):
+    def broken():
+        raise ModelError("The reader's weights are missing (reader.onnx): reinstall reportqa.")
+
+    monkeypatch.setitem(READERS, "cross", broken)
+    said = []
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, settings=DEFAULT.with_(reader="cross"), notify=said.append)
+    assert a.answer("When did the inspectors visit?").text
+    assert isinstance(a.reader, LinearReader)
+    assert said == ["reportqa: The reader's weights are missing (reader.onnx): reinstall reportqa. Answering without the cross reader."]
+
+
+def test_bad_fitted_numbers_are_not_hidden_by_the_fallback(tiny_source, fake_encoder, tmp_path, monkeypatch):
+    def misfitted():
+        raise ReaderError("cross.json do not match the features this reportqa computes")
+
+    monkeypatch.setitem(READERS, "cross", misfitted)
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, settings=DEFAULT.with_(reader="cross"), notify=lambda m: None)
+    with pytest.raises(ReaderError):
+        a.answer("When did the inspectors visit?")
