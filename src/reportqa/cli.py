@@ -111,26 +111,41 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.commands: dict[str, argparse.ArgumentParser] = {}  # name -> its parser, set on the top one
+        self.argv: list[str] = []  # what parse_args was given
 
     def error(self, message: str):  # type: ignore[override]
         if "invalid choice" in message and self.prog == "reportqa":
-            message += '\nTo ask one question: reportqa ask "YOUR QUESTION"; to chat: reportqa'
+            # `reportqa --sorce notes.md`: the unknown option, not its value, is the mistake.
+            options = [o for action in self._actions for o in action.option_strings]
+            unknown = [
+                a for a in self.argv
+                if a.startswith("-") and a != "-" and not any(o.startswith(a.split("=", 1)[0]) for o in options)
+            ]
+            if unknown:
+                message = unrecognized(self, unknown)
+            else:
+                message += '\nTo ask one question: reportqa ask "YOUR QUESTION"; to chat: reportqa'
         super().error(message)
 
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
         """As argparse, but an unknown option is reported by the command it was given to,
         with that command's usage and the nearest option it has ("--index-dir": --index)."""
+        self.argv = list(sys.argv[1:] if args is None else args)
         namespace, extras = self.parse_known_args(args, namespace)
         if extras:
             command = self.commands.get(getattr(namespace, "command", None) or "", self)
-            message = f"unrecognized arguments: {' '.join(extras)}"
-            options = [o for action in command._actions for o in action.option_strings]
-            unknown = [e.split("=", 1)[0] for e in extras if e.startswith("-") and e != "-"]
-            import difflib
-
-            near = difflib.get_close_matches(unknown[0], options, n=1) if unknown else []
-            command.error(message + (f" (did you mean {near[0]}?)" if near else ""))
+            command.error(unrecognized(command, extras))
         return namespace
+
+
+def unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """"unrecognized arguments: …", with the nearest option the parser has to the first unknown one."""
+    import difflib
+
+    options = [o for action in parser._actions for o in action.option_strings]
+    unknown = [e.split("=", 1)[0] for e in extras if e.startswith("-") and e != "-"]
+    near = difflib.get_close_matches(unknown[0], options, n=1) if unknown else []
+    return f"unrecognized arguments: {' '.join(extras)}" + (f" (did you mean {near[0]}?)" if near else "")
 
 
 def positive_int(text: str) -> int:
@@ -218,7 +233,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the figures and misses as JSON"
     )
     parser.commands = dict(commands.choices)
+    # `reportqa` alone is `reportqa chat`, so it takes the chat's options too:
+    # `reportqa --source notes.md`. They are parsed again by `chat` (see main).
+    alone = parser.add_argument_group("options of the chat (reportqa with no command)")
+    for action in chat._actions:
+        if action.option_strings and action.dest != "help":
+            _copy_option(alone, action)
     return parser
+
+
+def _copy_option(group: Any, action: argparse.Action) -> None:
+    """Add a chat option to the top-level parser, under a dest of its own (chat_...)."""
+    kwargs: dict[str, Any] = {"dest": f"chat_{action.dest}", "default": None, "help": action.help}
+    if isinstance(action, argparse._StoreTrueAction):
+        kwargs["action"] = "store_true"
+    else:
+        kwargs.update(metavar=action.metavar, type=action.type)
+    group.add_argument(*action.option_strings, **kwargs)
+
+
+def _refuse_chat_options_before(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`reportqa --json ask …`: the option belongs after the command; say so (exit 2)."""
+    for action in parser._actions:
+        if action.dest.startswith("chat_") and getattr(args, action.dest) is not None:
+            option = action.option_strings[-1]
+            parser.error(f"{option} goes after the command: reportqa {args.command} {option} …")
 
 
 # -- the assistant, created lazily ------------------------------------------------
@@ -456,12 +495,16 @@ def main(argv: list[str] | None = None) -> int:
             except (ValueError, OSError):
                 pass
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = parser.parse_args(argv)
+        if args.command is None:
+            # `reportqa [--source PATH] [--index DIR] [-k N] [--json]` is the chat.
+            args = parser.parse_args(["chat", *argv])
+        else:
+            _refuse_chat_options_before(parser, args)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if args.command is None:
-        args = parser.parse_args(["chat"])
     try:
         return COMMAND_BODIES[args.command](args)
     except UsageError as exc:
