@@ -398,6 +398,40 @@ def test_a_refused_line_is_reported_and_the_rest_answered(capsys, monkeypatch):
     assert json.loads(captured.out)["question"] == "who is the depot manager"
 
 
+def test_a_piped_slash_command_is_a_command_not_a_question(capsys, fake, monkeypatch):
+    # `printf '/help\n' | reportqa` used to answer "/help" as a question about the report.
+    stdin(monkeypatch, "/help\n")
+    assert cli.main([]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Type a question to get an answer quoted from the report, or a command:\n")
+    assert "  /why " in captured.out and "Q: " not in captured.out
+    assert captured.err == "" and fake["it"].questions == []
+
+
+def test_piped_commands_run_in_turn_with_the_questions(capsys, fake, monkeypatch):
+    stdin(
+        monkeypatch,
+        "/k 1\nWhen did the inspectors visit the depot?\n/jsn\n/show 1\n/quit\nnot asked\n",
+    )
+    assert cli.main([]) == 0
+    captured = capsys.readouterr()
+    # An unknown command: the chat's own one-line error, on stderr; the other lines go on.
+    assert captured.err == "error: unknown command /jsn. Did you mean /json? Type /help to list the commands.\n"
+    assert fake["it"].questions == [("When did the inspectors visit the depot?", 1)]  # /k 1 applied; /quit stopped
+    shown = captured.out.split("\n\n")
+    assert shown[0] == "Showing 1 passage per answer from now on."
+    assert shown[1].startswith("Q: When did the inspectors visit the depot?\nThe inspectors visited the depot")
+    assert "(cited)" in captured.out  # /show 1 showed the last answer's citation
+
+
+def test_piped_json_command_switches_to_json_lines(capsys, fake, monkeypatch):
+    stdin(monkeypatch, "/json\nwho is the depot manager\n")
+    assert cli.main([]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "JSON output on."
+    assert valid_answer(json.loads(lines[1]))["question"] == "who is the depot manager"
+
+
 # -- index ----------------------------------------------------------------------------
 
 

@@ -48,13 +48,13 @@ exit status:
 Run `reportqa COMMAND --help` for the options of each command."""
 
 CHAT_EPILOG = """\
-In a terminal this opens the chat: type a question, or /help for commands
-(/sources, /show N, /k N, /json, /why, /quit). Ctrl-C clears the line, Ctrl-D quits.
-History is kept in $REPORTQA_HISTORY, else $XDG_STATE_HOME/reportqa/history
-(~/.local/state/reportqa/history).
+In a terminal this opens the chat: type a question, or /help for the commands.
+Ctrl-C clears the line, Ctrl-D quits. History is kept in $REPORTQA_HISTORY, else
+$XDG_STATE_HOME/reportqa/history (~/.local/state/reportqa/history).
 
 When stdin or stdout is not a terminal, each non-empty input line is answered
 in turn, without prompts or colour; with --json, one JSON object per line.
+A line that starts with / is a command, as in the chat (/quit stops reading).
 
 examples:
   reportqa chat
@@ -352,33 +352,75 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def answer_lines(
     assistant: Any, lines: Iterable[str], out: TextIO, *, k: int, json_mode: bool
 ) -> int:
-    """Non-terminal input: answer each non-empty line, plain text or JSON Lines."""
+    """Non-terminal input: answer each non-empty line, plain text or JSON Lines.
+
+    A line that starts with "/" is a chat command, run by the chat's own code
+    (/k and /json change what follows, /quit stops); its errors go to stderr.
+    """
+    from .repl import Backend, Repl
+
     style = render.Style(color=False, width=render.terminal_width(out))
-    first = True
+    out = _Tail(out)
+    backend = Backend(
+        ask=lambda question, n: assistant.answer(question, k=n),
+        sources=assistant.sources_info,
+        surroundings=assistant.surroundings,
+    )
+    repl = Repl(backend, out=out, err=sys.stderr, style=style, k=k, json_mode=json_mode)
     for line in lines:
         question = line.strip()
         if not question:
             continue
+        if question.startswith("/"):
+            if not repl.json_mode:
+                out.gap()
+            if not repl.command(question):
+                break
+            continue
         try:
-            answer = assistant.answer(question, k=k)
+            answer = assistant.answer(question, k=repl.k)
         except QuestionError as exc:
             print(
                 f"reportqa: {render.printable(str(exc))} (question: {render.printable(question)[:80]})",
                 file=sys.stderr,
             )
             continue
+        repl.last = answer
         if answer.notice:
             _stderr_notice(answer.notice)
-        if json_mode:
+        if repl.json_mode:
             out.write(render.answer_json(answer) + "\n")
         else:
-            if not first:
-                out.write("\n")
+            out.gap()
             out.write(render.paragraph("Q: " + render.printable(question), style) + "\n")
             out.write(render.answer_text(answer, style) + "\n")
         out.flush()
-        first = False
     return EXIT_OK
+
+
+class _Tail:
+    """A text stream that remembers how its output ends, to put one blank line between blocks."""
+
+    def __init__(self, stream: TextIO):
+        self.stream, self.tail, self.pending = stream, "", False
+
+    def write(self, text: str) -> int:
+        if self.pending and text:
+            self.pending = False
+            if self.tail and self.tail != "\n\n":
+                self.write("\n")
+        self.tail = (self.tail + text)[-2:]
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def gap(self) -> None:
+        """A blank line before what is written next, unless it is the first output or follows one."""
+        self.pending = True
 
 
 def chat_terminal(args: argparse.Namespace) -> int:
