@@ -14,7 +14,7 @@ from .embed import Encoder, default_encoder, stderr_notice
 from .errors import QuestionError
 from .extract import decide
 from .index import BuildSummary, Index, ensure_index
-from .ingest import source_files
+from .ingest import check_source, source_files
 from .paths import cache_dir
 from .results import Answer, Citation, Quote, Signals
 from .retrieve import Ranking, Retriever
@@ -94,6 +94,7 @@ class Assistant:
         notify: Callable[[str], None] | None = None,
     ):
         self.source = Path(source) if source is not None else BUNDLED_SOURCE
+        check_source(self.source)  # a missing or unreadable source fails now, not at the first answer
         self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir(self.source)
         self.settings = settings or DEFAULT
         self.notify = notify or stderr_notice

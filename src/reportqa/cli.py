@@ -426,9 +426,11 @@ class _Tail:
 def chat_terminal(args: argparse.Namespace) -> int:
     from .repl import Backend, Repl, open_history
 
-    if args.source is not None and not os.path.lexists(args.source):
+    if args.source is not None:
+        from .ingest import check_source
+
         # Cheap to check now; otherwise the chat would open only to fail on every question.
-        raise SourceError(f"{args.source} does not exist: pass a .txt/.md file or a folder of them.")
+        check_source(args.source)
     # The loader's notices go through the REPL, which is created just below.
     loader = BackgroundAssistant(lambda: make_assistant(args, lambda message: repl.notify(message)))
     backend = Backend(
