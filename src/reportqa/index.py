@@ -25,6 +25,7 @@ never a mix, and a killed build leaves the previous index in place.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import hashlib
@@ -478,7 +479,7 @@ def sentence_tokens(chunks: list[Chunk], pieces: list, dim: int, first_row: int 
         starts = [s for s, _ in chunk.sentences]
         for j, ((a, b), wid) in enumerate(zip(tok.spans.tolist(), tok.ids.tolist())):
             at = chunk.start + a
-            k = int(np.searchsorted(starts, at, side="right")) - 1
+            k = bisect.bisect_right(starts, at) - 1  # np.searchsorted would copy starts per wordpiece
             if k < 0 or at >= chunk.sentences[k][1] or not any(ch.isalnum() for ch in chunk.text[a:b]):
                 continue
             rows.append((row + k, wid))
