@@ -15,13 +15,13 @@ from .errors import QuestionError
 from .extract import decide
 from .index import BuildSummary, Index, ensure_index
 from .ingest import check_source, source_files
-from .paths import cache_dir
+from .paths import bundled_root, cache_dir
 from .results import Answer, Citation, Quote, Signals
 from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
 from .text import terms
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = bundled_root()  # the repository's top level, or the installed package's _bundled/
 BUNDLED_SOURCE = ROOT / "source_text"
 BUNDLED_INDEX = ROOT / "index"
 MAX_QUESTION_CHARS = 2000
