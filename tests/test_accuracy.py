@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from reportqa.assistant import Assistant
 from reportqa.evaluate import evaluate, format_report, load_questions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,8 +18,8 @@ QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
 
 
 @pytest.fixture(scope="module")
-def figures() -> dict:
-    result = evaluate(Assistant(), load_questions(QUESTIONS))
+def figures(bundled) -> dict:
+    result = evaluate(bundled, load_questions(QUESTIONS))  # the session's loaded Assistant()
     print("\n" + format_report(result, misses_shown=0))
     return result["summary"]
 

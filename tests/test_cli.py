@@ -169,6 +169,57 @@ def test_a_question_typed_as_a_command_gets_a_hint(capsys):
     assert 'reportqa ask "YOUR QUESTION"' in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--source", "notes.md", "--index", "/tmp/notes-index", "-k", "2", "--json"],
+        ["--json", "-k2", "--source=notes.md", "--index=/tmp/notes-index"],
+        ["--sou", "notes.md", "--ind", "/tmp/notes-index", "-k", "2", "--js"],  # abbreviations, as chat takes
+    ],
+)
+def test_reportqa_alone_takes_the_chat_options(argv, capsys, fake, monkeypatch):
+    # The README's `reportqa --source ~/reports/annual-review/`: the chat, without the word chat.
+    stdin(monkeypatch, "who is the depot manager\n")
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert fake["it"].source == Path("notes.md") and fake["it"].index_dir == Path("/tmp/notes-index")
+    assert fake["it"].questions == [("who is the depot manager", 2)]
+    assert valid_answer(json.loads(captured.out))["answered"] is True
+
+
+def test_reportqa_alone_is_the_chat_with_its_defaults(capsys, fake, monkeypatch):
+    stdin(monkeypatch, "who is the depot manager\n")
+    assert cli.main([]) == 0
+    assert fake["it"].source == Path("report.txt")  # the fake's stand-in for "no --source"
+    assert fake["it"].questions == [("who is the depot manager", 3)]
+    assert capsys.readouterr().out.startswith("Q: who is the depot manager\n")
+
+
+def test_the_chat_options_are_in_the_main_help(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: reportqa [-h] [--version] [--source PATH] [--index DIR] [-k N] [--json]")
+    for option in ("--source PATH", "--index DIR", "-k N", "--json"):
+        assert f"  {option}" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--sorce", "notes.md"], "reportqa: error: unrecognized arguments: --sorce (did you mean --source?)\n"),
+        (["-k", "0"], "reportqa: error: argument -k: must be 1 or more, got 0\n"),
+        (["--json", "ask", "q"], "reportqa: error: --json goes after the command: reportqa ask --json …\n"),
+        (["--source", "x", "index"], "reportqa: error: --source goes after the command: reportqa index --source …\n"),
+    ],
+)
+def test_chat_options_without_a_command_give_usage_errors(argv, message, capsys, fake):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: reportqa [-h]") and err.endswith(message)
+    assert "it" not in fake
+
+
 # -- ask ------------------------------------------------------------------------------
 
 
@@ -345,6 +396,40 @@ def test_a_refused_line_is_reported_and_the_rest_answered(capsys, monkeypatch):
     captured = capsys.readouterr()
     assert captured.err == "reportqa: The question has no words. (question: ?!)\n"
     assert json.loads(captured.out)["question"] == "who is the depot manager"
+
+
+def test_a_piped_slash_command_is_a_command_not_a_question(capsys, fake, monkeypatch):
+    # `printf '/help\n' | reportqa` used to answer "/help" as a question about the report.
+    stdin(monkeypatch, "/help\n")
+    assert cli.main([]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Type a question to get an answer quoted from the report, or a command:\n")
+    assert "  /why " in captured.out and "Q: " not in captured.out
+    assert captured.err == "" and fake["it"].questions == []
+
+
+def test_piped_commands_run_in_turn_with_the_questions(capsys, fake, monkeypatch):
+    stdin(
+        monkeypatch,
+        "/k 1\nWhen did the inspectors visit the depot?\n/jsn\n/show 1\n/quit\nnot asked\n",
+    )
+    assert cli.main([]) == 0
+    captured = capsys.readouterr()
+    # An unknown command: the chat's own one-line error, on stderr; the other lines go on.
+    assert captured.err == "error: unknown command /jsn. Did you mean /json? Type /help to list the commands.\n"
+    assert fake["it"].questions == [("When did the inspectors visit the depot?", 1)]  # /k 1 applied; /quit stopped
+    shown = captured.out.split("\n\n")
+    assert shown[0] == "Showing 1 passage per answer from now on."
+    assert shown[1].startswith("Q: When did the inspectors visit the depot?\nThe inspectors visited the depot")
+    assert "(cited)" in captured.out  # /show 1 showed the last answer's citation
+
+
+def test_piped_json_command_switches_to_json_lines(capsys, fake, monkeypatch):
+    stdin(monkeypatch, "/json\nwho is the depot manager\n")
+    assert cli.main([]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "JSON output on."
+    assert valid_answer(json.loads(lines[1]))["question"] == "who is the depot manager"
 
 
 # -- index ----------------------------------------------------------------------------

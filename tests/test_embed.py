@@ -33,8 +33,14 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def reference() -> np.ndarray:
-    return SentenceTransformerEncoder().encode(TEXTS, batch_size=4)
+def sentence_transformer() -> SentenceTransformerEncoder:
+    """torch and the model, loaded once for the module (each load takes seconds)."""
+    return SentenceTransformerEncoder()
+
+
+@pytest.fixture(scope="module")
+def reference(sentence_transformer) -> np.ndarray:
+    return sentence_transformer.encode(TEXTS, batch_size=4)
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +94,8 @@ def test_onnx_matches_sentence_transformers(reference, cache):
 
 
 @pytest.fixture(scope="module")
-def reference_tokens():
-    return SentenceTransformerEncoder().encode_tokens(TEXTS, batch_size=4)
+def reference_tokens(sentence_transformer):
+    return sentence_transformer.encode_tokens(TEXTS, batch_size=4)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "onnx"])
@@ -127,9 +133,9 @@ def test_vectors_are_unit_float32(cache):
     assert onnx_encoder([]).encode([]).shape == (0, embed.DIM)
 
 
-def test_every_backend_declares_the_same_model(cache):
+def test_every_backend_declares_the_same_model(cache, sentence_transformer):
     # The index records the weights, not the backend, so one index serves all.
-    encoders = [NumpyEncoder(), onnx_encoder([]), SentenceTransformerEncoder()]
+    encoders = [NumpyEncoder(), onnx_encoder([]), sentence_transformer]
     assert len({(e.model_id, e.fingerprint, e.dim, e.max_tokens) for e in encoders}) == 1
     counts = {e.count_tokens(REPORT[:3000]) for e in encoders}
     assert len(counts) == 1

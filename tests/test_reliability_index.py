@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,9 @@ import pytest
 from conftest import TESTS, FakeEncoder
 
 from reportqa import index as index_mod
-from reportqa.errors import IndexError_, IndexFormatError
-from reportqa.index import FORMAT_VERSION, build_lock, ensure_index, read_index
+from reportqa.assistant import Assistant
+from reportqa.errors import IndexError_, IndexFormatError, SourceError
+from reportqa.index import FORMAT_VERSION, build_lock, ensure_index, lock_path, read_index
 
 SRC = TESTS.parent / "src" / "reportqa"
 
@@ -429,3 +431,62 @@ def test_committed_bundled_index_loads_and_passes_every_check():
         setattr(encoder, key, model["id" if key == "model_id" else key])
     # Fresh for the source and chunking (the model fingerprint is checked in test_core with the real model).
     assert staleness(index.manifest, expected_manifest(BUNDLED_SOURCE, encoder)) is None
+
+
+def test_a_source_that_cannot_be_read_leaves_no_lock_file_or_folder(tmp_path, fake_encoder, monkeypatch):
+    # Issue 12: a failed first build left `.NAME.lock` files in ~/.cache/reportqa/indexes/.
+    monkeypatch.setenv("REPORTQA_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"caf\xe9\n")
+    assistant = Assistant(source=bad, encoder=fake_encoder, notify=lambda m: None)
+    for _ in range(2):
+        with pytest.raises(SourceError, match="not valid UTF-8"):
+            assistant.answer("who?")
+        assert list((tmp_path / "cache").rglob("*")) == []  # no lock file, no indexes/ folder
+    explicit = tmp_path / "a" / "b" / "index"
+    with pytest.raises(SourceError):
+        ensure_index(bad, explicit, fake_encoder)
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_failed_rebuild_keeps_the_index_and_its_lock_file(built, fake_encoder):
+    source, index_dir = built
+    (source / "report.txt").write_bytes(b"caf\xe9\n")
+    with pytest.raises(SourceError):
+        ensure_index(source, index_dir, fake_encoder)
+    assert read_index(index_dir).chunks  # the previous index is still there
+
+
+def test_a_process_waiting_on_a_removed_lock_file_locks_the_new_one(tmp_path):
+    import threading
+
+    index_dir = tmp_path / "index"  # never built, so each release removes the lock file
+    holding, release, order = threading.Event(), threading.Event(), []
+
+    def first():
+        with build_lock(index_dir):
+            holding.set()
+            release.wait(5)
+            order.append("first")
+
+    def second():
+        holding.wait(5)
+        with build_lock(index_dir, timeout=5):
+            order.append("second")
+            assert lock_path(index_dir).exists()  # it holds the file that is at the path
+            with pytest.raises(IndexError_, match="Another reportqa process"):
+                with build_lock(index_dir, timeout=0):
+                    pass
+            order.append("exclusive")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    holding.wait(5)
+    time.sleep(0.3)  # the second is waiting on the first's file now
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert order == ["first", "second", "exclusive"]
+    assert not lock_path(index_dir).exists()

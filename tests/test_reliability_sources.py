@@ -217,3 +217,38 @@ def test_a_bad_source_through_the_cli_is_one_line_with_status_1(tmp_path, capsys
         assert status == 1, err
         assert err.count("\n") == 1 and "bad.txt is not valid UTF-8 (byte 3" in err and "Traceback" not in err
     assert not (tmp_path / "i").exists()
+
+
+def test_a_missing_or_unusable_source_is_refused_when_the_assistant_is_made(tmp_path, tiny_source, monkeypatch):
+    # Issue 12: Assistant(source="/nope") used to raise nothing until the first answer().
+    with pytest.raises(SourceError, match=r"^Source /nope does not exist: pass a \.txt/\.md file"):
+        Assistant(source="/nope")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    with pytest.raises(SourceError, match=r"report\.pdf is not a \.txt or \.md file"):
+        Assistant(source=pdf)
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(SourceError, match=r"pipe\.txt is not a regular file"):
+        Assistant(source=fifo)  # and it does not hang opening the FIFO
+
+    real_open, real_scandir = os.open, os.scandir
+    locked = {str(tiny_source), str(tiny_source / "report.txt")}
+
+    def denied(path, *args, **kwargs):
+        if str(path) in locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return (real_open if args or kwargs else real_scandir)(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)  # as root, chmod 000 would not stop the read
+    with pytest.raises(SourceError, match=r"^Cannot read .*report\.txt: Permission denied\.$"):
+        Assistant(source=tiny_source / "report.txt")
+    monkeypatch.setattr(os, "scandir", denied)
+    with pytest.raises(SourceError, match=r"^Cannot read .*source: Permission denied\.$"):
+        Assistant(source=tiny_source)
+
+
+def test_making_an_assistant_checks_the_source_but_loads_nothing(tiny_source, tmp_path):
+    a = Assistant(source=tiny_source, index_dir=tmp_path / "index")
+    assert a._encoder is None and a._index is None
+    assert not (tmp_path / "index").exists()

@@ -587,3 +587,16 @@ def test_a_quote_inside_a_longer_passage_is_cited_at_its_own_line():
     assert f"{hl}{REPORT[q_start:q_end]}{render.RESET} Water no longer" in out
     # Its paragraphs stay apart: a blank line between them.
     assert "40 buses.\n\n    " in out
+
+
+def test_one_list_of_commands_drives_help_completion_dispatch_and_the_docs():
+    from pathlib import Path
+
+    from reportqa.repl import COMMANDS
+
+    repl = Repl(backend_for(FakeAssistant()), out=io.StringIO(), style=render.Style())
+    for name in COMMANDS:
+        assert name == "/quit" or callable(getattr(repl, "cmd_" + name[1:]))
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    table = docs.split("## Commands", 1)[1].split("\n\n")[1]
+    assert re.findall(r"^\| `(/\w+)", table, re.M) == list(COMMANDS)

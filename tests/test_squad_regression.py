@@ -30,10 +30,11 @@ FLOORS = {
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory) -> dict:
+def result(tmp_path_factory, bundled) -> dict:
     if not ARTICLE.with_suffix(".txt").exists():
         pytest.skip(f"{ARTICLE.with_suffix('.txt')} is absent: the SQuAD benchmark lives in ../shared beside the repo")
-    a = Assistant(source=ARTICLE.with_suffix(".txt"), index_dir=tmp_path_factory.mktemp("squad") / "index", notify=lambda m: None)
+    a = Assistant(source=ARTICLE.with_suffix(".txt"), index_dir=tmp_path_factory.mktemp("squad") / "index",
+                  encoder=bundled.encoder, notify=lambda m: None)  # the session's model, loaded once
     r = evaluate(a, load_questions(ARTICLE.with_suffix(".questions.jsonl")))
     print("\n" + format_report(r, misses_shown=0))
     return r

@@ -13,15 +13,15 @@ from typing import Callable
 from .embed import Encoder, default_encoder, stderr_notice
 from .errors import ModelError, QuestionError, ReaderError
 from .index import BuildSummary, Index, ensure_index
-from .ingest import source_files
-from .paths import cache_dir
+from .ingest import check_source, source_files
+from .paths import bundled_root, cache_dir
 from .reader import Query, Reader, SentenceTable, decide, make_reader
 from .results import Answer, Citation, Quote, Signals
 from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
 from .text import terms
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = bundled_root()  # the repository's top level, or the installed package's _bundled/
 BUNDLED_SOURCE = ROOT / "source_text"
 BUNDLED_INDEX = ROOT / "index"
 MAX_QUESTION_CHARS = 2000
@@ -95,6 +95,7 @@ class Assistant:
         notify: Callable[[str], None] | None = None,
     ):
         self.source = Path(source) if source is not None else BUNDLED_SOURCE
+        check_source(self.source)  # a missing or unreadable source fails now, not at the first answer
         self.index_dir = Path(index_dir) if index_dir is not None else default_index_dir(self.source)
         self.settings = settings or DEFAULT
         self.notify = notify or stderr_notice

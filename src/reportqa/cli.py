@@ -48,13 +48,13 @@ exit status:
 Run `reportqa COMMAND --help` for the options of each command."""
 
 CHAT_EPILOG = """\
-In a terminal this opens the chat: type a question, or /help for commands
-(/sources, /show N, /k N, /json, /why, /quit). Ctrl-C clears the line, Ctrl-D quits.
-History is kept in $REPORTQA_HISTORY, else $XDG_STATE_HOME/reportqa/history
-(~/.local/state/reportqa/history).
+In a terminal this opens the chat: type a question, or /help for the commands.
+Ctrl-C clears the line, Ctrl-D quits. History is kept in $REPORTQA_HISTORY, else
+$XDG_STATE_HOME/reportqa/history (~/.local/state/reportqa/history).
 
 When stdin or stdout is not a terminal, each non-empty input line is answered
 in turn, without prompts or colour; with --json, one JSON object per line.
+A line that starts with / is a command, as in the chat (/quit stops reading).
 
 examples:
   reportqa chat
@@ -111,26 +111,41 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.commands: dict[str, argparse.ArgumentParser] = {}  # name -> its parser, set on the top one
+        self.argv: list[str] = []  # what parse_args was given
 
     def error(self, message: str):  # type: ignore[override]
         if "invalid choice" in message and self.prog == "reportqa":
-            message += '\nTo ask one question: reportqa ask "YOUR QUESTION"; to chat: reportqa'
+            # `reportqa --sorce notes.md`: the unknown option, not its value, is the mistake.
+            options = [o for action in self._actions for o in action.option_strings]
+            unknown = [
+                a for a in self.argv
+                if a.startswith("-") and a != "-" and not any(o.startswith(a.split("=", 1)[0]) for o in options)
+            ]
+            if unknown:
+                message = unrecognized(self, unknown)
+            else:
+                message += '\nTo ask one question: reportqa ask "YOUR QUESTION"; to chat: reportqa'
         super().error(message)
 
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
         """As argparse, but an unknown option is reported by the command it was given to,
         with that command's usage and the nearest option it has ("--index-dir": --index)."""
+        self.argv = list(sys.argv[1:] if args is None else args)
         namespace, extras = self.parse_known_args(args, namespace)
         if extras:
             command = self.commands.get(getattr(namespace, "command", None) or "", self)
-            message = f"unrecognized arguments: {' '.join(extras)}"
-            options = [o for action in command._actions for o in action.option_strings]
-            unknown = [e.split("=", 1)[0] for e in extras if e.startswith("-") and e != "-"]
-            import difflib
-
-            near = difflib.get_close_matches(unknown[0], options, n=1) if unknown else []
-            command.error(message + (f" (did you mean {near[0]}?)" if near else ""))
+            command.error(unrecognized(command, extras))
         return namespace
+
+
+def unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """"unrecognized arguments: …", with the nearest option the parser has to the first unknown one."""
+    import difflib
+
+    options = [o for action in parser._actions for o in action.option_strings]
+    unknown = [e.split("=", 1)[0] for e in extras if e.startswith("-") and e != "-"]
+    near = difflib.get_close_matches(unknown[0], options, n=1) if unknown else []
+    return f"unrecognized arguments: {' '.join(extras)}" + (f" (did you mean {near[0]}?)" if near else "")
 
 
 def positive_int(text: str) -> int:
@@ -218,7 +233,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the figures and misses as JSON"
     )
     parser.commands = dict(commands.choices)
+    # `reportqa` alone is `reportqa chat`, so it takes the chat's options too:
+    # `reportqa --source notes.md`. They are parsed again by `chat` (see main).
+    alone = parser.add_argument_group("options of the chat (reportqa with no command)")
+    for action in chat._actions:
+        if action.option_strings and action.dest != "help":
+            _copy_option(alone, action)
     return parser
+
+
+def _copy_option(group: Any, action: argparse.Action) -> None:
+    """Add a chat option to the top-level parser, under a dest of its own (chat_...)."""
+    kwargs: dict[str, Any] = {"dest": f"chat_{action.dest}", "default": None, "help": action.help}
+    if isinstance(action, argparse._StoreTrueAction):
+        kwargs["action"] = "store_true"
+    else:
+        kwargs.update(metavar=action.metavar, type=action.type)
+    group.add_argument(*action.option_strings, **kwargs)
+
+
+def _refuse_chat_options_before(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`reportqa --json ask …`: the option belongs after the command; say so (exit 2)."""
+    for action in parser._actions:
+        if action.dest.startswith("chat_") and getattr(args, action.dest) is not None:
+            option = action.option_strings[-1]
+            parser.error(f"{option} goes after the command: reportqa {args.command} {option} …")
 
 
 # -- the assistant, created lazily ------------------------------------------------
@@ -313,41 +352,85 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def answer_lines(
     assistant: Any, lines: Iterable[str], out: TextIO, *, k: int, json_mode: bool
 ) -> int:
-    """Non-terminal input: answer each non-empty line, plain text or JSON Lines."""
+    """Non-terminal input: answer each non-empty line, plain text or JSON Lines.
+
+    A line that starts with "/" is a chat command, run by the chat's own code
+    (/k and /json change what follows, /quit stops); its errors go to stderr.
+    """
+    from .repl import Backend, Repl
+
     style = render.Style(color=False, width=render.terminal_width(out))
-    first = True
+    out = _Tail(out)
+    backend = Backend(
+        ask=lambda question, n: assistant.answer(question, k=n),
+        sources=assistant.sources_info,
+        surroundings=assistant.surroundings,
+    )
+    repl = Repl(backend, out=out, err=sys.stderr, style=style, k=k, json_mode=json_mode)
     for line in lines:
         question = line.strip()
         if not question:
             continue
+        if question.startswith("/"):
+            if not repl.json_mode:
+                out.gap()
+            if not repl.command(question):
+                break
+            continue
         try:
-            answer = assistant.answer(question, k=k)
+            answer = assistant.answer(question, k=repl.k)
         except QuestionError as exc:
             print(
                 f"reportqa: {render.printable(str(exc))} (question: {render.printable(question)[:80]})",
                 file=sys.stderr,
             )
             continue
+        repl.last = answer
         if answer.notice:
             _stderr_notice(answer.notice)
-        if json_mode:
+        if repl.json_mode:
             out.write(render.answer_json(answer) + "\n")
         else:
-            if not first:
-                out.write("\n")
+            out.gap()
             out.write(render.paragraph("Q: " + render.printable(question), style) + "\n")
             out.write(render.answer_text(answer, style) + "\n")
         out.flush()
-        first = False
     return EXIT_OK
+
+
+class _Tail:
+    """A text stream that remembers how its output ends, to put one blank line between blocks."""
+
+    def __init__(self, stream: TextIO):
+        self.stream, self.tail, self.pending = stream, "", False
+
+    def write(self, text: str) -> int:
+        if self.pending and text:
+            self.pending = False
+            if self.tail and self.tail != "\n\n":
+                self.write("\n")
+        self.tail = (self.tail + text)[-2:]
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def gap(self) -> None:
+        """A blank line before what is written next, unless it is the first output or follows one."""
+        self.pending = True
 
 
 def chat_terminal(args: argparse.Namespace) -> int:
     from .repl import Backend, Repl, open_history
 
-    if args.source is not None and not os.path.lexists(args.source):
+    if args.source is not None:
+        from .ingest import check_source
+
         # Cheap to check now; otherwise the chat would open only to fail on every question.
-        raise SourceError(f"{args.source} does not exist: pass a .txt/.md file or a folder of them.")
+        check_source(args.source)
     # The loader's notices go through the REPL, which is created just below.
     loader = BackgroundAssistant(lambda: make_assistant(args, lambda message: repl.notify(message)))
     backend = Backend(
@@ -456,12 +539,16 @@ def main(argv: list[str] | None = None) -> int:
             except (ValueError, OSError):
                 pass
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = parser.parse_args(argv)
+        if args.command is None:
+            # `reportqa [--source PATH] [--index DIR] [-k N] [--json]` is the chat.
+            args = parser.parse_args(["chat", *argv])
+        else:
+            _refuse_chat_options_before(parser, args)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if args.command is None:
-        args = parser.parse_args(["chat"])
     try:
         return COMMAND_BODIES[args.command](args)
     except UsageError as exc:

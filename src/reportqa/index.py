@@ -25,6 +25,7 @@ never a mix, and a killed build leaves the previous index in place.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import hashlib
@@ -137,38 +138,69 @@ def lock_path(index_dir: Path) -> Path:
 
 @contextlib.contextmanager
 def build_lock(index_dir: Path, timeout: float | None = None, notify: Callable[[str], None] | None = None):
-    """An exclusive flock beside the index folder; waits up to timeout seconds."""
+    """An exclusive flock beside the index folder; waits up to timeout seconds.
+
+    If there is no index folder when it is released (the first build of a source
+    failed, say because a file is not UTF-8), the lock file is removed too, so a
+    source that could not be read leaves nothing behind. A process that was
+    waiting on the removed file sees that it is no longer the one at the path
+    and locks the new one instead.
+    """
     import fcntl
 
     if timeout is None:
         timeout = _lock_timeout()
     path = lock_path(index_dir)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise IndexError_(f"Cannot create the lock file {path}: {exc.strerror}.") from None
-    try:
-        deadline = time.monotonic() + timeout
-        told = False
-        while True:
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            # Its folder was removed with a failed first build's lock file: make it again.
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise IndexError_(
-                        f"Another reportqa process has been building {index_dir} for over {timeout:g} s: "
-                        f"wait for it, or remove {path} if no build is running."
-                    ) from None
-                if not told and notify:
-                    notify(f"reportqa: waiting for another process that is building {index_dir} …")
-                    told = True
-                time.sleep(0.1)
+                raise IndexError_(f"Cannot create the lock file {path}: {exc.strerror}.") from None
+        except OSError as exc:
+            raise IndexError_(f"Cannot create the lock file {path}: {exc.strerror}.") from None
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise IndexError_(
+                            f"Another reportqa process has been building {index_dir} for over {timeout:g} s: "
+                            f"wait for it, or remove {path} if no build is running."
+                        ) from None
+                    if not told and notify:
+                        notify(f"reportqa: waiting for another process that is building {index_dir} …")
+                        told = True
+                    time.sleep(0.1)
+            try:
+                current = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                current = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if current:
+            break
+        os.close(fd)  # the holder removed this file on release: lock the one at the path now
+    try:
         yield
     finally:
-        os.close(fd)
+        try:
+            if not os.path.lexists(index_dir):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)  # still holding the lock, so no one else is using this file
+        finally:
+            os.close(fd)
 
 
 def _lock_timeout() -> float:
@@ -447,7 +479,7 @@ def sentence_tokens(chunks: list[Chunk], pieces: list, dim: int, first_row: int 
         starts = [s for s, _ in chunk.sentences]
         for j, ((a, b), wid) in enumerate(zip(tok.spans.tolist(), tok.ids.tolist())):
             at = chunk.start + a
-            k = int(np.searchsorted(starts, at, side="right")) - 1
+            k = bisect.bisect_right(starts, at) - 1  # np.searchsorted would copy starts per wordpiece
             if k < 0 or at >= chunk.sentences[k][1] or not any(ch.isalnum() for ch in chunk.text[a:b]):
                 continue
             rows.append((row + k, wid))
@@ -698,32 +730,50 @@ def ensure_index(
             f"The index in {index_dir} needs a rebuild ({reason or 'it is missing'}) but the folder is not writable: "
             "fix its permissions, or pass --index with a writable folder."
         )
+    made = _missing_folders(index_dir.parent)
     try:
         index_dir.parent.mkdir(parents=True, exist_ok=True)  # the lock file lives there
     except OSError as exc:
         raise IndexError_(
             f"Cannot create {index_dir.parent} ({exc.strerror or exc}): pass --index with a writable folder."
         ) from None
-    with build_lock(index_dir, timeout=lock_timeout, notify=notify):
-        _recover(index_dir)
-        # Someone else may have built it while we waited for the lock.
-        if not force:
-            try:
-                index = read_index(index_dir, encoder.dim)
-                if staleness(index.manifest, expected) is None:
-                    return index, None
-            except IndexFormatError:
-                raise
-            except IndexError_:
-                pass
-        _clean_leftovers(index_dir)
-        if notify and reason:
-            notify(f"reportqa: rebuilding the index in {index_dir}: {reason}.")
-        # On first use of a source, say why this answer takes longer than the next
-        # (`reportqa index` shows a progress bar instead).
-        first_use = "" if reason or progress or force else f"reportqa: building the index of {source} in {index_dir} (first use) …"
-        summary = build_index(source, index_dir, encoder, progress=progress, notify=notify, announce=first_use)
+    try:
+        with build_lock(index_dir, timeout=lock_timeout, notify=notify):
+            _recover(index_dir)
+            # Someone else may have built it while we waited for the lock.
+            if not force:
+                try:
+                    index = read_index(index_dir, encoder.dim)
+                    if staleness(index.manifest, expected) is None:
+                        return index, None
+                except IndexFormatError:
+                    raise
+                except IndexError_:
+                    pass
+            _clean_leftovers(index_dir)
+            if notify and reason:
+                notify(f"reportqa: rebuilding the index in {index_dir}: {reason}.")
+            # On first use of a source, say why this answer takes longer than the next
+            # (`reportqa index` shows a progress bar instead).
+            first_use = "" if reason or progress or force else f"reportqa: building the index of {source} in {index_dir} (first use) …"
+            summary = build_index(source, index_dir, encoder, progress=progress, notify=notify, announce=first_use)
+    except BaseException:
+        if not os.path.lexists(index_dir):
+            # Nothing was built (the source could not be read, say): leave no folder behind either.
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if still empty
+        raise
     return read_index(index_dir, encoder.dim), summary
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders from the first missing ancestor of folder down to folder itself."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
 
 
 def _clean_if_unlocked(index_dir: Path) -> None:

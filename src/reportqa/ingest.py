@@ -40,8 +40,10 @@ def _is_regular(path: Path) -> bool:
         return False
 
 
-def source_files(source: Path) -> list[tuple[str, Path]]:
-    """(name, path) of every .txt/.md file under source, sorted; hidden files and symlinks skipped."""
+def check_source(source: Path) -> None:
+    """The checks that cost nothing, made when an Assistant is created: the path exists,
+    is a .txt/.md file or a folder, and can be opened. Raises the SourceError that
+    reading it would raise later."""
     source = Path(source)
     if not source.exists():
         raise SourceError(f"Source {source} does not exist: pass a .txt/.md file or a folder of them.")
@@ -50,6 +52,21 @@ def source_files(source: Path) -> list[tuple[str, Path]]:
             raise SourceError(f"Source {source} is not a .txt or .md file.")
         if not source.resolve().is_file() or not _is_regular(source.resolve()):
             raise SourceError(f"Source {source} is not a regular file: pass a .txt/.md file or a folder of them.")
+    try:
+        if source.is_dir():
+            with os.scandir(source):
+                pass
+        else:
+            os.close(os.open(source, os.O_RDONLY))
+    except OSError as exc:
+        raise SourceError(f"Cannot read {source}: {exc.strerror or exc}.") from None
+
+
+def source_files(source: Path) -> list[tuple[str, Path]]:
+    """(name, path) of every .txt/.md file under source, sorted; hidden files and symlinks skipped."""
+    source = Path(source)
+    check_source(source)
+    if not source.is_dir():
         return [(source.name, source)]
     found = []
     for root, dirs, files in os.walk(source):

@@ -36,7 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
 PROMPT = "reportqa> "
 MAX_K = 20
 
-# name -> (argument, description); the order is the order of /help.
+# name -> (argument, description); the order is the order of /help. The one list of
+# commands: /help, Tab completion and dispatch (to Repl.cmd_NAME) all read it.
 COMMANDS: dict[str, tuple[str, str]] = {
     "/help": ("", "list these commands and keys"),
     "/sources": ("", "the files, index and model in use"),
@@ -114,9 +115,11 @@ class Repl:
         style: render.Style | None = None,
         k: int = 3,
         json_mode: bool = False,
+        err: TextIO | None = None,
     ):
         self.backend = backend
         self._out = out  # None: whatever sys.stdout is when writing
+        self._err = err  # where error() writes; None: the same as out
         self._style = style
         self.k = k
         self.json_mode = json_mode
@@ -194,7 +197,11 @@ class Repl:
                 self.out.flush()
 
     def error(self, message: str) -> None:
-        self.say(render.error_text(message, self.style))
+        if self._err is None:
+            self.say(render.error_text(message, self.style))
+        else:
+            self._err.write(render.error_text(message, self.style) + "\n")
+            self._err.flush()
 
     # -- input --------------------------------------------------------------
     def handle(self, line: str) -> bool:
@@ -247,14 +254,7 @@ class Repl:
         arg = arg.strip()
         if name == "/quit":
             return False
-        handler = {
-            "/help": self.cmd_help,
-            "/sources": self.cmd_sources,
-            "/show": self.cmd_show,
-            "/k": self.cmd_k,
-            "/json": self.cmd_json,
-            "/why": self.cmd_why,
-        }.get(name)
+        handler = getattr(self, "cmd_" + name[1:]) if name in COMMANDS else None
         if handler is None:
             close = difflib.get_close_matches(name, list(COMMANDS) + list(ALIASES), n=1, cutoff=0.5)
             hint = f" Did you mean {ALIASES.get(close[0], close[0])}?" if close else ""

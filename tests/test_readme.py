@@ -1,0 +1,118 @@
+"""Every code block of README.md that shows output is run, and its output compared.
+
+* A block that starts with `$ reportqa` is a chat session: the same questions are
+  typed into `reportqa` in a real 88-column pseudo-terminal (NO_COLOR, TERM=dumb),
+  and the screen must read exactly as the block does.
+* In a ```python block, a line `EXPRESSION  # VALUE` whose VALUE reads as a Python
+  value (a string, True/False/None, a number, `Name(...)`) must be the repr of
+  EXPRESSION; `…` stands for any text. Other comments are explanations.
+* Any other block with a `$ ` line followed by output is refused, so a new example
+  cannot be added without a check.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PROMPT = "reportqa> "
+VALUE = re.compile(r"""^(['"]|True\b|False\b|None\b|-?\d|[A-Z]\w+\()""")
+
+
+def blocks(path: Path = README) -> list[tuple[str, str]]:
+    """(language, text) of each fenced code block."""
+    return re.findall(r"^```(\w*)\n(.*?)^```$", path.read_text(encoding="utf-8"), re.M | re.S)
+
+
+def sessions() -> list[str]:
+    return [text for _, text in blocks() if text.startswith("$ reportqa\n")]
+
+
+def python_blocks() -> list[str]:
+    return [text for lang, text in blocks() if lang == "python"]
+
+
+def screen(raw: str) -> str:
+    """What a terminal shows for raw output: \\r returns to column 0, ESC[K erases to the end."""
+    lines = []
+    for line in raw.replace("\r\n", "\n").split("\n"):
+        cells: list[str] = []
+        col = 0
+        for token in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b.|\r|[^\x1b\r]", line):
+            if token == "\r":
+                col = 0
+            elif token == "\x1b[K":
+                del cells[col:]
+            elif token.startswith("\x1b"):
+                continue
+            else:
+                cells[col : col + 1] = [token]
+                col += 1
+        lines.append("".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def test_every_block_with_output_is_checked_here():
+    for lang, text in blocks():
+        if text.startswith("$ reportqa\n") or lang == "python":
+            continue
+        lines = text.splitlines()
+        shown = [i for i, line in enumerate(lines) if line.startswith("$ ")]
+        assert all(i + 1 == len(lines) or lines[i + 1].startswith("$ ") for i in shown), (
+            f"README block shows output that no test checks:\n{text}"
+        )
+    assert sessions() and python_blocks()
+
+
+@pytest.mark.parametrize("shown", sessions(), ids=lambda s: re.findall(r"^reportqa> (.+)$", s, re.M)[0][:30])
+def test_a_chat_session_in_the_readme_is_what_the_terminal_shows(shown, tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    questions = re.findall(r"^reportqa> (.+)$", shown, re.M)
+    env = dict(os.environ, TERM="dumb", NO_COLOR="1", REPORTQA_HISTORY=str(tmp_path / "history"))
+    log = io.StringIO()
+    child = pexpect.spawn(sys.executable, ["-m", "reportqa"], env=env, encoding="utf-8",
+                          dimensions=(50, 88), timeout=120, cwd=str(tmp_path))
+    child.logfile_read = log
+    try:
+        child.expect_exact(PROMPT)
+        for question in questions:
+            child.sendline(question)
+            child.expect_exact(PROMPT)
+        child.sendline("/quit")  # what Ctrl-D does; a plain prompt may not see an early Ctrl-D
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    seen = screen(log.getvalue())
+    seen = seen[: seen.rindex(PROMPT) + len(PROMPT)].rstrip()  # up to the last prompt, before /quit
+    assert seen.lstrip("\n") == shown.removeprefix("$ reportqa\n").rstrip()
+
+
+def _matches(value_repr: str, shown: str) -> bool:
+    pattern = ".*?".join(re.escape(part) for part in shown.split("…"))
+    return re.fullmatch(pattern, value_repr, re.S) is not None
+
+
+@pytest.mark.parametrize("code", python_blocks(), ids=lambda c: c.splitlines()[0][:30])
+def test_the_python_api_block_shows_true_values(code, bundled, monkeypatch):
+    import reportqa.assistant
+
+    monkeypatch.setattr(reportqa.assistant, "_DEFAULT", bundled)  # the session's model, not a second load
+    namespace: dict = {}
+    checked = 0
+    for line in code.splitlines():
+        statement, _, comment = line.partition("  # ")
+        comment = comment.strip()
+        if comment and VALUE.match(comment):
+            value = eval(statement, namespace)  # noqa: S307 - the README's own example
+            assert _matches(repr(value), comment), f"README: {statement.strip()}  # {comment}\nactual: {value!r}"
+            checked += 1
+        elif statement.strip():
+            exec(statement, namespace)  # noqa: S102
+    assert checked >= 4
