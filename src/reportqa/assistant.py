@@ -8,7 +8,7 @@ import re
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .embed import Encoder, default_encoder, stderr_notice
 from .errors import QuestionError
@@ -20,6 +20,9 @@ from .results import Answer, Citation, Quote, Signals
 from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
 from .text import terms
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .conversation import Conversation
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_SOURCE = ROOT / "source_text"
@@ -179,6 +182,13 @@ class Assistant:
         chunk = index.chunks[chunk_id]
         quote = Quote(chunk.source, s_start, s_end, *chunk.locate(s_start))
         return Answer(question, True, chunk.text[s_start - chunk.start : s_end - chunk.start], round(p, 4), citations, quote, signals, notice)
+
+    def chat(self) -> "Conversation":
+        """A conversation: its ``.ask(question, k=3)`` reads a follow-up ("What about 2008?")
+        with the previous question; ``.new()`` forgets it. ``answer()`` stays stateless."""
+        from .conversation import Conversation
+
+        return Conversation(self.answer)
 
     # --- citations -------------------------------------------------------------
 

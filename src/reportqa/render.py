@@ -305,6 +305,12 @@ def answer_text(answer: Answer, style: Style) -> str:
     return "\n\n".join(parts)
 
 
+def followup_text(earlier: Sequence[str], style: Style) -> str:
+    """One dim line: the earlier question(s) a follow-up was read with, most recent first."""
+    asked = " after ".join(f"“{printable(q)}”" for q in earlier)
+    return paragraph(f"read as a follow-up to: {asked}", style, code=DIM)
+
+
 def notice_text(message: str, style: Style) -> str:
     return paragraph(printable(message), style, code=WARN)
 
