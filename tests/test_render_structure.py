@@ -116,3 +116,46 @@ def test_unwrapped_excerpts_keep_the_first_lines_apart():
         "    | Metal | Samples | Failures | Standard |",
         "    |---|---|---|---| …",
     ]
+
+
+# -- item 8: quotations ------------------------------------------------------------------
+
+SPOKESPERSON = (
+    "A South Yorkshire Police spokesperson said: “Operation Amazon was one of 93 strands of "
+    "Operation Linden, the outcome of which was published in 2022."
+)
+
+
+def test_an_answer_that_stops_inside_a_quotation_gets_a_closing_ellipsis():
+    answer = answer_for(BUNDLED, SPOKESPERSON, name="iopc-operation-amazon.txt")
+    first = render.answer_text(answer, PLAIN).splitlines()[0]
+    assert first == SPOKESPERSON + " … [1]"
+    coloured = render.answer_text(answer, COLOUR)
+    assert f"published in 2022.{render.RESET} \x1b[{render.DIM}m…{render.RESET}" in coloured
+    assert answer.text == SPOKESPERSON  # display only
+
+
+def test_an_answer_that_starts_inside_a_quotation_gets_an_opening_ellipsis():
+    quoted = "The perpetrators went on to continue to abuse young girls until they were convicted in 2016 – 14 years later.”"
+    answer = answer_for(BUNDLED, quoted, name="iopc-operation-amazon.txt")
+    assert render.answer_text(answer, PLAIN).splitlines()[0] == "… " + quoted + " [1]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It goes on to say that SYP ‘did not seem to be aware of the scale of CSE/A’, the report adds.",
+        "“Officers were also tasked with assessing whether surveillance was viable,” the report adds.",
+        "The force acknowledges and respects the IOPC’s decision.",
+        "The officers’ duties were clear.",
+        'He said "no" twice.',
+    ],
+)
+def test_balanced_quotations_and_apostrophes_get_no_ellipsis(text):
+    assert render.open_quotation(text) == (False, False)
+
+
+def test_straight_quotes_and_single_marks():
+    assert render.open_quotation('He said: "It was not.') == (False, True)
+    assert render.open_quotation('it was not." he said.') == (True, False)
+    assert render.open_quotation("they ‘upheld the complaint against senior officers.") == (False, True)

@@ -379,6 +379,40 @@ def quote_context(text: str, start: int, end: int) -> tuple[int, int] | None:
     return None
 
 
+# Quotation marks that open and close; ’ is also an apostrophe, so it closes only a ‘.
+_OPEN_MARKS = {"“": "”", "‘": "’", "«": "»"}
+_CLOSE_MARKS = {"”": "“", "»": "«"}
+
+
+def open_quotation(text: str) -> tuple[bool, bool]:
+    """(begins inside a quotation, ends inside one): a closing mark with no opening
+    mark before it, or an opening mark that is never closed. Straight double quotes
+    count when there is an odd number of them."""
+    stack: list[str] = []
+    begins_inside = False
+    for i, ch in enumerate(text):
+        if ch in _OPEN_MARKS:
+            stack.append(ch)
+        elif ch in _CLOSE_MARKS:
+            if _CLOSE_MARKS[ch] in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(_CLOSE_MARKS[ch]) :]
+            else:
+                begins_inside = True
+        elif ch == "’" and "‘" in stack:
+            between_letters = 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+            if not between_letters:  # not an apostrophe ("SYP’s")
+                del stack[len(stack) - 1 - stack[::-1].index("‘") :]
+    ends_inside = bool(stack)
+    straight = [i for i, ch in enumerate(text) if ch == '"']
+    if len(straight) % 2:
+        i = straight[-1]
+        if i == 0 or text[i - 1].isspace() or text[i - 1] in "([:":
+            ends_inside = True
+        else:
+            begins_inside = True
+    return begins_inside, ends_inside
+
+
 def answer_text(answer: Answer, style: Style) -> str:
     """The whole answer: the quote, its confidence, then the numbered citations."""
     parts: list[str] = []
@@ -395,7 +429,17 @@ def answer_text(answer: Answer, style: Style) -> str:
             # The table's header row or the list's lead-in line: context, not part of the quote.
             context = citations[0].text[frame[0] : frame[1]]
             quote_lines += wrap(context, style.width, spans=[(0, len(context), DIM)], style=style)
-        quote_lines += wrap(answer.text, style.width, spans=[(0, len(answer.text), BOLD)], style=style)
+        # A quote that starts or stops inside a quotation gets an ellipsis on that side
+        # (dim, outside the bold quote), so the quotation's boundary is clear.
+        begins_inside, ends_inside = open_quotation(answer.text)
+        before, after = ("… " if begins_inside else ""), (" …" if ends_inside else "")
+        shown = before + answer.text + after
+        spans = [(len(before), len(before) + len(answer.text), BOLD)]
+        if before:
+            spans.append((0, 1, DIM))
+        if after:
+            spans.append((len(shown) - 1, len(shown), DIM))
+        quote_lines += wrap(shown, style.width, spans=spans, style=style)
         if citations:
             quote_lines[-1] += " " + style.paint("[1]", NUMBER)
         parts.append("\n".join(quote_lines))
