@@ -2,6 +2,7 @@
 
     python benchmarks/quality.py                                  # bundled set + SQuAD (leave-one-article-out)
     python benchmarks/quality.py --source R.txt --questions Q.jsonl   # any report and question file
+    python benchmarks/quality.py --followups                      # only the follow-up figures
 
 Question files use the ../shared/benchmarks format (see reportqa.evaluate). For
 each variant it prints hit@1, hit@3, MRR@10, answer-contains (answering every
@@ -41,6 +42,7 @@ from reportqa.reader.linear import shipped_params  # noqa: E402
 from reportqa.settings import DEFAULT, Settings  # noqa: E402
 
 BUNDLED_QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
+FOLLOWUP_QUESTIONS = ROOT / "tests" / "data" / "followups.jsonl"
 
 
 def _zero(m: LinearParams, *names: str) -> LinearParams:
@@ -220,6 +222,120 @@ def latency(a: Assistant, questions: list[dict], encoder) -> str:
     return f"warm answer, median per question: {'; '.join(out)}; encoding the question takes {enc:.1f} ms"
 
 
+class Chat:
+    """evaluate() adapter: questions asked in a chat (``Assistant.chat()``) instead of alone.
+
+    ``previous`` maps a question to the one asked just before it (a follow-up pair);
+    without it, the questions are one chat in the order evaluate() asks them (a file's
+    standalone questions, each after the one before it). ``mode``: "alone" (no context),
+    "chat" (the shipped Conversation: question, then the earlier one), "previous first"
+    (the earlier question, then this one) or "any length" (a pronoun or an opening
+    marks a follow-up however many content words the question has).
+    """
+
+    def __init__(self, a: Assistant, mode: str = "chat", previous: dict[str, str] | None = None, fired: list | None = None):
+        self.a, self.mode, self.previous = a, mode, previous
+        self.conversation = a.chat()
+        if mode == "any length":
+            from reportqa.conversation import Conversation, is_followup
+
+            self.conversation = Conversation(a.answer, lambda q: is_followup(q, max_terms=None))
+        self.fired = fired if fired is not None else []  # shared with with_settings() twins
+
+    @property
+    def settings(self) -> Settings:
+        return self.a.settings
+
+    def with_settings(self, settings: Settings) -> "Chat":
+        return Chat(self.a.with_settings(settings), self.mode, self.previous, self.fired)
+
+    def answer(self, question: str, k: int = 3):
+        if self.mode == "alone":
+            return self.a.answer(question, k=k)
+        if self.previous is not None:
+            self.conversation.new()
+            self.conversation.ask(self.previous[question], k=k)
+        if self.mode == "previous first":
+            earlier = self.conversation.context(question)
+            self.conversation.ask(question, k=k)  # keeps the thread as the chat would
+            if earlier:
+                self.fired.append(question)
+                return self.a.answer(" ".join([*reversed(earlier), question]), k=k)
+            return self.a.answer(question, k=k)
+        answer = self.conversation.ask(question, k=k)
+        if answer.followup_to:
+            self.fired.append(question)
+        return answer
+
+
+def chat_score(a: Assistant, questions: list[dict], mode: str, pairs: bool) -> dict:
+    """evaluate() through a Chat; the summary gains "fired" (questions read as follow-ups)."""
+    previous = {q["q"]: q["previous"] for q in questions} if pairs else None
+    if previous is not None:
+        assert len(previous) == len(questions), "follow-up questions must be distinct"
+    chat = Chat(a, mode, previous)
+    s = summary(evaluate(chat, questions))
+    s["fired"], s["n"] = len(chat.fired), len(questions)
+    return s
+
+
+FOLLOWUP_COLUMNS = [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("MRR@10", "mrr@10"), ("contains", "contains_all"),
+                    ("contains (abst.)", "contains"), ("chars", "answer_chars"), ("answered", "answered_rate"),
+                    ("abstained", "abstain_rate"), ("read as follow-ups", "fired")]
+
+
+def followup_table(title: str, rows: dict[str, dict]) -> str:
+    head = "| variant | " + " | ".join(c for c, _ in FOLLOWUP_COLUMNS) + " |"
+    lines = [f"### {title}", "", head, "|---" * (len(FOLLOWUP_COLUMNS) + 1) + "|"]
+    for name, s in rows.items():
+        cells = []
+        for _, key in FOLLOWUP_COLUMNS:
+            v = s.get(key)
+            if key == "fired":
+                cells.append(f"{v} of {s['n']}")
+            else:
+                cells.append("–" if v is None else (f"{v:.0f}" if key == "answer_chars" else f"{v:.3f}"))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_followups(encoder, squad: bool = True) -> str:
+    """Follow-up pairs with and without the previous question, and what a chat does to standalone questions."""
+    bundled = Assistant(encoder=encoder, notify=lambda m: None)
+    bundled.load()
+    fqs = load_questions(FOLLOWUP_QUESTIONS)
+    out = [followup_table(
+        f"Follow-up pairs ({len(fqs)} questions, each asked right after its previous question)",
+        {
+            "without context (the question alone)": chat_score(bundled, fqs, "alone", True),
+            "with context (shipped: question + previous question)": chat_score(bundled, fqs, "chat", True),
+            "with context, previous question first": chat_score(bundled, fqs, "previous first", True),
+            "with context, detector without the length cap": chat_score(bundled, fqs, "any length", True),
+        },
+    )]
+    bqs = load_questions(BUNDLED_QUESTIONS)
+    rows = {
+        "bundled set, each question alone": chat_score(bundled, bqs, "alone", False),
+        "bundled set, one chat in file order": chat_score(bundled, bqs, "chat", False),
+        "bundled set, one chat, detector without the length cap": chat_score(bundled, bqs, "any length", False),
+    }
+    if squad and fit.SHARED.is_dir():
+        sets = fit.assistants(encoder)
+        items = fit.collect(sets)
+        fitted = {held: fit.fitted_settings(sets, items, exclude=held) for held in fit.ARTICLES}
+        for mode, label in (
+            ("alone", "each question alone"),
+            ("chat", "one chat per article in file order"),
+            ("any length", "one chat per article, detector without the length cap"),
+        ):
+            per = [chat_score(a.with_settings(fitted[slug]), qs, mode, False) for slug, (a, qs) in sets.items()]
+            row = macro(per)
+            row["fired"], row["n"] = sum(p["fired"] for p in per), sum(p["n"] for p in per)
+            rows[f"SQuAD macro (LOAO), {label}"] = row
+    out.append(followup_table("Standalone questions in a chat", rows))
+    return "\n\n".join(out)
+
+
 def run_one(source: Path, questions_path: Path, encoder) -> str:
     a = Assistant(source, encoder=encoder, notify=lambda m: None)
     a.load()
@@ -272,6 +388,7 @@ def run_default(encoder) -> str:
     out.append(reliability_table("Reliability of the confidence, SQuAD pooled (LOAO)", [r for res in per_article["final"].values() for r in res["rows"]]))
     out.append(reliability_table("Reliability of the confidence, bundled set", b_results["final"]["rows"]))
     out.append(latency(bundled, bqs, encoder.enc if isinstance(encoder, fit.MemoEncoder) else encoder))
+    out.append(run_followups(encoder))
     out.append(f"measured in one run of benchmarks/quality.py in {time.perf_counter() - started:.0f} s")
     return "\n\n".join(out)
 
@@ -280,8 +397,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", type=Path, help="a report (.txt/.md file or folder)")
     ap.add_argument("--questions", type=Path, help="its question file (../shared/benchmarks format)")
+    ap.add_argument("--followups", action="store_true", help="only the follow-up figures (tests/data/followups.jsonl)")
     args = ap.parse_args(argv)
     encoder = fit.MemoEncoder(default_encoder())
+    if args.followups:
+        print(run_followups(encoder))
+        return 0
     if args.source or args.questions:
         if not (args.source and args.questions):
             ap.error("--source and --questions go together")

@@ -174,6 +174,7 @@ Type a question to get an answer quoted from the report, or a command:
   /k N      show N passages per answer (now 3)
   /json     toggle JSON output of the last and next answers
   /why      lexical and dense rank and score of each cited passage
+  /new      forget the previous question: the next one is read on its own
   /quit     leave (Ctrl-D does the same)
 Keys: Up and Down recall earlier questions, Right accepts
 the grey suggestion, Ctrl-R searches the history, Tab
@@ -190,7 +191,7 @@ def test_unknown_commands_and_bad_arguments_get_one_helpful_line():
     lines = out.splitlines()
     errors = [line for line in lines if line.startswith("error:")]
     assert errors == [
-        "error: unknown command /nope. Type /help to list the commands.",
+        "error: unknown command /nope. Did you mean /new? Type /help to list the commands.",
         "error: unknown command /jsn. Did you mean /json? Type /help to list the commands.",
         "error: nothing to show yet: ask a question first, then /show 1.",
         "error: nothing to explain yet: ask a question first, then /why.",

@@ -8,7 +8,7 @@ import re
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .embed import Encoder, default_encoder, stderr_notice
 from .errors import ModelError, QuestionError, ReaderError
@@ -20,6 +20,9 @@ from .results import Answer, Citation, Quote, Signals
 from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
 from .text import terms
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .conversation import Conversation
 
 ROOT = bundled_root()  # the repository's top level, or the installed package's _bundled/
 BUNDLED_SOURCE = ROOT / "source_text"
@@ -231,6 +234,13 @@ class Assistant:
     def rank(self, question: str) -> Ranking:
         """Every passage scored for a question (the question used as given, as in query())."""
         return self.query(question).ranking
+
+    def chat(self) -> "Conversation":
+        """A conversation: its ``.ask(question, k=3)`` reads a follow-up ("What about 2008?")
+        with the previous question; ``.new()`` forgets it. ``answer()`` stays stateless."""
+        from .conversation import Conversation
+
+        return Conversation(self.answer)
 
     # --- citations -------------------------------------------------------------
 

@@ -424,6 +424,7 @@ class _Tail:
 
 
 def chat_terminal(args: argparse.Namespace) -> int:
+    from .conversation import Conversation
     from .repl import Backend, Repl, open_history
 
     if args.source is not None:
@@ -433,11 +434,14 @@ def chat_terminal(args: argparse.Namespace) -> int:
         check_source(args.source)
     # The loader's notices go through the REPL, which is created just below.
     loader = BackgroundAssistant(lambda: make_assistant(args, lambda message: repl.notify(message)))
+    # The chat remembers the previous question, for follow-ups; /new forgets it.
+    conversation = Conversation(lambda question, k: loader.get().answer(question, k=k))
     backend = Backend(
-        ask=lambda question, k: loader.get().answer(question, k=k),
+        ask=conversation.ask,
         sources=lambda: loader.get().sources_info(),
         surroundings=lambda citation, n: loader.get().surroundings(citation, n),
         ready=loader.ready,
+        new=conversation.new,
     )
     repl = Repl(backend, k=args.k, json_mode=args.json)
     history, problem = open_history()

@@ -131,6 +131,10 @@ def _split_word(word: str, start: int, width: int) -> list[tuple[int, int]]:
     return pieces
 
 
+# A Markdown list item's marker: its wrapped lines hang under the item's text.
+_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])[ \t]+(?=\S)")
+
+
 def wrap(
     text: str,
     width: int | None,
@@ -139,41 +143,77 @@ def wrap(
     spans: Sequence[tuple[int, int, str]] = (),
     style: Style = Style(),
 ) -> list[str]:
-    """Reflow text to ``width`` cells, keeping blank-line paragraph breaks.
+    """Reflow text to ``width`` cells, keeping its line structure.
 
-    ``spans`` are ``(start, end, sgr_code)`` character offsets into ``text``;
-    they are painted after wrapping, so escape codes never count as width and
-    highlighting follows offsets, never a string search. With ``width=None``
-    each paragraph becomes one line.
+    Paragraphs stay apart by one blank line, and every line break of the text is
+    kept, so a Markdown table or list shows one row or item a line; a line
+    longer than the width is wrapped (a list item's continuation hangs under
+    its text) and its leading indentation is kept. ``spans`` are
+    ``(start, end, sgr_code)`` character offsets into ``text``; they are painted
+    after wrapping, so escape codes never count as width and highlighting
+    follows offsets, never a string search. With ``width=None`` lines are not
+    wrapped.
     """
     lines: list[str] = []
-    room = None if width is None else max(8, width - cell_width(indent))
     paragraphs = [m for m in re.finditer(r"(?:(?!\n[ \t\r]*\n).)+", text, re.DOTALL)]
     for p_index, para in enumerate(paragraphs):
         if p_index:
             lines.append("")
-        words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[para.start() : para.end()])]
-        words = [(s + para.start(), e + para.start()) for s, e in words]
-        if not words:
-            continue
-        current: list[tuple[int, int]] = []
-        used = 0
-        for s, e in words:
-            w = cell_width(text[s:e])
-            if room is not None and w > room:
-                pieces = _split_word(text[s:e], s, room)
-            else:
-                pieces = [(s, e)]
-            for ps, pe in pieces:
-                pw = cell_width(text[ps:pe])
-                if current and room is not None and used + 1 + pw > room:
-                    lines.append(indent + _paint_line(text, current, spans, style))
-                    current, used = [], 0
-                used += pw + (1 if current else 0)
-                current.append((ps, pe))
-        if current:
-            lines.append(indent + _paint_line(text, current, spans, style))
+        for row in re.finditer(r"[^\n]+", text[para.start() : para.end()]):
+            row_start, row_end = para.start() + row.start(), para.start() + row.end()
+            words = [(m.start() + row_start, m.end() + row_start) for m in re.finditer(r"\S+", text[row_start:row_end])]
+            if not words:
+                continue
+            # The line's own indentation (a nested item, a code block), kept while it leaves room.
+            pad = " " * sum(4 if ch == "\t" else 1 for ch in text[row_start : words[0][0]] if ch != "\r")
+            if width is not None and width - cell_width(indent + pad) < 16:
+                pad = ""
+            item = _ITEM.match(text, words[0][0], row_end)
+            hang = " " * (item.end() - item.start()) if item else ""
+            if width is not None and width - cell_width(indent + pad + hang) < 16:
+                hang = ""
+            lines.extend(_flow(text, words, width, indent + pad, indent + pad + hang, spans, style))
     return lines
+
+
+def _flow(
+    text: str,
+    words: list[tuple[int, int]],
+    width: int | None,
+    first: str,
+    rest: str,
+    spans: Sequence[tuple[int, int, str]],
+    style: Style,
+) -> list[str]:
+    """One line of text, its words flowed into lines of ``width`` cells (``first`` and ``rest`` prefix them)."""
+    out: list[str] = []
+    lead = first
+    room = None if width is None else max(8, width - cell_width(lead))
+    current: list[tuple[int, int]] = []
+    used = 0
+    for s, e in words:
+        w = cell_width(text[s:e])
+        if room is not None and w > room:
+            pieces = _split_word(text[s:e], s, room)
+        else:
+            pieces = [(s, e)]
+        for ps, pe in pieces:
+            pw = cell_width(text[ps:pe])
+            if current and room is not None and used + 1 + pw > room:
+                out.append(lead + _paint_line(text, current, spans, style))
+                current, used = [], 0
+                lead = rest
+                room = max(8, width - cell_width(lead)) if width is not None else None
+                if pw > room:  # a piece cut for the first line's room may not fit a hanging line
+                    for qs, qe in _split_word(text[ps:pe], ps, room)[:-1]:
+                        out.append(lead + _paint_line(text, [(qs, qe)], spans, style))
+                    ps = _split_word(text[ps:pe], ps, room)[-1][0]
+                    pw = cell_width(text[ps:pe])
+            used += pw + (1 if current else 0)
+            current.append((ps, pe))
+    if current:
+        out.append(lead + _paint_line(text, current, spans, style))
+    return out
 
 
 def _paint_line(
@@ -255,13 +295,27 @@ def citation_block(
 
 
 def excerpt_lines(text: str, width: int | None) -> list[str]:
-    """The start of a passage: EXCERPT_LINES wrapped lines, or 160 characters unwrapped."""
+    """The start of a passage: EXCERPT_LINES wrapped lines, or 160 characters unwrapped.
+
+    Unwrapped, the passage's own lines are kept (a table row or list item a line),
+    up to EXCERPT_LINES of them within the 160 characters.
+    """
     if width is None:
-        line = " ".join(printable(text).split())
-        if len(line) > EXCERPT_CHARS:
-            cut = line.rfind(" ", 0, EXCERPT_CHARS)
-            line = line[: cut if cut > 0 else EXCERPT_CHARS] + " …"
-        return [PASSAGE_INDENT + line]
+        rows = [" ".join(printable(row).split()) for row in text.splitlines()]
+        rows = [row for row in rows if row]
+        out: list[str] = []
+        room = EXCERPT_CHARS
+        for n, row in enumerate(rows):
+            more = n + 1 < len(rows)
+            if len(row) > room:
+                cut = row.rfind(" ", 0, room)
+                row, more = row[: cut if cut > 0 else room], True
+            if not more or len(row) >= room - 1 or len(out) + 1 == EXCERPT_LINES:
+                out.append(PASSAGE_INDENT + row + (" …" if more else ""))
+                break
+            out.append(PASSAGE_INDENT + row)
+            room -= len(row) + 1
+        return out or [PASSAGE_INDENT]
     lines = [line for line in wrap(text, width, indent=PASSAGE_INDENT) if line.strip()]
     if len(lines) <= EXCERPT_LINES:
         return lines
@@ -272,14 +326,120 @@ def excerpt_lines(text: str, width: int | None) -> list[str]:
     return [*lines[: EXCERPT_LINES - 1], last + " …"]
 
 
+_TABLE_ROW = re.compile(r"[ \t]*\|")
+_TABLE_DELIMITER = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+\S")
+
+
+def _line_above(text: str, line_start: int) -> tuple[int, int] | None:
+    """(start, end) of the line before the one starting at line_start, without its line break."""
+    if line_start <= 0:
+        return None
+    end = line_start - 1
+    start = text.rfind("\n", 0, end) + 1
+    return start, end - 1 if end > start and text[end - 1] == "\r" else end
+
+
+def quote_context(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The line that frames a quoted table row or list item, as (start, end) in ``text``.
+
+    For a table row, the table's header row (the row above its ``|---|`` line);
+    for a list item, the line that leads into the list ("The utility has committed
+    to three actions:"), or across a blank line one that ends with a colon or is a
+    heading. None for anything else, or when the frame is not in ``text``.
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].strip():
+        return None  # the quote does not begin its line
+    if _TABLE_ROW.match(text, line_start):
+        rows = []
+        here = _line_above(text, line_start)
+        while here is not None and _TABLE_ROW.match(text, here[0], here[1]):
+            rows.append(here)
+            here = _line_above(text, here[0])
+        if len(rows) >= 2 and _TABLE_DELIMITER.match(text, rows[-2][0], rows[-2][1]):
+            return rows[-1]
+        return None
+    if _LIST_ITEM.match(text, line_start):
+        here = _line_above(text, line_start)
+        # Up past the list's other items and their indented continuation lines.
+        while here is not None and (
+            _LIST_ITEM.match(text, here[0], here[1]) or text[here[0] : here[0] + 1] in (" ", "\t")
+        ) and text[here[0] : here[1]].strip():
+            here = _line_above(text, here[0])
+        if here is None:
+            return None
+        if text[here[0] : here[1]].strip():
+            return here
+        here = _line_above(text, here[0])  # a blank line: the paragraph before it
+        if here is None:
+            return None
+        line = text[here[0] : here[1]].strip()
+        return here if line.endswith(":") or line.startswith("#") else None
+    return None
+
+
+# Quotation marks that open and close; ’ is also an apostrophe, so it closes only a ‘.
+_OPEN_MARKS = {"“": "”", "‘": "’", "«": "»"}
+_CLOSE_MARKS = {"”": "“", "»": "«"}
+
+
+def open_quotation(text: str) -> tuple[bool, bool]:
+    """(begins inside a quotation, ends inside one): a closing mark with no opening
+    mark before it, or an opening mark that is never closed. Straight double quotes
+    count when there is an odd number of them."""
+    stack: list[str] = []
+    begins_inside = False
+    for i, ch in enumerate(text):
+        if ch in _OPEN_MARKS:
+            stack.append(ch)
+        elif ch in _CLOSE_MARKS:
+            if _CLOSE_MARKS[ch] in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(_CLOSE_MARKS[ch]) :]
+            else:
+                begins_inside = True
+        elif ch == "’" and "‘" in stack:
+            between_letters = 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+            if not between_letters:  # not an apostrophe ("SYP’s")
+                del stack[len(stack) - 1 - stack[::-1].index("‘") :]
+    ends_inside = bool(stack)
+    straight = [i for i, ch in enumerate(text) if ch == '"']
+    if len(straight) % 2:
+        i = straight[-1]
+        if i == 0 or text[i - 1].isspace() or text[i - 1] in "([:":
+            ends_inside = True
+        else:
+            begins_inside = True
+    return begins_inside, ends_inside
+
+
 def answer_text(answer: Answer, style: Style) -> str:
     """The whole answer: the quote, its confidence, then the numbered citations."""
     parts: list[str] = []
     citations = answer.citations
     if answer.answered:
-        quote_lines = wrap(
-            answer.text, style.width, spans=[(0, len(answer.text), BOLD)], style=style
-        )
+        quote_lines = []
+        quote = quote_in(answer.quote, citations[0]) if citations else None
+        frame = None
+        if quote is not None:
+            frame = quote_context(
+                citations[0].text, quote.start - citations[0].start, quote.end - citations[0].start
+            )
+        if frame is not None:
+            # The table's header row or the list's lead-in line: context, not part of the quote.
+            context = citations[0].text[frame[0] : frame[1]]
+            quote_lines += wrap(context, style.width, spans=[(0, len(context), DIM)], style=style)
+        # A quote that starts or stops inside a quotation gets an ellipsis on that side
+        # (dim, outside the bold quote), so the quotation's boundary is clear.
+        begins_inside, ends_inside = open_quotation(answer.text)
+        before, after = ("… " if begins_inside else ""), (" …" if ends_inside else "")
+        shown = before + answer.text + after
+        spans = [(len(before), len(before) + len(answer.text), BOLD)]
+        if before:
+            spans.append((0, 1, DIM))
+        if after:
+            spans.append((len(shown) - 1, len(shown), DIM))
+        quote_lines += wrap(shown, style.width, spans=spans, style=style)
         if citations:
             quote_lines[-1] += " " + style.paint("[1]", NUMBER)
         parts.append("\n".join(quote_lines))
@@ -303,6 +463,12 @@ def answer_text(answer: Answer, style: Style) -> str:
             blocks = [citation_block(i, c, style, excerpt=True) for i, c in enumerate(citations, 1)]
             parts.append("\n".join([style.paint(heading, DIM), *blocks]))
     return "\n\n".join(parts)
+
+
+def followup_text(earlier: Sequence[str], style: Style) -> str:
+    """One dim line: the earlier question(s) a follow-up was read with, most recent first."""
+    asked = " after ".join(f"“{printable(q)}”" for q in earlier)
+    return paragraph(f"read as a follow-up to: {asked}", style, code=DIM)
 
 
 def notice_text(message: str, style: Style) -> str:

@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/k": ("N", "show N passages per answer (now {k})"),
     "/json": ("", "toggle JSON output of the last and next answers"),
     "/why": ("", "lexical and dense rank and score of each cited passage"),
+    "/new": ("", "forget the previous question: the next one is read on its own"),
     "/quit": ("", "leave (Ctrl-D does the same)"),
 }
 ALIASES = {"/exit": "/quit", "/q": "/quit", "/?": "/help", "/h": "/help"}
@@ -62,6 +63,7 @@ class Backend:
     sources: Callable[[], dict]
     surroundings: Callable[[Citation, int], list[Citation]]
     ready: Callable[[], bool] = lambda: True  # False while a background load is running
+    new: Callable[[], None] = lambda: None  # forget the previous turn (follow-up context)
 
 
 def history_path() -> Path:
@@ -237,6 +239,8 @@ class Repl:
     def show_answer(self, answer: Answer) -> None:
         if answer.notice:
             self.say(render.notice_text(answer.notice, self.style))
+        if answer.followup_to and not self.json_mode:
+            self.say(render.followup_text(answer.followup_to, self.style))
         if self.json_mode:
             self.say(render.answer_json(answer, indent=2) + "\n")
         else:
@@ -332,6 +336,10 @@ class Repl:
             self.error("nothing to explain yet: ask a question first, then /why.")
             return
         self.say(render.why_text(self.last, self.style) + "\n")
+
+    def cmd_new(self, arg: str) -> None:
+        self.backend.new()
+        self.say("New conversation: the next question is read on its own.")
 
     # -- the loop -----------------------------------------------------------
     def session(self, history: History | None = None, **kwargs: Any) -> PromptSession:

@@ -68,10 +68,15 @@ class Answer:
     quote: Quote | None = None  # offsets of ``text``; None when not answered
     signals: tuple[Signals, ...] = field(default=(), repr=False, compare=False)
     notice: str = ""  # e.g. "question truncated to 256 wordpieces"
+    # In a chat (``Assistant.chat()``): the earlier question(s) a follow-up was read with.
+    followup_to: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: question, answered, text, confidence, citations, quote, notice."""
-        return {
+        """JSON-ready: question, answered, text, confidence, citations, quote, notice.
+
+        A chat answer read as a follow-up adds ``followup_to``.
+        """
+        out = {
             "question": self.question,
             "answered": self.answered,
             "text": self.text,
@@ -80,3 +85,6 @@ class Answer:
             "quote": self.quote.to_dict() if self.quote else None,
             "notice": self.notice,
         }
+        if self.followup_to:
+            out["followup_to"] = list(self.followup_to)
+        return out

@@ -1,0 +1,168 @@
+"""Follow-up questions in a chat: detection, the conversation's memory, /new, and the gain on
+tests/data/followups.jsonl (each pair written from what a reader would ask, before measuring)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import FakeAssistant
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from reportqa import render
+from reportqa.conversation import Conversation, is_followup
+from reportqa.repl import Backend, Repl
+
+DATA = Path(__file__).resolve().parent / "data"
+FOLLOWUPS = [json.loads(line) for line in (DATA / "followups.jsonl").read_text(encoding="utf-8").splitlines()]
+STANDALONE = [json.loads(line) for line in (DATA / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What about in the later years?",  # opens with "what about"
+        "And when was it launched?",  # "and"
+        "Why not?",  # "why"
+        "How so?",  # "how so"
+        "When did it happen?",  # a pronoun
+        "What did she do?",
+        "When?",  # no content word
+        "Rotherham?",  # one content word
+    ],
+)
+def test_short_or_anaphoric_questions_are_follow_ups(question):
+    assert is_followup(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How did the watchdog rate the force's overall response?",
+        "Who is Jayne Senior?",
+        # A pronoun or "why" in a question that names its own subject is not a follow-up.
+        "On what date did the IOPC release its full Operation Amazon finding?",
+        "Why couldn't the IOPC judge how effective Operation Forced had been?",
+    ],
+)
+def test_questions_that_stand_alone_are_not(question):
+    assert not is_followup(question)
+
+
+def test_every_follow_up_of_the_set_is_detected():
+    assert all(is_followup(q["q"]) for q in FOLLOWUPS)
+
+
+class Recorder:
+    """Answers with the fake report, recording the text each question was asked as."""
+
+    def __init__(self):
+        self.fake = FakeAssistant()
+        self.asked: list[str] = []
+
+    def answer(self, question: str, k: int = 3):
+        self.asked.append(question)
+        return self.fake.answer(question, k=k)
+
+
+def test_a_follow_up_is_asked_with_the_previous_question_and_new_forgets_it():
+    r = Recorder()
+    chat = Conversation(r.answer)
+    first = chat.ask("When did the inspectors visit the depot?")
+    assert first.followup_to == () and "followup_to" not in first.to_dict()
+    second = chat.ask("How many buses did they count?")
+    assert r.asked[-1] == "How many buses did they count? When did the inspectors visit the depot?"
+    # The answer is the one to the question typed; it names what it was read with.
+    assert second.question == "How many buses did they count?"
+    assert second.followup_to == ("When did the inspectors visit the depot?",)
+    assert second.to_dict()["followup_to"] == ["When did the inspectors visit the depot?"]
+    # A thread of follow-ups keeps the previous question and the one that opened the thread.
+    chat.ask("And why?")
+    assert r.asked[-1] == "And why? How many buses did they count? When did the inspectors visit the depot?"
+    chat.new()
+    chat.ask("How many buses did they count?")
+    assert r.asked[-1] == "How many buses did they count?"
+
+
+def test_a_standalone_question_is_asked_as_typed_even_after_another():
+    r = Recorder()
+    chat = Conversation(r.answer)
+    chat.ask("When did the inspectors visit the depot?")
+    chat.ask("Who is the depot manager?")
+    assert r.asked[-1] == "Who is the depot manager?"
+
+
+def test_no_question_of_the_bundled_set_is_changed_when_asked_first():
+    # quality.py asks every question on its own: the detector never has a previous turn there.
+    for q in STANDALONE:
+        r = Recorder()
+        Conversation(r.answer).ask(q["q"])
+        assert r.asked == [q["q"]]
+
+
+def test_the_answer_api_stays_stateless():
+    fake = FakeAssistant()
+    a = fake.answer("When did the inspectors visit the depot?")
+    b = fake.answer("How many buses did they count?")
+    assert a.followup_to == b.followup_to == ()
+
+
+def test_the_chat_shows_a_follow_up_on_one_dim_line_and_new_forgets_it():
+    r = Recorder()
+    chat = Conversation(r.answer)
+    backend = Backend(ask=chat.ask, sources=r.fake.sources_info, surroundings=r.fake.surroundings, new=chat.new)
+    out = io.StringIO()
+    repl = Repl(backend, out=out, style=render.Style(color=True, width=200))
+    keys = "When did the inspectors visit the depot?\nHow many buses did they count?\n/new\nHow many buses did they count?\n"
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys + "\x04")
+        assert repl.run(repl.session(input=pipe, output=DummyOutput())) == 0
+    text = out.getvalue()
+    dim = f"\x1b[{render.DIM}mread as a follow-up to: “When did the inspectors visit the depot?”{render.RESET}\n"
+    assert text.count("read as a follow-up to") == 1
+    assert dim in text
+    assert "New conversation: the next question is read on its own." in text
+    assert r.asked == [
+        "When did the inspectors visit the depot?",
+        "How many buses did they count? When did the inspectors visit the depot?",
+        "How many buses did they count?",
+    ]
+
+
+def test_new_is_listed_in_help_and_completed_by_tab():
+    from prompt_toolkit.document import Document
+
+    from reportqa.repl import COMMANDS, CommandCompleter
+
+    assert "/new" in COMMANDS
+    found = [c.text for c in CommandCompleter(lambda name: "").get_completions(Document("/n"), None)]
+    assert found == ["/new"]
+
+
+def test_follow_ups_score_better_with_the_previous_question(bundled):
+    """The real model on the follow-up set: the gold passage is found first far more often."""
+    from reportqa.evaluate import evaluate
+
+    class Chat:
+        def __init__(self, a, context: bool):
+            self.a, self.context, self.settings = a, context, a.settings
+
+        def with_settings(self, s):
+            return Chat(self.a.with_settings(s), self.context)
+
+        def answer(self, question, k=3):
+            if not self.context:
+                return self.a.answer(question, k=k)
+            chat = self.a.chat()
+            chat.ask(previous[question], k=k)
+            return chat.ask(question, k=k)
+
+    previous = {q["q"]: q["previous"] for q in FOLLOWUPS}
+    alone = evaluate(Chat(bundled, False), FOLLOWUPS)["summary"]
+    chained = evaluate(Chat(bundled, True), FOLLOWUPS)["summary"]
+    assert chained["hit@1"] >= alone["hit@1"] + 0.2
+    assert chained["contains_all"] > alone["contains_all"]
+    assert chained["abstain_rate"] == 1.0  # the unanswerable follow-ups are still declined
