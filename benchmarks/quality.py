@@ -246,6 +246,10 @@ class Chat:
     def settings(self) -> Settings:
         return self.a.settings
 
+    @property
+    def abstain_threshold(self) -> float:
+        return self.a.abstain_threshold
+
     def with_settings(self, settings: Settings) -> "Chat":
         return Chat(self.a.with_settings(settings), self.mode, self.previous, self.fired)
 

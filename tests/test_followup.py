@@ -149,6 +149,7 @@ def test_follow_ups_score_better_with_the_previous_question(bundled):
     class Chat:
         def __init__(self, a, context: bool):
             self.a, self.context, self.settings = a, context, a.settings
+            self.abstain_threshold = a.abstain_threshold
 
         def with_settings(self, s):
             return Chat(self.a.with_settings(s), self.context)
