@@ -132,8 +132,11 @@ def assistants(encoder=None, settings: Settings = DEFAULT):
     return out
 
 
-def collect(sets: dict, off_topic: int = OFF_TOPIC_PER_ARTICLE, seed: int = 0, names: LinearFeatures = FEATURES) -> list[Item]:
-    """Every question of every article, and off-topic ones borrowed from the others, with their features.
+def collect(
+    sets: dict, off_topic: int = OFF_TOPIC_PER_ARTICLE, seed: int = 0, names: LinearFeatures = FEATURES, absent: bool = False
+) -> list[Item]:
+    """Every question of every article, and off-topic ones borrowed from the others, with their features;
+    with absent, each answerable question once more with its answer's passages hidden (absent_item).
 
     With the cross reader's names the features hold its columns after the linear ones, so the
     same items serve both fits (the linear fit reads the first len(FEATURES.answer) columns)."""
@@ -147,16 +150,37 @@ def collect(sets: dict, off_topic: int = OFF_TOPIC_PER_ARTICLE, seed: int = 0, n
                 asked += [(oqs[i], "off-topic") for i in sorted(pick)]
         for q, kind in asked:
             items.append(item(a, slug, q, kind, names))
+            if absent and kind == "answerable":
+                hidden = absent_item(a, slug, q, names)
+                if hidden is not None:
+                    items.append(hidden)
     return items
 
 
-def item(a, slug: str, q: dict, kind: str, names: LinearFeatures = FEATURES) -> Item:
-    query = a.query(q["q"])
+def item(a, slug: str, q: dict, kind: str, names: LinearFeatures = FEATURES, query: Query | None = None) -> Item:
+    query = query or a.query(q["q"])
     spans = candidates(query)
     features = names.answer_matrix(query, spans)
     answers = q.get("answers", []) if kind == "answerable" else []
     labels = np.array([contains_answer(query.table.span_text(c), answers) for c in spans], dtype=bool)
     return Item(slug, kind, q["q"], query, spans, features, labels)
+
+
+def absent_item(a, slug: str, q: dict, names: LinearFeatures) -> Item | None:
+    """The question asked as if the passages holding its answer were not in the report: on topic, but
+    the report does not say (kind "absent"). SQuAD's own unanswerable questions are written to look
+    answerable; these are the kind a reader of a report asks. None when another passage holds the answer too."""
+    query = a.query(q["q"])
+    chunks = query.table.index.chunks
+    gold = [tuple(span) for span in q.get("spans", [])]
+    keep = [i for i in query.ranking.order.tolist() if not any(chunks[i].start < e and s < chunks[i].end for s, e in gold)]
+    if len(keep) < 2:
+        return None
+    masked = dataclasses.replace(query, ranking=dataclasses.replace(query.ranking, order=np.asarray(keep)))
+    spans = candidates(masked)
+    if any(contains_answer(masked.table.span_text(c), q.get("answers", [])) for c in spans):
+        return None
+    return item(a, slug, q, "absent", names, masked)
 
 
 # --- the answer scorer ----------------------------------------------------------
@@ -230,7 +254,7 @@ def fit_abstention(X: np.ndarray, kinds: list[str], names: LinearFeatures = FEAT
     kinds = np.array(kinds)
     mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-9
     Z = (X - mean) / scale
-    on = kinds != "unanswerable"
+    on = (kinds == "answerable") | (kinds == "off-topic")
     topic = _fit_on(Z[on], (kinds[on] == "answerable").astype(float), names.topic, names.abstention)
     known = kinds != "off-topic"
     answered = _fit_on(Z[known], (kinds[known] == "answerable").astype(float), names.answered, names.abstention)
@@ -318,8 +342,9 @@ def fitted_params(
     names: LinearFeatures = FEATURES,
 ) -> LinearParams:
     """A reader's parameters (by default the linear one's) fitted on every article except `exclude`."""
-    items = items if items is not None else collect(sets, names=names)
-    return fit_all([it for it in items if it.article != exclude], fitted_on, names)
+    items = items if items is not None else collect(sets, names=names, absent=names.extra is not None)
+    # the linear reader keeps the fit it always had: no hidden-passage questions
+    return fit_all([it for it in items if it.article != exclude and (names.extra is not None or it.kind != "absent")], fitted_on, names)
 
 
 def _sha256(path: Path) -> str:
@@ -365,7 +390,7 @@ def main(argv=None) -> int:
     names = FEATURES if args.reader == "linear" else cross_features(candidates=args.candidates)
     args.out = args.out or (PARAMS_PATH if args.reader == "linear" else cross.PARAMS_PATH)
     sets = assistants()
-    items = collect(sets, names=names)
+    items = collect(sets, names=names, absent=names.extra is not None)
     fitted_on = fingerprint(sets)
     if names.extra is not None:
         fitted_on |= {"reader_candidates": args.candidates, "reader_model": names.extra.model.fingerprint,

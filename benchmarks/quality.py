@@ -360,7 +360,7 @@ def run_default(encoder) -> str:
     sets = fit.assistants(encoder)
     reader_for(shipped_cross_params())  # makes MODEL
     names = fit.cross_features(MODEL, int(shipped_cross_params().fitted_on.get("reader_candidates", fit.DEFAULT_CANDIDATES)))
-    items = fit.collect(sets, names=names)  # the cross reader's features; the linear fit reads the first columns
+    items = fit.collect(sets, names=names, absent=True)  # the cross reader's features; the linear fit reads the first columns
     fitted = {
         held: {"cross": fit.fitted_params(sets, items, exclude=held, names=names), "linear": fit.fitted_params(sets, items, exclude=held)}
         for held in fit.ARTICLES

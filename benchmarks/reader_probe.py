@@ -21,17 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fit  # noqa: E402
 
 from reportqa.evaluate import load_questions  # noqa: E402
-from reportqa.extract import ANSWER_FEATURES, answer_scores  # noqa: E402
 from reportqa.models.crossencoder import READER_PATH, CrossEncoderModel  # noqa: E402
-from reportqa.settings import DEFAULT  # noqa: E402
+from reportqa.reader import LinearReader  # noqa: E402
+from reportqa.reader.features import ANSWER_FEATURES  # noqa: E402
+
+LINEAR = LinearReader().weights  # the shipped linear scorer, which also picks the spans to read
 
 BUNDLED_Q = fit.ROOT / "tests" / "data" / "questions.jsonl"
-
-
-def span_text(a, span) -> str:
-    c, x, y = span
-    chunk = a.index.chunks[c]
-    return chunk.text[x - chunk.start : y - chunk.start]
 
 
 def reader_logits(model, a, it, top: int) -> np.ndarray:
@@ -39,9 +35,9 @@ def reader_logits(model, a, it, top: int) -> np.ndarray:
     out = np.full(len(it.spans), -np.inf)
     if not it.spans:
         return out
-    base = answer_scores(it.features, DEFAULT)
+    base = it.features @ LINEAR
     order = np.argsort(-base, kind="stable")[:top]
-    out[order] = model.logits([it.question] * len(order), [span_text(a, it.spans[i]) for i in order])
+    out[order] = model.logits([it.question] * len(order), [it.query.table.span_text(it.spans[i]) for i in order])
     return out
 
 
@@ -107,7 +103,7 @@ def main(argv=None) -> int:
         train = [(with_reader(it.features, lg), it.labels.astype(float)) for it, lg in zip(items, logits) if it.kind == "answerable" and it.labels.any()]
         w = fit_softmax(train, len(ANSWER_FEATURES) + 2)
         ans = [(it, lg) for it, lg in zip(b_items, b_logits) if it.kind == "answerable"]
-        base = np.mean([it.labels[int(np.argmax(answer_scores(it.features, DEFAULT)))] for it, _ in ans])
+        base = np.mean([it.labels[int(np.argmax(it.features @ LINEAR))] for it, _ in ans])
         alone = np.mean([it.labels[int(np.argmax(lg))] for it, lg in ans])
         comb = np.mean([it.labels[int(np.argmax(with_reader(it.features, lg) @ w))] for it, lg in ans])
         print(f"{'bundled':34s} contains: linear {base:.3f}  reader alone {alone:.3f}  linear+reader {comb:.3f}")

@@ -42,12 +42,13 @@ class Settings:
     # SQuAD has no yes/no questions to fit it on (see docs/quality.md).
     yes_no_next_chars: int = 80
     # The reader picks the answer among those spans and gives P(answerable): a name in
-    # reader.READERS. Its fitted numbers are data that ship with it, not settings here: the
-    # "linear" reader's answer weights, abstention models and default threshold are in
-    # src/reportqa/reader/linear.json, written by `python benchmarks/fit.py`.
-    reader: str = "linear"
+    # reader.READERS. Its fitted numbers are data that ship with it, not settings here:
+    # "cross" (the default) adds a trained cross-encoder to the linear scorer and its fit is
+    # src/reportqa/reader/cross.json (`python benchmarks/fit.py --reader cross`); "linear" is the
+    # pipeline without it (reader/linear.json, `python benchmarks/fit.py`), the fallback and ablation.
+    reader: str = "cross"
     # Answer when P(answerable) >= threshold; lower answers more and abstains less.
-    # None: the reader's fitted threshold (linear.json's "threshold").
+    # None: the reader's fitted threshold ("threshold" in its JSON file).
     abstain_threshold: float | None = None
 
     def with_(self, **changes) -> "Settings":
