@@ -291,14 +291,18 @@ def fit_calibration(p: np.ndarray, correct: np.ndarray, iters: int = 4000, lr: f
 
 
 def best_balanced_threshold(p: np.ndarray, answerable: np.ndarray) -> float:
-    """The threshold (in steps of 0.01) with the best balanced accuracy of answering answerable questions
-    and declining the others."""
-    best, best_t = -1.0, 0.0
-    for t in np.arange(0.0, 1.0, 0.01):
-        bal = ((p[answerable] >= t).mean() + (p[~answerable] < t).mean()) / 2
-        if bal > best + 1e-9:
-            best, best_t = bal, round(float(t), 2)
-    return best_t
+    """The lowest threshold (in steps of 0.01) whose balanced accuracy of answering answerable questions
+    and declining the others is within one standard error of the best (the one-standard-error rule).
+
+    The curve is flat near its top, so its exact maximum is noise; within that noise, answering
+    more is better: a declined question hides a quote the reader could have checked."""
+    pos, neg = p[answerable], p[~answerable]
+    grid = [round(float(t), 2) for t in np.arange(0.0, 1.0, 0.01)]
+    bal = [((pos >= t).mean() + (neg < t).mean()) / 2 for t in grid]
+    best = int(np.argmax(bal))
+    a, b = (pos >= grid[best]).mean(), (neg < grid[best]).mean()
+    se = np.sqrt(a * (1 - a) / len(pos) + b * (1 - b) / len(neg)) / 2
+    return next(t for t, v in zip(grid, bal) if v >= bal[best] - se)
 
 
 def fit_all(items: list[Item], fitted_on: dict | None = None, names: LinearFeatures = FEATURES) -> LinearParams:

@@ -36,6 +36,7 @@ from reportqa import Assistant, chunking  # noqa: E402
 from reportqa.embed import default_encoder  # noqa: E402
 from reportqa.evaluate import evaluate, load_questions, reliability  # noqa: E402
 from reportqa.reader import CrossReader, LinearParams, LinearReader  # noqa: E402
+from reportqa.render import CONFIDENCE_BANDS  # noqa: E402
 from reportqa.reader.cross import shipped_cross_params  # noqa: E402
 from reportqa.reader.features import BEST_OF  # noqa: E402
 from reportqa.reader.linear import shipped_params  # noqa: E402
@@ -191,6 +192,13 @@ def reliability_table(title: str, rows: list[dict]) -> str:
     for b in bins:
         if b["n"]:
             lines.append(f"| {b['bin']} | {b['n']} | {b['confidence']:.3f} | {b['correct']:.3f} |")
+    lines += ["", "| band shown | questions | quote answers |", "|---|---|---|"]
+    top = 1.01
+    for floor, label in CONFIDENCE_BANDS:
+        inside = [r for r in rows if floor <= r["p"] < top]
+        top = floor
+        share = f"{np.mean([r['answerable'] and r['contains'] for r in inside]):.3f}" if inside else "–"
+        lines.append(f"| {label} (≥ {floor:.1f}) | {len(inside)} | {share} |")
     return "\n".join(lines)
 
 
@@ -303,7 +311,7 @@ def followup_table(title: str, rows: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def run_followups(encoder, squad: bool = True) -> str:
+def run_followups(encoder, squad: bool = True, sets: dict | None = None, fitted: dict | None = None) -> str:
     """Follow-up pairs with and without the previous question, and what a chat does to standalone questions."""
     bundled = Assistant(encoder=encoder, notify=lambda m: None)
     bundled.load()
@@ -324,15 +332,17 @@ def run_followups(encoder, squad: bool = True) -> str:
         "bundled set, one chat, detector without the length cap": chat_score(bundled, bqs, "any length", False),
     }
     if squad and fit.SHARED.is_dir():
-        sets = fit.assistants(encoder)
-        items = fit.collect(sets)
-        fitted = {held: fit.fitted_settings(sets, items, exclude=held) for held in fit.ARTICLES}
+        if sets is None or fitted is None:  # the shipped reader, refitted leaving each article out
+            sets = fit.assistants(encoder)
+            names = fit.cross_features(reader_for(shipped_cross_params()).model, reader_for(shipped_cross_params()).candidates)
+            items = fit.collect(sets, names=names, absent=True)
+            fitted = {held: fit.fitted_params(sets, items, exclude=held, names=names) for held in fit.ARTICLES}
         for mode, label in (
             ("alone", "each question alone"),
             ("chat", "one chat per article in file order"),
             ("any length", "one chat per article, detector without the length cap"),
         ):
-            per = [chat_score(a.with_settings(fitted[slug]), qs, mode, False) for slug, (a, qs) in sets.items()]
+            per = [chat_score(a.with_settings(a.settings, reader=reader_for(fitted[slug])), qs, mode, False) for slug, (a, qs) in sets.items()]
             row = macro(per)
             row["fired"], row["n"] = sum(p["fired"] for p in per), sum(p["n"] for p in per)
             rows[f"SQuAD macro (LOAO), {label}"] = row
@@ -392,7 +402,7 @@ def run_default(encoder) -> str:
     out.append(reliability_table("Reliability of the confidence, SQuAD pooled (LOAO)", [r for res in per_article["final"].values() for r in res["rows"]]))
     out.append(reliability_table("Reliability of the confidence, bundled set", b_results["final"]["rows"]))
     out.append(latency(bundled, bqs, encoder.enc if isinstance(encoder, fit.MemoEncoder) else encoder))
-    out.append(run_followups(encoder))
+    out.append(run_followups(encoder, sets=sets, fitted={slug: f["cross"] for slug, f in fitted.items()}))
     out.append(f"measured in one run of benchmarks/quality.py in {time.perf_counter() - started:.0f} s")
     return "\n\n".join(out)
 

@@ -31,10 +31,11 @@ ERROR = "31"
 NO_COLOR_CODES = {HIGHLIGHT: "1;4", NUMBER: "1", WARN: "1", ERROR: "1"}
 
 # Confidence bands shown next to the score; the score itself is always printed.
-# The score is the abstention model's P(the report answers this). On the
-# benchmarks, answerable questions score 0.4 / 0.55 / 0.65 at their quartiles
-# and most answers are shown from about 0.1 up, so the bands follow those.
-CONFIDENCE_BANDS = ((0.6, "high"), (0.3, "medium"), (0.0, "low"))
+# The score is the reader's calibrated P(the quote answers the question) (reader/cross.py,
+# Platt-scaled on SQuAD), so the words are probabilities: "high", at least 7 in 10 such
+# quotes answer; "medium", 4 to 7 in 10; "low", fewer than 4 in 10. benchmarks/quality.py
+# prints how often each band's quotes did answer (docs/quality.md, reliability tables).
+CONFIDENCE_BANDS = ((0.7, "high"), (0.4, "medium"), (0.0, "low"))
 
 PASSAGE_INDENT = "    "
 # Citations after the first are shown as an excerpt: this many lines in a
