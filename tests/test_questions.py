@@ -1,4 +1,4 @@
-"""Issue 5, questions: odd input through answer(), `reportqa ask`, stdin mode and the REPL."""
+"""Questions: odd input through answer(), `reportqa ask`, stdin mode and the REPL."""
 
 from __future__ import annotations
 

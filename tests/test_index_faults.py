@@ -1,4 +1,4 @@
-"""Issue 5, index faults: a broken, stale or foreign index is rebuilt or refused, never used silently."""
+"""Index faults: a broken, stale or foreign index is rebuilt or refused, never used silently."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 5, atomicity and concurrency: killed builds, parallel builds, readers during a rebuild, read-only folders.
+"""Index atomicity and concurrency: killed builds, parallel builds, readers during a rebuild, read-only folders.
 
 Builds run in subprocesses with the fake encoder, so a SIGKILL hits a real
 process at a real moment of its build.

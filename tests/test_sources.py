@@ -1,4 +1,4 @@
-"""Issue 5, sources: each bad source gives a clear message naming the file, and the index is not changed."""
+"""Sources: each bad source gives a clear message naming the file, and the index is not changed."""
 
 from __future__ import annotations
 
