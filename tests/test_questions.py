@@ -57,23 +57,23 @@ def check_answer(a: Answer) -> None:
 # --- answer() --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("question", EMPTY_QUESTIONS.values(), ids=EMPTY_QUESTIONS.keys())
-def test_empty_or_whitespace_question_is_refused_before_anything_runs(question, tmp_path):
+def refused_before_anything_runs(question: str, message: str, tmp_path) -> None:
     encoder = FakeEncoder()
     fresh = Assistant(index_dir=tmp_path / "index", encoder=encoder)
-    with pytest.raises(QuestionError, match="The question is empty: type a question"):
+    with pytest.raises(QuestionError, match=message):
         fresh.answer(question)
     # nothing loaded, nothing run: loading would have built the index there, with the encoder
     assert encoder.encoded == 0 and not (tmp_path / "index").exists()
 
 
+@pytest.mark.parametrize("question", EMPTY_QUESTIONS.values(), ids=EMPTY_QUESTIONS.keys())
+def test_empty_or_whitespace_question_is_refused_before_anything_runs(question, tmp_path):
+    refused_before_anything_runs(question, "The question is empty: type a question", tmp_path)
+
+
 @pytest.mark.parametrize("question", WORDLESS_QUESTIONS.values(), ids=WORDLESS_QUESTIONS.keys())
 def test_question_of_only_punctuation_or_emoji_is_refused_clearly(question, tmp_path):
-    encoder = FakeEncoder()
-    fresh = Assistant(index_dir=tmp_path / "index", encoder=encoder)
-    with pytest.raises(QuestionError, match="has no words in it"):
-        fresh.answer(question)
-    assert encoder.encoded == 0 and not (tmp_path / "index").exists()
+    refused_before_anything_runs(question, "has no words in it", tmp_path)
 
 
 @pytest.mark.parametrize("question", ODD_QUESTIONS.values(), ids=ODD_QUESTIONS.keys())

@@ -50,11 +50,7 @@ def write_atomic(path: Path, data: Data) -> None:
 
 def replace_durably(src: Path, dst: Path) -> None:
     """Move the already written file src over dst: src is fsynced first, the folder after."""
-    fd = os.open(src, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync(src, os.O_RDONLY)
     os.replace(src, dst)
     fsync_dir(Path(dst).parent)
 
@@ -62,11 +58,15 @@ def replace_durably(src: Path, dst: Path) -> None:
 def fsync_dir(path: Path) -> None:
     """fsync a folder, so the names in it survive a crash; silently skipped where unsupported."""
     with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write(fh: BinaryIO, data: Data) -> None:
