@@ -68,6 +68,11 @@ def _save(store: Path, files: dict[str, dict]) -> None:
 _MEMO: dict[tuple[str, tuple[int, ...]], str] = {}
 
 
+def forget() -> None:
+    """Forget the checksums this process remembers (the store on disk is kept), as a new process would."""
+    _MEMO.clear()
+
+
 def sha256(path: Path) -> str:
     """SHA-256 of a file, read from the store when the file is unchanged since it was hashed."""
     path = Path(path).resolve()
