@@ -82,7 +82,8 @@ def build_real(target_chunks: int, workdir: Path) -> dict:
 
 def make_index(base: Path, n: int, out: Path, seed: int = 0) -> None:
     """n chunks repeated from base's chunks.jsonl, with random unit vectors, in the index format."""
-    from reportqa.index import FILES, _write_file, _write_npy, quantise
+    from reportqa.atomic import write_durable
+    from reportqa.index import FILES, quantise, write_npy
     from reportqa.lexical import build_postings
     from reportqa.text import terms
 
@@ -98,7 +99,7 @@ def make_index(base: Path, n: int, out: Path, seed: int = 0) -> None:
         n_sent += len(c["sentences"])
         lines.append(json.dumps(c, ensure_ascii=False))
     data = ("\n".join(lines) + "\n").encode("utf-8")
-    _write_file(out / "chunks.jsonl", data)
+    write_durable(out / "chunks.jsonl", data)
     manifest["sources"] = sources
     manifest["sha256"] = {"chunks.jsonl": hashlib.sha256(data).hexdigest()}
 
@@ -106,15 +107,15 @@ def make_index(base: Path, n: int, out: Path, seed: int = 0) -> None:
         v = rng.standard_normal((rows, 384), dtype=np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
-    _write_npy(out / "embeddings.npy", unit(n))
-    _write_npy(out / "sentence_embeddings.npy", unit(n_sent))
+    write_npy(out / "embeddings.npy", unit(n))
+    write_npy(out / "sentence_embeddings.npy", unit(n_sent))
     # Wordpieces: the base index's rows repeated per copy (same count per sentence), random vectors.
     base_rows = np.load(base / "token_rows.npy", allow_pickle=False)
     base_sent = sum(len(c["sentences"]) for c in base_chunks)
     reps = -(-n_sent // base_sent)
     rows = np.concatenate([base_rows + np.array([k * base_sent, 0], dtype=np.int32) for k in range(reps)])
     rows = rows[rows[:, 0] < n_sent]
-    _write_npy(out / "token_rows.npy", rows, np.int32)
+    write_npy(out / "token_rows.npy", rows, np.int32)
     scales = []
     with open(out / "token_vectors.npy", "wb") as fh:  # written in blocks: 100k chunks is gigabytes
         np.lib.format.write_array_header_1_0(fh, {"descr": "|i1", "fortran_order": False, "shape": (len(rows), 384)})
@@ -122,7 +123,7 @@ def make_index(base: Path, n: int, out: Path, seed: int = 0) -> None:
             q, sc = quantise(unit(min(1 << 18, len(rows) - lo)))
             fh.write(q.tobytes())
             scales.append(sc)
-    _write_npy(out / "token_scales.npy", np.concatenate(scales))
+    write_npy(out / "token_scales.npy", np.concatenate(scales))
     # Lexical postings of the base chunks, repeated with each copy's row offsets.
     vocab_bytes = (base / "lexical_vocab.json").read_bytes()
     vocab = {t: i for i, t in enumerate(json.loads(vocab_bytes))}
@@ -133,8 +134,8 @@ def make_index(base: Path, n: int, out: Path, seed: int = 0) -> None:
         reps = -(-total // len(docs))
         tiled = np.concatenate([one + np.array([k * len(docs), 0, 0], dtype=np.int32) for k in range(reps)])
         tiled = tiled[tiled[:, 0] < total]
-        _write_npy(out / name, tiled[np.lexsort((tiled[:, 0], tiled[:, 1]))], np.int32)
-    _write_file(out / "lexical_vocab.json", vocab_bytes)
+        write_npy(out / name, tiled[np.lexsort((tiled[:, 0], tiled[:, 1]))], np.int32)
+    write_durable(out / "lexical_vocab.json", vocab_bytes)
     manifest["sha256"]["lexical_vocab.json"] = hashlib.sha256(vocab_bytes).hexdigest()
     manifest["counts"] = {"files": n // len(base_chunks) + 1, "chunks": n, "sentences": n_sent}
     manifest["sizes"] = {f: (out / f).stat().st_size for f in FILES if f != "manifest.json"}

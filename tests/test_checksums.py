@@ -19,13 +19,14 @@ def store(tmp_path, monkeypatch):
     # ctime is always "now" after a write, so let a just-written file count as settled;
     # the settle guard itself is tested below.
     monkeypatch.setattr(checksums, "SETTLE_SECONDS", 0.0)
-    monkeypatch.setattr(checksums, "_MEMO", {})
-    return tmp_path / "cache" / checksums.STORE
+    checksums.forget()
+    yield tmp_path / "cache" / checksums.STORE
+    checksums.forget()
 
 
 def new_process(monkeypatch):
     """Forget what this process remembers, as the next run of reportqa starts without it."""
-    monkeypatch.setattr(checksums, "_MEMO", {})
+    checksums.forget()
 
 
 @pytest.fixture

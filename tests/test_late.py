@@ -129,15 +129,26 @@ def test_asking_a_sentence_verbatim_finds_it_by_late_interaction(bundled):
     assert found == len(checked)
 
 
-def test_building_in_small_groups_of_passages_gives_the_same_wordpieces(fake_encoder, tmp_path, monkeypatch):
+def test_building_in_small_groups_of_passages_gives_the_same_wordpieces(tmp_path):
     # Large reports are encoded a group of passages at a time (their float32 wordpieces would not fit).
-    from reportqa import index as index_mod
+    from conftest import FakeEncoder
+
+    from reportqa.index import build_index, read_index
+
+    class Counting(FakeEncoder):
+        calls = 0
+
+        def encode_tokens(self, *args, **kwargs):
+            self.calls += 1
+            return super().encode_tokens(*args, **kwargs)
 
     source = _long_report(tmp_path)
-    whole = Assistant(source, tmp_path / "whole", encoder=fake_encoder, notify=lambda m: None).index
-    monkeypatch.setattr(index_mod, "PASSAGE_GROUP", 1)
-    grouped = Assistant(source, tmp_path / "grouped", encoder=fake_encoder, notify=lambda m: None).index
+    by_whole, by_one = Counting(), Counting()
+    build_index(source, tmp_path / "whole", by_whole)
+    build_index(source, tmp_path / "grouped", by_one, passage_group=1)
+    whole, grouped = read_index(tmp_path / "whole"), read_index(tmp_path / "grouped")
     assert len(whole.chunks) > 1
+    assert by_whole.calls == 1 and by_one.calls == len(grouped.chunks)  # one passage per group, really
     assert np.array_equal(whole.token_rows, grouped.token_rows)
     assert np.array_equal(whole.token_vectors, grouped.token_vectors)
     assert np.array_equal(whole.token_scales, grouped.token_scales)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import math
 import os
@@ -53,6 +52,7 @@ sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from reportqa.checksums import file_sha256  # noqa: E402
 from reportqa.lexical import BM25  # noqa: E402
 from reportqa.settings import DEFAULT  # noqa: E402
 from reportqa.text import joins, sentence_spans, terms  # noqa: E402
@@ -199,14 +199,6 @@ def evaluate(model, tokenizer, examples: list, max_len: int, torch) -> dict:
     return {"loss": round(loss, 4), "positive_first": round(sum(wins) / max(len(wins), 1), 4), "groups": len(wins)}
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
@@ -246,7 +238,7 @@ def main(argv=None) -> int:
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    data_sha = sha256(args.data)
+    data_sha = file_sha256(args.data)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     log(f"settings {json.dumps(settings, sort_keys=True)}")
     log(f"data {args.data.name} sha256 {data_sha}; torch {torch.__version__}, threads {args.threads}")

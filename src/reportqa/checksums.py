@@ -21,10 +21,10 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
+from .atomic import write_atomic
 from .paths import cache_dir
 
 STORE = "checksums.json"
@@ -57,23 +57,20 @@ def _load(store: Path) -> dict[str, dict]:
 
 def _save(store: Path, files: dict[str, dict]) -> None:
     """Replace the store atomically; on any failure leave it as it was."""
-    try:
+    data = json.dumps({"format": FORMAT, "files": files}, indent=1, sort_keys=True).encode("utf-8")
+    with contextlib.suppress(OSError):
         store.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".checksums-", dir=store.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"format": FORMAT, "files": files}, fh, indent=1, sort_keys=True)
-        os.replace(tmp, store)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        write_atomic(store, data)
 
 
 # This process's checksums, by path and signature, so that a store that cannot be
 # written still costs one read per process rather than one per call.
 _MEMO: dict[tuple[str, tuple[int, ...]], str] = {}
+
+
+def forget() -> None:
+    """Forget the checksums this process remembers (the store on disk is kept), as a new process would."""
+    _MEMO.clear()
 
 
 def sha256(path: Path) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checksums import file_sha256
 from .errors import SourceError
 
 SUFFIXES = (".txt", ".md")
@@ -143,12 +144,8 @@ def source_hashes(source: Path) -> dict[str, str]:
     """SHA-256 of each source file by name, without decoding: the staleness check."""
     out = {}
     for name, path in source_files(source):
-        digest = hashlib.sha256()
         try:
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
+            out[name] = file_sha256(path)
         except OSError as exc:
             raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-        out[name] = digest.hexdigest()
     return out

@@ -1,4 +1,4 @@
-"""Issue 5, runtime and fuzzing: no network, and answer() survives arbitrary text with exact citations."""
+"""Runtime faults and fuzzing: no network, and answer() survives arbitrary text with exact citations."""
 
 from __future__ import annotations
 

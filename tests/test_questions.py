@@ -1,4 +1,4 @@
-"""Issue 5, questions: odd input through answer(), `reportqa ask`, stdin mode and the REPL."""
+"""Questions: odd input through answer(), `reportqa ask`, stdin mode and the REPL."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from conftest import FakeEncoder
 
 import reportqa
 from reportqa.assistant import (
@@ -56,20 +57,23 @@ def check_answer(a: Answer) -> None:
 # --- answer() --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("question", EMPTY_QUESTIONS.values(), ids=EMPTY_QUESTIONS.keys())
-def test_empty_or_whitespace_question_is_refused_before_anything_runs(question):
-    fresh = Assistant()
-    with pytest.raises(QuestionError, match="The question is empty: type a question"):
+def refused_before_anything_runs(question: str, message: str, tmp_path) -> None:
+    encoder = FakeEncoder()
+    fresh = Assistant(index_dir=tmp_path / "index", encoder=encoder)
+    with pytest.raises(QuestionError, match=message):
         fresh.answer(question)
-    assert fresh._index is None and fresh._encoder is None  # nothing loaded, nothing run
+    # nothing loaded, nothing run: loading would have built the index there, with the encoder
+    assert encoder.encoded == 0 and not (tmp_path / "index").exists()
+
+
+@pytest.mark.parametrize("question", EMPTY_QUESTIONS.values(), ids=EMPTY_QUESTIONS.keys())
+def test_empty_or_whitespace_question_is_refused_before_anything_runs(question, tmp_path):
+    refused_before_anything_runs(question, "The question is empty: type a question", tmp_path)
 
 
 @pytest.mark.parametrize("question", WORDLESS_QUESTIONS.values(), ids=WORDLESS_QUESTIONS.keys())
-def test_question_of_only_punctuation_or_emoji_is_refused_clearly(question):
-    fresh = Assistant()
-    with pytest.raises(QuestionError, match="has no words in it"):
-        fresh.answer(question)
-    assert fresh._index is None
+def test_question_of_only_punctuation_or_emoji_is_refused_clearly(question, tmp_path):
+    refused_before_anything_runs(question, "has no words in it", tmp_path)
 
 
 @pytest.mark.parametrize("question", ODD_QUESTIONS.values(), ids=ODD_QUESTIONS.keys())
@@ -134,7 +138,8 @@ def test_only_stopwords_question_is_not_answered(bundled):
 
 @pytest.fixture
 def cli(bundled, monkeypatch):
-    cli = pytest.importorskip("reportqa.cli", reason="reportqa.cli has not landed yet")
+    from reportqa import cli
+
     monkeypatch.setattr(cli, "make_assistant", lambda args, notify: bundled)
     return cli
 
@@ -183,11 +188,11 @@ def test_stdin_mode_answers_good_lines_and_reports_bad_ones(cli, capsys, monkeyp
 
 
 def test_repl_shows_one_error_line_for_bad_questions_and_goes_on(bundled):
-    repl_mod = pytest.importorskip("reportqa.repl", reason="reportqa.repl has not landed yet")
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
     from reportqa import render
+    from reportqa import repl as repl_mod
 
     backend = repl_mod.Backend(
         ask=lambda q, k: bundled.answer(q, k=k),
@@ -211,7 +216,6 @@ def test_invalid_utf8_bytes_in_argv_and_stdin_are_answered_not_a_traceback(tmp_p
     import subprocess
     import sys
 
-    pytest.importorskip("reportqa.cli", reason="reportqa.cli has not landed yet")
     env = {**os.environ, "NO_COLOR": "1"}
     ask = subprocess.run(
         [sys.executable, "-m", "reportqa", "ask", "--json", b"who made the caf\xe9 complaint?"],
@@ -231,8 +235,6 @@ def test_a_1_mb_question_pasted_into_the_repl_in_a_real_terminal(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     import os
     import sys
-
-    pytest.importorskip("reportqa.repl", reason="reportqa.repl has not landed yet")
     env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "REPORTQA_HISTORY": str(tmp_path / "history")}
     env["PROMPT_TOOLKIT_NO_CPR"] = "1"  # pexpect does not answer the cursor-position request
     child = pexpect.spawn(sys.executable, ["-m", "reportqa"], env=env, encoding="utf-8", timeout=60, dimensions=(40, 120))

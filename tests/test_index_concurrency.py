@@ -1,4 +1,4 @@
-"""Issue 5, atomicity and concurrency: killed builds, parallel builds, readers during a rebuild, read-only folders.
+"""Index atomicity and concurrency: killed builds, parallel builds, readers during a rebuild, read-only folders.
 
 Builds run in subprocesses with the fake encoder, so a SIGKILL hits a real
 process at a real moment of its build.
@@ -29,40 +29,27 @@ VERSION_A = TINY_REPORT * 40
 VERSION_B = TINY_REPORT.replace("40 buses", "41 buses and a tram") * 55
 
 CHILD = r"""
-import os, signal, sys, time
+import os, sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
 from conftest import FakeEncoder
-from reportqa import index as ix
+from reportqa import faults
+from reportqa.index import ensure_index
 
 source, index_dir, mode = Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 start_at = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
 
-def die(*args, **kwargs):
-    os.kill(os.getpid(), signal.SIGKILL)
-
-if mode == "kill-while-writing":       # after embeddings.npy, before the manifest
-    real = ix._write_npy
-    calls = []
-    def write(path, arr):
-        real(path, arr)
-        calls.append(path)
-        if len(calls) == 2:
-            die()
-    ix._write_npy = write
+if mode == "kill-while-writing":       # after embeddings.npy and sentence_embeddings.npy, before the rest
+    faults.arm("index.write", "kill", detail="lexical_vocab.json")
 elif mode == "kill-before-swap":
-    ix._swap_in = die
+    faults.arm("index.swap", "kill")
 elif mode == "kill-between-renames":   # the fallback swap, where the index is briefly absent
-    ix._exchange = lambda a, b: False
-    real_rename = os.rename
-    def rename(a, b):
-        real_rename(a, b)
-        die()
-    ix.os.rename = rename
+    faults.arm("index.exchange", "skip")
+    faults.arm("index.set-aside", "kill")
 elif mode == "kill-after-exchange":    # new index in place, old one not yet removed
-    ix.shutil.rmtree = die
+    faults.arm("index.swapped", "kill")
 elif mode == "two-renames":
-    ix._exchange = lambda a, b: False
+    faults.arm("index.exchange", "skip")
 
 print("ready", flush=True)
 while time.time() < start_at:
@@ -72,9 +59,19 @@ rounds = int(os.environ.get("ROUNDS", "1"))
 for i in range(rounds):
     if rounds > 1:
         (source / "report.txt").write_text(os.environ["VERSION_A" if i % 2 else "VERSION_B"], encoding="utf-8")
-    _, summary = ix.ensure_index(source, index_dir, FakeEncoder(), force=force)
+    _, summary = ensure_index(source, index_dir, FakeEncoder(), force=force)
+unfired = [f.point for f in faults.armed_points() if not f.fired]
+assert not unfired, f"fault points never reached: {unfired}"
 print("REBUILT" if summary else "FRESH", flush=True)
 """
+
+# The fault point each kill mode arms; the child says on stderr that it fired.
+KILLED_AT = {
+    "kill-while-writing": "index.write",
+    "kill-before-swap": "index.swap",
+    "kill-between-renames": "index.set-aside",
+    "kill-after-exchange": "index.swapped",
+}
 
 
 def child(source: Path, index_dir: Path, mode: str, *extra: str, env: dict | None = None) -> subprocess.Popen:
@@ -126,8 +123,9 @@ def test_build_killed_at_each_critical_step_leaves_a_usable_index(two_versions, 
     source, index_dir, versions = two_versions
     (source / "report.txt").write_text(VERSION_B, encoding="utf-8")
     proc = child(source, index_dir, mode)
-    proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err
+    assert f"reportqa: fault {KILLED_AT[mode]} fired" in err  # killed at its fault point, not elsewhere
     expected_hash = sha(VERSION_B) if mode == "kill-after-exchange" else sha(VERSION_A)
     assert assert_one_whole_build(index_dir, versions) == expected_hash
     assert leftovers(index_dir)  # the kill did leave debris behind ...
@@ -184,7 +182,8 @@ def test_a_reader_recovers_an_index_left_aside_between_two_renames(two_versions)
     source, index_dir, versions = two_versions
     (source / "report.txt").write_text(VERSION_B, encoding="utf-8")
     proc = child(source, index_dir, "kill-between-renames")
-    proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
+    assert "reportqa: fault index.set-aside fired" in err
     assert not index_dir.exists()  # the window the fallback swap has
     assert assert_one_whole_build(index_dir, versions) == sha(VERSION_A)  # read_index puts it back
     assert index_dir.is_dir()
@@ -305,11 +304,13 @@ def test_read_only_index_folder_works_when_fresh_and_fails_clearly_when_stale(wo
     assert listing(base) == before and sorted(p.name for p in base.iterdir()) == names_before  # nothing half-written
 
 
-def test_an_index_in_an_unwritable_place_is_refused_before_any_work(tmp_path, monkeypatch, fake_encoder, tiny_source):
-    # The decision itself, checked directly (it is what the unprivileged run above exercises).
-    from reportqa import index as ix
-
-    monkeypatch.setattr(ix, "_writable", lambda index_dir: False)
+def test_an_index_in_an_unwritable_place_is_refused_before_any_work(tmp_path, fake_encoder, tiny_source):
+    # The decision itself, in this process (the unprivileged run above exercises it as a user).
+    # A regular file without execute bits is no folder one can create in, even for root.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n", encoding="utf-8")
+    blocker.chmod(0o644)
     with pytest.raises(IndexError_, match="it is missing\\) but the folder is not writable"):
-        ensure_index(tiny_source, tmp_path / "index", fake_encoder)
-    assert fake_encoder.encoded == 0 and not (tmp_path / "index").exists()
+        ensure_index(tiny_source, blocker / "index", fake_encoder)
+    assert fake_encoder.encoded == 0 and blocker.read_text(encoding="utf-8") == "not a folder\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", tiny_source.name]
