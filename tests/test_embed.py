@@ -49,7 +49,7 @@ def built_cache(tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("cache")
     os.environ["REPORTQA_CACHE_DIR"] = str(cache)
     try:
-        from reportqa.onnx_backend import OnnxEncoder
+        from reportqa.models.onnx_encoder import OnnxEncoder
 
         OnnxEncoder(notify=lambda m: None)
     finally:
@@ -66,7 +66,7 @@ def cache(built_cache, tmp_path, monkeypatch) -> Path:
 
 
 def onnx_encoder(messages: list[str]):
-    from reportqa.onnx_backend import OnnxEncoder
+    from reportqa.models.onnx_encoder import OnnxEncoder
 
     return OnnxEncoder(notify=messages.append)
 
@@ -233,7 +233,7 @@ def test_broken_cache_is_detected_and_rebuilt(cache, damage, reference):
 
 
 def test_model_change_gets_its_own_cache(cache, monkeypatch):
-    from reportqa import onnx_backend
+    from reportqa.models import onnx_encoder as onnx_backend
 
     before = onnx_backend.model_dir("sha256:" + "a" * 64)
     monkeypatch.setattr(onnx_backend, "GRAPH_VERSION", onnx_backend.GRAPH_VERSION + 1)

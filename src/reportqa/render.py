@@ -1,4 +1,7 @@
-"""Answer -> terminal text, shared by the CLI and the REPL.
+"""Answer -> terminal text, shared by the CLI and the REPL: the answer with its citations,
+/show, /why and /sources, and JSON. How a passage is laid out (which lines an excerpt
+keeps, the context line above a quote) is ``passages.py``; styles and wrapping are
+``console.py`` (their names are importable from here too).
 
 Only the standard library is imported here: ``reportqa ask`` and the REPL's
 first prompt must not wait for numpy or the model.
@@ -6,29 +9,45 @@ first prompt must not wait for numpy or the model.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import re
-import shutil
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .console import (  # noqa: F401 - re-exported: render has always offered them
+    BOLD,
+    DIM,
+    ERROR,
+    HIGHLIGHT,
+    NO_COLOR_CODES,
+    NUMBER,
+    RESET,
+    WARN,
+    Style,
+    cell_width,
+    error_text,
+    is_terminal,
+    notice_text,
+    paragraph,
+    printable,
+    terminal_width,
+    wants_color,
+    wrap,
+)
+from .passages import (  # noqa: F401 - re-exported: render has always offered them
+    EXCERPT_CHARS,
+    EXCERPT_LINES,
+    PASSAGE_INDENT,
+    citation_block,
+    excerpt_lines,
+    heading,
+    location,
+    open_quotation,
+    quote_context,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import Answer, Citation, Quote
-
-# SGR codes; every styled run is closed with RESET so nothing leaks into the prompt.
-RESET = "\x1b[0m"
-BOLD = "1"
-DIM = "2"
-HIGHLIGHT = "1;33"  # bold yellow: the quoted sentence inside its passage
-NUMBER = "36"  # cyan: citation numbers and locations
-WARN = "33"
-ERROR = "31"
-# The same roles without colour, for a terminal with NO_COLOR set.
-NO_COLOR_CODES = {HIGHLIGHT: "1;4", NUMBER: "1", WARN: "1", ERROR: "1"}
 
 # Confidence bands shown next to the score; the score itself is always printed.
 # The score is the reader's calibrated P(the quote answers the question) (reader/cross.py,
@@ -37,381 +56,12 @@ NO_COLOR_CODES = {HIGHLIGHT: "1;4", NUMBER: "1", WARN: "1", ERROR: "1"}
 # prints how often each band's quotes did answer (docs/quality.md, reliability tables).
 CONFIDENCE_BANDS = ((0.7, "high"), (0.4, "medium"), (0.0, "low"))
 
-PASSAGE_INDENT = "    "
-# Citations after the first are shown as an excerpt: this many lines in a
-# terminal, or this many characters when output is not wrapped.
-EXCERPT_LINES = 2
-EXCERPT_CHARS = 160
-
-
-def is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty()) and os.environ.get("TERM") != "dumb"
-    except (AttributeError, ValueError):  # closed or not a real file
-        return False
-
-
-def wants_color(stream: Any) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    return is_terminal(stream) and not os.environ.get("NO_COLOR")
-
-
-def terminal_width(stream: Any) -> int | None:
-    """The width to wrap to, or None (no wrapping) when not writing to a terminal."""
-    try:
-        if not stream.isatty():
-            return None
-    except (AttributeError, ValueError):
-        return None
-    return max(20, shutil.get_terminal_size((80, 24)).columns - 1)
-
-
-@dataclass(frozen=True)
-class Style:
-    """How to draw: colour, or only bold/dim/underline, or plain; wrapped to ``width`` or not.
-
-    With NO_COLOR set, a terminal still gets ``emphasis`` (no colours), so the
-    quoted sentence stays visible inside its passage.
-    """
-
-    color: bool = False
-    width: int | None = None
-    emphasis: bool = False
-
-    @classmethod
-    def for_stream(cls, stream: Any) -> Style:
-        terminal = is_terminal(stream)
-        return cls(
-            color=terminal and not os.environ.get("NO_COLOR"),
-            width=terminal_width(stream),
-            emphasis=terminal and bool(os.environ.get("NO_COLOR")),
-        )
-
-    def paint(self, text: str, code: str) -> str:
-        if not text:
-            return text
-        if self.color:
-            return f"\x1b[{code}m{text}{RESET}"
-        if self.emphasis:
-            return f"\x1b[{NO_COLOR_CODES.get(code, code)}m{text}{RESET}"
-        return text
-
-
-def printable(text: str) -> str:
-    """Replace control characters one for one, so source text cannot drive the terminal."""
-    return "".join(
-        " "
-        if ch == "\t"
-        else "\ufffd"
-        if unicodedata.category(ch) in ("Cc", "Cs") and ch != "\n"
-        else ch
-        for ch in text
-    )
-
-
-def cell_width(text: str) -> int:
-    """Terminal cells taken by text: wide East Asian characters and emoji count twice."""
-    width = 0
-    for ch in text:
-        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
-
-
-def _split_word(word: str, start: int, width: int) -> list[tuple[int, int]]:
-    """Cut a word wider than the line into pieces of at most ``width`` cells."""
-    pieces, piece_start, used = [], 0, 0
-    for i, ch in enumerate(word):
-        w = cell_width(ch)
-        if used + w > width and i > piece_start:
-            pieces.append((start + piece_start, start + i))
-            piece_start, used = i, 0
-        used += w
-    pieces.append((start + piece_start, start + len(word)))
-    return pieces
-
-
-# A Markdown list item's marker: its wrapped lines hang under the item's text.
-_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])[ \t]+(?=\S)")
-
-
-def wrap(
-    text: str,
-    width: int | None,
-    *,
-    indent: str = "",
-    spans: Sequence[tuple[int, int, str]] = (),
-    style: Style = Style(),
-) -> list[str]:
-    """Reflow text to ``width`` cells, keeping its line structure.
-
-    Paragraphs stay apart by one blank line, and every line break of the text is
-    kept, so a Markdown table or list shows one row or item a line; a line
-    longer than the width is wrapped (a list item's continuation hangs under
-    its text) and its leading indentation is kept. ``spans`` are
-    ``(start, end, sgr_code)`` character offsets into ``text``; they are painted
-    after wrapping, so escape codes never count as width and highlighting
-    follows offsets, never a string search. With ``width=None`` lines are not
-    wrapped.
-    """
-    lines: list[str] = []
-    paragraphs = [m for m in re.finditer(r"(?:(?!\n[ \t\r]*\n).)+", text, re.DOTALL)]
-    for p_index, para in enumerate(paragraphs):
-        if p_index:
-            lines.append("")
-        for row in re.finditer(r"[^\n]+", text[para.start() : para.end()]):
-            row_start, row_end = para.start() + row.start(), para.start() + row.end()
-            words = [(m.start() + row_start, m.end() + row_start) for m in re.finditer(r"\S+", text[row_start:row_end])]
-            if not words:
-                continue
-            # The line's own indentation (a nested item, a code block), kept while it leaves room.
-            pad = " " * sum(4 if ch == "\t" else 1 for ch in text[row_start : words[0][0]] if ch != "\r")
-            if width is not None and width - cell_width(indent + pad) < 16:
-                pad = ""
-            item = _ITEM.match(text, words[0][0], row_end)
-            hang = " " * (item.end() - item.start()) if item else ""
-            if width is not None and width - cell_width(indent + pad + hang) < 16:
-                hang = ""
-            lines.extend(_flow(text, words, width, indent + pad, indent + pad + hang, spans, style))
-    return lines
-
-
-def _flow(
-    text: str,
-    words: list[tuple[int, int]],
-    width: int | None,
-    first: str,
-    rest: str,
-    spans: Sequence[tuple[int, int, str]],
-    style: Style,
-) -> list[str]:
-    """One line of text, its words flowed into lines of ``width`` cells (``first`` and ``rest`` prefix them)."""
-    out: list[str] = []
-    lead = first
-    room = None if width is None else max(8, width - cell_width(lead))
-    current: list[tuple[int, int]] = []
-    used = 0
-    for s, e in words:
-        w = cell_width(text[s:e])
-        if room is not None and w > room:
-            pieces = _split_word(text[s:e], s, room)
-        else:
-            pieces = [(s, e)]
-        for ps, pe in pieces:
-            pw = cell_width(text[ps:pe])
-            if current and room is not None and used + 1 + pw > room:
-                out.append(lead + _paint_line(text, current, spans, style))
-                current, used = [], 0
-                lead = rest
-                room = max(8, width - cell_width(lead)) if width is not None else None
-                if pw > room:  # a piece cut for the first line's room may not fit a hanging line
-                    for qs, qe in _split_word(text[ps:pe], ps, room)[:-1]:
-                        out.append(lead + _paint_line(text, [(qs, qe)], spans, style))
-                    ps = _split_word(text[ps:pe], ps, room)[-1][0]
-                    pw = cell_width(text[ps:pe])
-            used += pw + (1 if current else 0)
-            current.append((ps, pe))
-    if current:
-        out.append(lead + _paint_line(text, current, spans, style))
-    return out
-
-
-def _paint_line(
-    text: str, words: list[tuple[int, int]], spans: Sequence[tuple[int, int, str]], style: Style
-) -> str:
-    """Join words with single spaces; paint each run of characters by the span covering it."""
-    runs: list[tuple[str, str | None]] = []
-    for i, (s, e) in enumerate(words):
-        if i:
-            # The space between two words takes a span only if both neighbours are inside it.
-            gap_start = words[i - 1][1]
-            before, after = _code_at(spans, gap_start - 1), _code_at(spans, s)
-            runs.append((" ", before if before == after else None))
-        cuts = sorted({s, e, *(x for a, b, _ in spans for x in (a, b) if s < x < e)})
-        runs.extend((printable(text[a:b]), _code_at(spans, a)) for a, b in itertools.pairwise(cuts))
-    merged: list[tuple[str, str | None]] = []
-    for piece, code in runs:
-        if merged and merged[-1][1] == code:
-            merged[-1] = (merged[-1][0] + piece, code)
-        else:
-            merged.append((piece, code))
-    return "".join(style.paint(piece, code) if code else piece for piece, code in merged)
-
-
-def _code_at(spans: Sequence[tuple[int, int, str]], pos: int) -> str | None:
-    for a, b, code in spans:
-        if a <= pos < b:
-            return code
-    return None
-
-
-def paragraph(text: str, style: Style, *, indent: str = "", code: str | None = None) -> str:
-    """One wrapped block of plain text, optionally painted as a whole."""
-    spans = [(0, len(text), code)] if code else []
-    return "\n".join(wrap(text, style.width, indent=indent, spans=spans, style=style))
-
 
 def confidence_label(confidence: float) -> str:
     for floor, label in CONFIDENCE_BANDS:
         if confidence >= floor:
             return label
     return CONFIDENCE_BANDS[-1][1]
-
-
-def location(where: Citation | Quote) -> str:
-    return f"{printable(where.source)}, line {where.line}, paragraph {where.paragraph}"
-
-
-def heading(number: int, text: str, style: Style) -> str:
-    """``[n] text``, wrapped, with the number painted."""
-    label = f"[{number}]"
-    spans = [(0, len(label), NUMBER)]
-    return "\n".join(wrap(f"{label} {text}", style.width, spans=spans, style=style))
-
-
-def citation_block(
-    number: int,
-    citation: Citation,
-    style: Style,
-    *,
-    quote: Quote | None = None,
-    excerpt: bool = False,
-) -> str:
-    """``[n] file, line L, paragraph P`` and the passage beneath it.
-
-    With a ``quote`` (inside this passage) the header gives the quote's own line
-    and paragraph, and the quote is highlighted by its offsets. With ``excerpt``
-    the passage is cut to a few lines.
-    """
-    header = heading(number, location(citation if quote is None else quote), style)
-    if excerpt:
-        body = [style.paint(line, DIM) for line in excerpt_lines(citation.text, style.width)]
-    else:
-        spans = []
-        if quote is not None:
-            spans.append((quote.start - citation.start, quote.end - citation.start, HIGHLIGHT))
-        body = wrap(citation.text, style.width, indent=PASSAGE_INDENT, spans=spans, style=style)
-    return "\n".join([header, *body])
-
-
-def excerpt_lines(text: str, width: int | None) -> list[str]:
-    """The start of a passage: EXCERPT_LINES wrapped lines, or 160 characters unwrapped.
-
-    Unwrapped, the passage's own lines are kept (a table row or list item a line),
-    up to EXCERPT_LINES of them within the 160 characters.
-    """
-    if width is None:
-        rows = [" ".join(printable(row).split()) for row in text.splitlines()]
-        rows = [row for row in rows if row]
-        out: list[str] = []
-        room = EXCERPT_CHARS
-        for n, row in enumerate(rows):
-            more = n + 1 < len(rows)
-            if len(row) > room:
-                cut = row.rfind(" ", 0, room)
-                row, more = row[: cut if cut > 0 else room], True
-            if not more or len(row) >= room - 1 or len(out) + 1 == EXCERPT_LINES:
-                out.append(PASSAGE_INDENT + row + (" …" if more else ""))
-                break
-            out.append(PASSAGE_INDENT + row)
-            room -= len(row) + 1
-        return out or [PASSAGE_INDENT]
-    lines = [line for line in wrap(text, width, indent=PASSAGE_INDENT) if line.strip()]
-    if len(lines) <= EXCERPT_LINES:
-        return lines
-    last = lines[EXCERPT_LINES - 1]
-    # Make room for the ellipsis on the last line, a word at a time.
-    while cell_width(last + " …") > width and " " in last.strip():
-        last = last.rstrip().rsplit(" ", 1)[0]
-    return [*lines[: EXCERPT_LINES - 1], last + " …"]
-
-
-_TABLE_ROW = re.compile(r"[ \t]*\|")
-_TABLE_DELIMITER = re.compile(r"[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$")
-_LIST_ITEM = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+\S")
-
-
-def _line_above(text: str, line_start: int) -> tuple[int, int] | None:
-    """(start, end) of the line before the one starting at line_start, without its line break."""
-    if line_start <= 0:
-        return None
-    end = line_start - 1
-    start = text.rfind("\n", 0, end) + 1
-    return start, end - 1 if end > start and text[end - 1] == "\r" else end
-
-
-def quote_context(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The line that frames a quoted table row or list item, as (start, end) in ``text``.
-
-    For a table row, the table's header row (the row above its ``|---|`` line);
-    for a list item, the line that leads into the list ("The utility has committed
-    to three actions:"), or across a blank line one that ends with a colon or is a
-    heading. None for anything else, or when the frame is not in ``text``.
-    """
-    line_start = text.rfind("\n", 0, start) + 1
-    if text[line_start:start].strip():
-        return None  # the quote does not begin its line
-    if _TABLE_ROW.match(text, line_start):
-        rows = []
-        here = _line_above(text, line_start)
-        while here is not None and _TABLE_ROW.match(text, here[0], here[1]):
-            rows.append(here)
-            here = _line_above(text, here[0])
-        if len(rows) >= 2 and _TABLE_DELIMITER.match(text, rows[-2][0], rows[-2][1]):
-            return rows[-1]
-        return None
-    if _LIST_ITEM.match(text, line_start):
-        here = _line_above(text, line_start)
-        # Up past the list's other items and their indented continuation lines.
-        while here is not None and (
-            _LIST_ITEM.match(text, here[0], here[1]) or text[here[0] : here[0] + 1] in (" ", "\t")
-        ) and text[here[0] : here[1]].strip():
-            here = _line_above(text, here[0])
-        if here is None:
-            return None
-        if text[here[0] : here[1]].strip():
-            return here
-        here = _line_above(text, here[0])  # a blank line: the paragraph before it
-        if here is None:
-            return None
-        line = text[here[0] : here[1]].strip()
-        return here if line.endswith(":") or line.startswith("#") else None
-    return None
-
-
-# Quotation marks that open and close; ’ is also an apostrophe, so it closes only a ‘.
-_OPEN_MARKS = {"“": "”", "‘": "’", "«": "»"}
-_CLOSE_MARKS = {"”": "“", "»": "«"}
-
-
-def open_quotation(text: str) -> tuple[bool, bool]:
-    """(begins inside a quotation, ends inside one): a closing mark with no opening
-    mark before it, or an opening mark that is never closed. Straight double quotes
-    count when there is an odd number of them."""
-    stack: list[str] = []
-    begins_inside = False
-    for i, ch in enumerate(text):
-        if ch in _OPEN_MARKS:
-            stack.append(ch)
-        elif ch in _CLOSE_MARKS:
-            if _CLOSE_MARKS[ch] in stack:
-                del stack[len(stack) - 1 - stack[::-1].index(_CLOSE_MARKS[ch]) :]
-            else:
-                begins_inside = True
-        elif ch == "’" and "‘" in stack:
-            between_letters = 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
-            if not between_letters:  # not an apostrophe ("SYP’s")
-                del stack[len(stack) - 1 - stack[::-1].index("‘") :]
-    ends_inside = bool(stack)
-    straight = [i for i, ch in enumerate(text) if ch == '"']
-    if len(straight) % 2:
-        i = straight[-1]
-        if i == 0 or text[i - 1].isspace() or text[i - 1] in "([:":
-            ends_inside = True
-        else:
-            begins_inside = True
-    return begins_inside, ends_inside
 
 
 def answer_text(answer: Answer, style: Style) -> str:
@@ -470,14 +120,6 @@ def followup_text(earlier: Sequence[str], style: Style) -> str:
     """One dim line: the earlier question(s) a follow-up was read with, most recent first."""
     asked = " after ".join(f"“{printable(q)}”" for q in earlier)
     return paragraph(f"read as a follow-up to: {asked}", style, code=DIM)
-
-
-def notice_text(message: str, style: Style) -> str:
-    return paragraph(printable(message), style, code=WARN)
-
-
-def error_text(message: str, style: Style) -> str:
-    return paragraph("error: " + printable(message), style, code=ERROR)
 
 
 def quote_in(quote: Quote | None, citation: Citation) -> Quote | None:

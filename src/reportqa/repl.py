@@ -8,7 +8,6 @@ Nothing here imports numpy or the assistant; the loop is driven by a
 from __future__ import annotations
 
 import asyncio
-import difflib
 import os
 import sys
 import threading
@@ -22,38 +21,20 @@ from typing import TYPE_CHECKING, Any, TextIO
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import get_app
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.styles import Style as PromptStyle
 
 from . import render
+from .commands import ALIASES, COMMANDS, KEYS, MAX_K, CommandCompleter, SlashCommands  # noqa: F401 - re-exported
+from .console import isatty
 from .errors import ReportQAError
+from .paths import history_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import Answer, Citation
 
 PROMPT = "reportqa> "
-MAX_K = 20
-
-# name -> (argument, description); the order is the order of /help. The one list of
-# commands: /help, Tab completion and dispatch (to Repl.cmd_NAME) all read it.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "/help": ("", "list these commands and keys"),
-    "/sources": ("", "the files, index and model in use"),
-    "/show": ("N", "citation N in full, with the passages around it"),
-    "/k": ("N", "show N passages per answer (now {k})"),
-    "/json": ("", "toggle JSON output of the last and next answers"),
-    "/why": ("", "lexical and dense rank and score of each cited passage"),
-    "/new": ("", "forget the previous question: the next one is read on its own"),
-    "/quit": ("", "leave (Ctrl-D does the same)"),
-}
-ALIASES = {"/exit": "/quit", "/q": "/quit", "/?": "/help", "/h": "/help"}
-KEYS = (
-    "Keys: Up and Down recall earlier questions, Right accepts the grey suggestion, "
-    "Ctrl-R searches the history, Tab completes commands, Ctrl-C clears the line, Ctrl-D quits."
-)
-
 
 @dataclass
 class Backend:
@@ -64,15 +45,6 @@ class Backend:
     surroundings: Callable[[Citation, int], list[Citation]]
     ready: Callable[[], bool] = lambda: True  # False while a background load is running
     new: Callable[[], None] = lambda: None  # forget the previous turn (follow-up context)
-
-
-def history_path() -> Path:
-    """``$REPORTQA_HISTORY``, else ``$XDG_STATE_HOME/reportqa/history`` (``~/.local/state``)."""
-    override = os.environ.get("REPORTQA_HISTORY")
-    if override:
-        return Path(override).expanduser()
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state).expanduser() / "reportqa" / "history"
 
 
 def open_history(path: Path | None = None) -> tuple[History, str]:
@@ -91,23 +63,8 @@ def open_history(path: Path | None = None) -> tuple[History, str]:
     return FileHistory(str(path)), ""
 
 
-class CommandCompleter(Completer):
-    """Tab completion for slash commands, with their descriptions."""
-
-    def __init__(self, describe: Callable[[str], str]):
-        self.describe = describe
-
-    def get_completions(self, document, complete_event):
-        text = document.text_before_cursor
-        if not text.startswith("/") or " " in text:
-            return
-        for name in COMMANDS:
-            if name.startswith(text):
-                yield Completion(name, start_position=-len(text), display_meta=self.describe(name))
-
-
-class Repl:
-    """One chat session: questions are answered, ``/commands`` are run."""
+class Repl(SlashCommands):
+    """One chat session: questions are answered, ``/commands`` are run (``commands.py``)."""
 
     def __init__(
         self,
@@ -165,7 +122,7 @@ class Repl:
         """
         if self.backend.ready():
             return
-        live = _isatty(self.out)
+        live = isatty(self.out)
         started = time.monotonic()
         shown = ""
 
@@ -251,96 +208,6 @@ class Repl:
         if os.environ.get("REPORTQA_DEBUG"):
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
-    # -- commands -----------------------------------------------------------
-    def command(self, text: str) -> bool:
-        name, _, arg = text.partition(" ")
-        name = ALIASES.get(name.lower(), name.lower())
-        arg = arg.strip()
-        if name == "/quit":
-            return False
-        handler = getattr(self, "cmd_" + name[1:]) if name in COMMANDS else None
-        if handler is None:
-            close = difflib.get_close_matches(name, list(COMMANDS) + list(ALIASES), n=1, cutoff=0.5)
-            hint = f" Did you mean {ALIASES.get(close[0], close[0])}?" if close else ""
-            self.error(f"unknown command {name}.{hint} Type /help to list the commands.")
-            return True
-        try:
-            handler(arg)
-            self.flush_notices()
-        except ReportQAError as exc:
-            self.error(str(exc))
-        except KeyboardInterrupt:
-            self.say("Interrupted.")
-        except Exception as exc:  # noqa: BLE001 - as above
-            self.unexpected(exc)
-        return True
-
-    def describe(self, name: str) -> str:
-        return COMMANDS[name][1].format(k=self.k)
-
-    def cmd_help(self, arg: str) -> None:
-        rows = [(f"{name} {a}".strip(), self.describe(name)) for name, (a, _) in COMMANDS.items()]
-        width = max(len(r[0]) for r in rows)
-        lines = ["Type a question to get an answer quoted from the report, or a command:"]
-        lines += [f"  {self.style.paint(c.ljust(width), render.NUMBER)}  {d}" for c, d in rows]
-        self.say("\n".join(lines) + "\n" + render.paragraph(KEYS, self.style) + "\n")
-
-    def cmd_sources(self, arg: str) -> None:
-        self.wait_until_ready()
-        self.say(render.sources_text(self.backend.sources(), self.style) + "\n")
-
-    def cmd_show(self, arg: str) -> None:
-        if self.last is None or not self.last.citations:
-            self.error("nothing to show yet: ask a question first, then /show 1.")
-            return
-        count = len(self.last.citations)
-        try:
-            number = int(arg)
-        except ValueError:
-            number = 0
-        if not 1 <= number <= count:
-            choices = "1" if count == 1 else f"from 1 to {count}"
-            self.error(f"/show needs a citation number {choices}, for example /show 1.")
-            return
-        cited = self.last.citations[number - 1]
-        passages = self.backend.surroundings(cited, 1)
-        quote = self.last.quote if number == 1 else None
-        self.say(render.show_text(number, cited, passages, self.style, quote=quote) + "\n")
-
-    def cmd_k(self, arg: str) -> None:
-        if not arg:
-            shown = f"{self.k} passage{'s' if self.k != 1 else ''}"
-            self.say(f"Showing {shown} per answer. Change it with /k N (1 to {MAX_K}).")
-            return
-        try:
-            k = int(arg)
-        except ValueError:
-            k = 0
-        if not 1 <= k <= MAX_K:
-            self.error(f"/k needs a whole number from 1 to {MAX_K}, for example /k 5.")
-            return
-        self.k = k
-        self.say(f"Showing {k} passage{'s' if k != 1 else ''} per answer from now on.")
-
-    def cmd_json(self, arg: str) -> None:
-        self.json_mode = not self.json_mode
-        if not self.json_mode:
-            self.say("JSON output off.")
-            return
-        self.say("JSON output on.")
-        if self.last is not None:
-            self.say(render.answer_json(self.last, indent=2) + "\n")
-
-    def cmd_why(self, arg: str) -> None:
-        if self.last is None:
-            self.error("nothing to explain yet: ask a question first, then /why.")
-            return
-        self.say(render.why_text(self.last, self.style) + "\n")
-
-    def cmd_new(self, arg: str) -> None:
-        self.backend.new()
-        self.say("New conversation: the next question is read on its own.")
-
     # -- the loop -----------------------------------------------------------
     def session(self, history: History | None = None, **kwargs: Any) -> PromptSession:
         return PromptSession(
@@ -395,10 +262,3 @@ def _placeholder() -> FormattedText:
     if get_app().is_done:
         return FormattedText([])
     return FormattedText([("class:placeholder", "ask about the report, or /help")])
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .embed import Tokens
+from .embed import Tokens, unit_rows
 from .index import Index
 from .lexical import BM25
 from .settings import Settings
@@ -194,7 +194,7 @@ class Retriever:
         same_next = np.append(same_prev[1:], False)
         nxt[~same_next] = 0
         ctx = sent + self.settings.context_weight * (prev + nxt)
-        return (ctx / np.maximum(np.linalg.norm(ctx, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        return unit_rows(ctx)
 
     @cached_property
     def bm25(self) -> BM25:

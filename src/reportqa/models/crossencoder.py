@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import checksums
 from ..errors import ModelError
+from . import runtime
+from .tokens import load_tokenizer, pad_batch
+from .weights import fingerprint
 
 READER_PATH = Path(__file__).resolve().parent / "reader.onnx"
 FORMAT = 1  # the inputs and outputs the graph has; bumped when they change
@@ -32,27 +34,23 @@ class CrossEncoderModel:
             raise ModelError(f"The reader's weights are missing ({self.path}): reinstall reportqa.")
         try:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
+            import tokenizers  # noqa: F401 - checked here, used by load_tokenizer
         except ImportError as exc:
             raise ModelError(f"The reader needs {exc.name}: run `pip install -e .`.") from exc
         if tokenizer_path is None:
-            from ..embed import model_path
+            from .encoder import model_path
 
             tokenizer_path = model_path() / "tokenizer.json"
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+            self.session = runtime.session(self.path, ort)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own types for unreadable models
             raise ModelError(f"ONNX Runtime cannot load the reader {self.path} ({type(exc).__name__}): reinstall reportqa.") from None
         self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
         if self.meta.get("reportqa_reader") != str(FORMAT):
             raise ModelError(f"{self.path} is not a reportqa reader of format {FORMAT}: reinstall reportqa.")
         self.max_length = int(self.meta.get("max_length", 128))
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(self.max_length)
-        self.fingerprint = "sha256:" + checksums.sha256(self.path)
+        self.tokenizer = load_tokenizer(Path(tokenizer_path), self.max_length)
+        self.fingerprint = fingerprint(self.path)
 
     @property
     def training(self) -> dict:
@@ -65,13 +63,6 @@ class CrossEncoderModel:
         if not texts:
             return np.zeros(0, dtype=np.float32)
         encodings = self.tokenizer.encode_batch(list(zip(questions, texts)))
-        n, seq = len(encodings), max(len(e.ids) for e in encodings)
-        ids = np.zeros((n, seq), dtype=np.int64)
-        types = np.zeros((n, seq), dtype=np.int64)
-        mask = np.zeros((n, seq), dtype=np.int64)
-        for i, e in enumerate(encodings):
-            ids[i, : len(e.ids)] = e.ids
-            types[i, : len(e.ids)] = e.type_ids
-            mask[i, : len(e.ids)] = 1
+        ids, mask, types = pad_batch([e.ids for e in encodings], np.int64, [e.type_ids for e in encodings])
         out = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
-        return np.asarray(out, dtype=np.float32).reshape(n)
+        return np.asarray(out, dtype=np.float32).reshape(len(encodings))

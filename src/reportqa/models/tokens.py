@@ -1,0 +1,44 @@
+"""Text in and vectors out, shared by every model: the tokenizer, padded batches, unit rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def load_tokenizer(path: Path, max_length: int | None = None):
+    """A ``tokenizers`` tokenizer from tokenizer.json: no padding, cut to max_length if given."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    if max_length is None:
+        tokenizer.no_truncation()
+    else:
+        tokenizer.enable_truncation(max_length)
+    return tokenizer
+
+
+def pad_batch(batch: list[list[int]], mask_dtype, type_ids: list[list[int]] | None = None):
+    """Token ids right-padded with 0 to the longest row, and the attention mask.
+
+    With ``type_ids`` (a pair's segments, one row per text), their padded array comes third.
+    """
+    n, seq = len(batch), max(len(x) for x in batch)
+    input_ids = np.zeros((n, seq), dtype=np.int64)
+    mask = np.zeros((n, seq), dtype=mask_dtype)
+    for i, row in enumerate(batch):
+        input_ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    if type_ids is None:
+        return input_ids, mask
+    types = np.zeros((n, seq), dtype=np.int64)
+    for i, row in enumerate(type_ids):
+        types[i, : len(row)] = row
+    return input_ids, mask, types
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Each row (last axis) scaled to unit length, as float32; all-zero rows stay zero."""
+    return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
