@@ -72,7 +72,7 @@ def test_a_strong_logit_decides_the_answer(tiny_source, fake_encoder, tmp_path):
     shipped = shipped_cross_params()
     params = shipped.with_answer_weights(reader=50.0)
     a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, reader=CrossReader(params, model=FakeCrossEncoder()),
-                  notify=lambda m: None)
+                  settings=DEFAULT.with_(abstain_threshold=0.0), notify=lambda m: None)
     assert "Ann Lee" in a.answer("When was the new roof finished?").text
 
 

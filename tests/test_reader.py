@@ -159,7 +159,7 @@ def test_short_paragraphs_merge_within_the_budget(tiny_source, fake_encoder):
 
 
 def test_candidates_are_sentences_and_adjacent_pairs_of_one_passage(tiny_source, fake_encoder, tmp_path):
-    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, reader="linear", notify=lambda m: None)
     a.load()
     question = "When did the inspectors visit the bus depot?"
     query = a.query(question)

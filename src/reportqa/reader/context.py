@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,10 +22,8 @@ from ..lexical import BM25
 from ..retrieve import Ranking, zscore
 from ..settings import Settings
 from ..text import terms, typed_tokens, words
+from .candidate import Candidate
 from .qtype import answer_type, key_terms
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .candidates import Candidate
 
 TYPED_KINDS = ("time", "number", "person")
 
@@ -73,7 +70,6 @@ class SentenceTable:
 
     def candidate(self, chunk_id: int, start: int, end: int, passage_rank: int = 0) -> Candidate:
         """The Candidate for whole sentences start..end of a passage (ValueError if they are not whole sentences)."""
-        from .candidates import Candidate
 
         sentences = self.index.chunks[chunk_id].sentences
         first = [j for j, (a, _) in enumerate(sentences) if a == start]

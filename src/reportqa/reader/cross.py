@@ -65,6 +65,15 @@ class CrossFeatures:
 
 
 @lru_cache(maxsize=1)
+def shipped_model():
+    """The shipped cross-encoder, loaded once per process and shared by every Assistant (ONNX Runtime
+    sessions are safe to run from several threads)."""
+    from ..models.crossencoder import CrossEncoderModel
+
+    return CrossEncoderModel()
+
+
+@lru_cache(maxsize=1)
 def shipped_cross_params() -> LinearParams:
     return LinearParams.load(PARAMS_PATH)
 
@@ -76,9 +85,7 @@ class CrossReader(LinearReader):
 
     def __init__(self, params: LinearParams | None = None, model=None, candidates: int | None = None):
         if model is None:
-            from ..models.crossencoder import CrossEncoderModel
-
-            model = CrossEncoderModel()
+            model = shipped_model()
         params = params if params is not None else shipped_cross_params()
         n = candidates if candidates is not None else int(params.fitted_on.get("reader_candidates", DEFAULT_CANDIDATES))
         preselect = LinearReader(shipped_params()).weights
