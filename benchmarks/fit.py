@@ -252,6 +252,7 @@ def fit_abstention(X: np.ndarray, kinds: list[str], names: LinearFeatures = FEAT
     the answered model uses them z-scored over the report instead (features.ANSWERED_FEATURES).
     """
     kinds = np.array(kinds)
+    X = np.where(np.isnan(X), np.nanmean(X, axis=0), X)  # an undefined feature counts as its mean, as at run time
     mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-9
     Z = (X - mean) / scale
     on = (kinds == "answerable") | (kinds == "off-topic")
@@ -263,7 +264,7 @@ def fit_abstention(X: np.ndarray, kinds: list[str], names: LinearFeatures = FEAT
 
 def probabilities(X, model) -> np.ndarray:
     mean, scale, (tw, tb), (aw, ab) = model
-    Z = (X - mean) / scale
+    Z = np.nan_to_num((X - mean) / scale)  # undefined features count as their mean
     return 1 / (1 + np.exp(-(Z @ tw + tb))) / (1 + np.exp(-(Z @ aw + ab)))
 
 

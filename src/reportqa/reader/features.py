@@ -126,6 +126,17 @@ def answer_features(query: Query, spans: Sequence[Candidate]) -> np.ndarray:
     return np.hstack([x, best.astype(np.float64)])
 
 
+UNDEFINED = float("nan")  # a feature a report cannot give (linear.LinearReader.probability: it counts for nothing)
+
+
+def _against(values: np.ndarray, x: float) -> float:
+    """x z-scored against values; UNDEFINED when they cannot say what is usual (fewer than two, or all equal),
+    as in a report of one passage."""
+    if values.size < 2 or float(values.std()) <= 1e-9:
+        return UNDEFINED
+    return zscore(values, x)
+
+
 def abstention_features(
     query: Query, spans: Sequence[Candidate], features: np.ndarray, scores: np.ndarray, choice: int | None
 ) -> list[float]:
@@ -145,14 +156,14 @@ def abstention_features(
         "top_sentence": float(ranking.sentence[top]),
         "in_corpus": in_corpus,
         "missing_keys": missing_keys,
-        "top_dense_z": zscore(ranking.dense, float(ranking.dense[top])),
-        "top_sentence_z": zscore(ranking.sentence, float(ranking.sentence[top])),
+        "top_dense_z": _against(ranking.dense, float(ranking.dense[top])),
+        "top_sentence_z": _against(ranking.sentence, float(ranking.sentence[top])),
     }
     if choice is None:
         f.update(
             answer_cosine=0.0, answer_coverage=0.0, passage_coverage=0.0, missing_keys_answer=1.0, answer_margin=0.0,
             fused_margin=0.0, rare_missing=1.0, keys_missing_span=float(len(keys)),
-            answer_cosine_z=zscore(ranking.sentence_cos, 0.0),
+            answer_cosine_z=_against(ranking.sentence_cos, 0.0),
         )
         return [f[name] for name in ABSTENTION_FEATURES]
     chosen = spans[choice]
@@ -169,9 +180,9 @@ def abstention_features(
         passage_coverage=query.coverage(passage_terms),
         missing_keys_answer=len(keys - passage_terms) / len(keys) if keys else 0.0,
         answer_margin=float(scores[choice] - max(others)) if others else 1.0,
-        fused_margin=float(fz[top] - fz[int(ranking.order[1])]) if len(ranking.order) > 1 else 0.0,
+        fused_margin=float(fz[top] - fz[int(ranking.order[1])]) if len(ranking.order) > 1 else UNDEFINED,
         rare_missing=max((w for t, w in query.idf.items() if t in bm25.df and t not in passage_terms), default=0.0) / max_idf,
         keys_missing_span=float(len(keys - span_terms)),
-        answer_cosine_z=zscore(ranking.sentence_cos, answer_cosine),
+        answer_cosine_z=_against(ranking.sentence_cos, answer_cosine),
     )
     return [f[name] for name in ABSTENTION_FEATURES]

@@ -247,7 +247,7 @@ class LinearReader:
         return self.probability(self.abstention_features(query, candidates, scores))
 
     def probability(self, features: Sequence[float]) -> float:
-        """P(answerable) from a row of abstention features."""
-        z = [(f - m) / d for f, m, d in zip(features, self.mean, self.scale)]
+        """P(answerable) from a row of abstention features; an undefined one (NaN) counts as its mean."""
+        z = [0.0 if math.isnan(f) else (f - m) / d for f, m, d in zip(features, self.mean, self.scale)]
         p = _logistic(self.topic, self.params.topic_bias, z)
         return calibrate(p * _logistic(self.answered, self.params.answered_bias, z), self.params.calibration)
