@@ -458,7 +458,7 @@ def test_highlight_follows_offsets_not_a_string_search():
 
 
 def test_confidence_bands():
-    assert [render.confidence_label(c) for c in (0.0, 0.29, 0.3, 0.59, 0.6, 1.0)] == [
+    assert [render.confidence_label(c) for c in (0.0, 0.29, 0.3, 0.49, 0.5, 1.0)] == [
         "low",
         "low",
         "medium",
@@ -466,7 +466,7 @@ def test_confidence_bands():
         "high",
         "high",
     ]
-    assert "confidence: medium (0.50)" in render.answer_text(
+    assert "confidence: high (0.50)" in render.answer_text(
         _passage_answer("A b.", 0, 4), render.Style()
     )
 
