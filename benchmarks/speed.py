@@ -1,4 +1,4 @@
-"""The speed table of issue 4, measured in one run: medians of --runs runs, with min and max.
+"""The speed table, measured in one run: medians of --runs runs, with min and max (issue 11 targets).
 
     python benchmarks/speed.py [--runs 7] [--rounds 3] [--readme]
 
@@ -240,9 +240,9 @@ def main() -> None:
     prompt = measure_prompt(runs, env)
     row("REPL prompt visible after start", "≤ 0.5 s", prompt, " s", ok=lambda m: m <= 0.5)
     p50s, p95s, enc, backend = measure_warm(runs, args.rounds)
-    row("warm `answer()` p50", "≤ 5 ms", [x * 1e3 for x in p50s], " ms", "{:.2f}", ok=lambda m: m <= 5,
+    row("warm `answer()` p50", "≤ 80 ms", [x * 1e3 for x in p50s], " ms", "{:.2f}", ok=lambda m: m <= 80,
         note=f"{backend}; encoding alone {enc[0] * 1e3:.2f} ms; CPU time of all threads {enc[1] * 1e3:.2f} ms")
-    row("warm `answer()` p95", "≤ 10 ms", [x * 1e3 for x in p95s], " ms", "{:.2f}", ok=lambda m: m <= 10)
+    row("warm `answer()` p95", "≤ 150 ms", [x * 1e3 for x in p95s], " ms", "{:.2f}", ok=lambda m: m <= 150)
     if args.readme:
         print_table(rows, runs, load_before)
         figure = lambda xs: f"{statistics.median(xs):.2f} s ({min(xs):.2f}–{max(xs):.2f})"
@@ -255,7 +255,7 @@ def main() -> None:
             f"at a 1-minute load average of {load_before:.1f}."
         )
         return
-    row("peak RSS of `reportqa ask`", "≤ 350 MB", rss, " MB", "{:.0f}", ok=lambda m: m <= 350)
+    row("peak RSS of `reportqa ask`", "≤ 400 MB", rss, " MB", "{:.0f}", ok=lambda m: m <= 400)
     builds, counts = measure_build(runs)
     row("build the bundled index from scratch", "≤ 10 s", builds, " s", ok=lambda m: m <= 10, note=counts)
     if not args.skip_export:

@@ -203,7 +203,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, default=ROOT / "training" / "runs" / "reader")
-    ap.add_argument("--questions", type=int, default=16000, help="answerable SQuAD questions sampled")
+    ap.add_argument("--questions", type=int, default=14000, help="answerable SQuAD questions sampled")
     ap.add_argument("--heldout-articles", type=int, default=6, help="training articles kept out, for the held-out figures")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=128)
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-every", type=int, default=150)
-    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--eval-every", type=int, default=800)
     ap.add_argument("--resume", action="store_true", help="carry on from the run folder's checkpoint")
     ap.add_argument("--stop-after", type=int, default=0,
                     help="stop after this many steps without saving a model (a reproducibility check: the logged "
