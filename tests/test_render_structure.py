@@ -159,3 +159,15 @@ def test_straight_quotes_and_single_marks():
     assert render.open_quotation('He said: "It was not.') == (False, True)
     assert render.open_quotation('it was not." he said.') == (True, False)
     assert render.open_quotation("they ‘upheld the complaint against senior officers.") == (False, True)
+
+
+def test_the_citation_marker_never_runs_past_the_width():
+    """The [1] after the quote is wrapped with it: a quote that fills its last line pushes it down."""
+    text = "x" * 10 + " " + "word " * 16 + "end."  # 95 characters
+    cited = Citation("r.txt", 0, len(text), 1, 1, text, 1.0)
+    answer = Answer("q?", True, text, 0.6, (cited,), Quote("r.txt", 0, len(text), 1, 1))
+    for width in range(40, 101):
+        lines = render.answer_text(answer, render.Style(width=width)).split("\n")
+        assert max(len(line) for line in lines) <= width, width
+        quote = " ".join(lines[: lines.index("")])
+        assert quote.endswith("end. [1]"), width

@@ -90,9 +90,10 @@ def answer_text(answer: Answer, style: Style) -> str:
             spans.append((0, 1, DIM))
         if after:
             spans.append((len(shown) - 1, len(shown), DIM))
+        if citations:  # the marker is wrapped with the quote, so it never runs past the width
+            spans.append((len(shown) + 1, len(shown) + 4, NUMBER))
+            shown += " [1]"
         quote_lines += wrap(shown, style.width, spans=spans, style=style)
-        if citations:
-            quote_lines[-1] += " " + style.paint("[1]", NUMBER)
         parts.append("\n".join(quote_lines))
         parts.append(
             style.paint(
