@@ -172,7 +172,7 @@ def child(index_dir: Path, n_questions: int) -> dict:
 
     assistant = Assistant(source=index_dir, index_dir=index_dir, encoder=encoder, notify=lambda m: None)
     t = time.perf_counter()
-    assistant._set_index(index)  # the retriever and its BM25 statistics, as load() does
+    assistant.use_index(index)  # the retriever and its BM25 statistics, as load() does
     r["retriever_setup_s"] = time.perf_counter() - t
     r["rss_after_setup_mb"] = rss_mb()
 

@@ -100,10 +100,7 @@ def _matches(value_repr: str, shown: str) -> bool:
 
 
 @pytest.mark.parametrize("code", python_blocks(), ids=lambda c: c.splitlines()[0][:30])
-def test_the_python_api_block_shows_true_values(code, bundled, monkeypatch):
-    import reportqa.assistant
-
-    monkeypatch.setattr(reportqa.assistant, "_DEFAULT", bundled)  # the session's model, not a second load
+def test_the_python_api_block_shows_true_values(code):
     namespace: dict = {}
     checked = 0
     for line in code.splitlines():

@@ -166,7 +166,7 @@ class Assistant:
             index, summary = ensure_index(
                 self.source, self.index_dir, self.encoder, force=force, progress=progress, notify=self.notify
             )
-            self._set_index(index)
+            self.use_index(index)
             if summary is None:
                 m = index.manifest.get("counts", {})
                 summary = BuildSummary(m.get("files", 0), len(index.chunks), len(index.sentence_chunk), 0.0, False)
@@ -180,10 +180,11 @@ class Assistant:
         if reader is None and settings.reader == self.settings.reader:
             reader = self._reader
         twin = Assistant(self.source, self.index_dir, encoder=self.encoder, reader=reader, settings=settings, notify=self.notify)
-        twin._set_index(self.index)
+        twin.use_index(self.index)
         return twin
 
-    def _set_index(self, index: Index) -> None:
+    def use_index(self, index: Index) -> None:
+        """Answer from this index, already loaded (``index.read_index``), as it is: unchecked against the source."""
         self._index = index
         self._retriever = Retriever(index, self.settings)
         self._retriever.bm25  # noqa: B018 - build lexical statistics now, not on the first question

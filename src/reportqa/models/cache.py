@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .. import checksums
+from ..atomic import replace_durably
 from ..errors import ModelError
 from ..paths import cache_dir
 from . import runtime
@@ -46,28 +46,19 @@ def cache_folder(name: str, fingerprint: str, version: int) -> Path:
     return cache_dir() / "models" / f"{name}-{digest}-g{version}"
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def move_into_place(tmp: Path, folder: Path, names: Sequence[str], meta: str) -> None:
     """Move the finished files from tmp into folder, each by an atomic rename.
 
-    Each file is synced first; ``meta`` (the file that vouches for the others) is
-    removed before the others are replaced and moved in last, so a reader never
+    Each file is synced before its rename and the folder after it (``atomic.replace_durably``);
+    ``meta`` (the file that vouches for the others) is removed before the others are replaced
+    and moved in last, so a reader never
     sees a meta that describes files it does not match. Raises OSError.
     """
-    for name in names:
-        _fsync(tmp / name)
     folder.mkdir(exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         (folder / meta).unlink()  # the files and their meta change together
     for name in names:
-        os.replace(tmp / name, folder / name)
+        replace_durably(tmp / name, folder / name)
 
 
 class GraphCache:
