@@ -190,6 +190,11 @@ def fit_answer(items: list[Item], iters: int = 600, lr: float = 0.5, names: Line
     """Softmax over each question's spans; maximise the probability of the spans holding a gold answer."""
     cols = len(names.answer)
     data = [(it.features[:, :cols], it.labels.astype(float)) for it in items if it.kind == "answerable" and it.labels.any()]
+    return fit_softmax(data, cols, names.answer.index("length"), iters, lr)
+
+
+def fit_softmax(data: list[tuple[np.ndarray, np.ndarray]], cols: int, length: int, iters: int = 600, lr: float = 0.5) -> np.ndarray:
+    """Weights of a softmax over each (features, targets) group, then LENGTH_PENALTY off column length."""
     w = np.zeros(cols)
     for _ in range(iters):
         grad = np.zeros_like(w)
@@ -201,7 +206,7 @@ def fit_answer(items: list[Item], iters: int = 600, lr: float = 0.5, names: Line
             q /= q.sum()
             grad += X.T @ (p - q)
         w -= lr * (grad / len(data) + L2 * w)
-    w[names.answer.index("length")] -= LENGTH_PENALTY
+    w[length] -= LENGTH_PENALTY
     return w
 
 

@@ -161,15 +161,18 @@ def macro(summaries: list[dict]) -> dict:
     return out
 
 
-def table(title: str, rows: dict[str, dict]) -> str:
-    head = "| variant | " + " | ".join(c for c, _ in COLUMNS) + " |"
-    lines = [f"### {title}", "", head, "|---" * (len(COLUMNS) + 1) + "|"]
+def cell(s: dict, key: str) -> str:
+    v = s.get(key)
+    if key == "fired":  # questions read as follow-ups
+        return f"{v} of {s['n']}"
+    return "–" if v is None else (f"{v:.0f}" if key == "answer_chars" else f"{v:.3f}")
+
+
+def table(title: str, rows: dict[str, dict], columns: list[tuple[str, str]] = COLUMNS) -> str:
+    head = "| variant | " + " | ".join(c for c, _ in columns) + " |"
+    lines = [f"### {title}", "", head, "|---" * (len(columns) + 1) + "|"]
     for name, s in rows.items():
-        cells = []
-        for _, key in COLUMNS:
-            v = s.get(key)
-            cells.append("–" if v is None else (f"{v:.0f}" if key == "answer_chars" else f"{v:.3f}"))
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(cell(s, key) for _, key in columns) + " |")
     return "\n".join(lines)
 
 
@@ -297,18 +300,7 @@ FOLLOWUP_COLUMNS = [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("MRR@10", "mrr@10")
 
 
 def followup_table(title: str, rows: dict[str, dict]) -> str:
-    head = "| variant | " + " | ".join(c for c, _ in FOLLOWUP_COLUMNS) + " |"
-    lines = [f"### {title}", "", head, "|---" * (len(FOLLOWUP_COLUMNS) + 1) + "|"]
-    for name, s in rows.items():
-        cells = []
-        for _, key in FOLLOWUP_COLUMNS:
-            v = s.get(key)
-            if key == "fired":
-                cells.append(f"{v} of {s['n']}")
-            else:
-                cells.append("–" if v is None else (f"{v:.0f}" if key == "answer_chars" else f"{v:.3f}"))
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return table(title, rows, FOLLOWUP_COLUMNS)
 
 
 def run_followups(encoder, squad: bool = True, sets: dict | None = None, fitted: dict | None = None) -> str:

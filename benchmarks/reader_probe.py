@@ -49,20 +49,8 @@ def with_reader(features: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return np.hstack([features, r[:, None], best[:, None]])
 
 
-def fit_softmax(data, n_feat: int, iters: int = 400, lr: float = 0.5) -> np.ndarray:
-    w = np.zeros(n_feat)
-    for _ in range(iters):
-        grad = np.zeros_like(w)
-        for X, y in data:
-            z = X @ w
-            p = np.exp(z - z.max())
-            p /= p.sum()
-            q = p * y
-            q /= q.sum()
-            grad += X.T @ (p - q)
-        w -= lr * (grad / len(data) + fit.L2 * w)
-    w[ANSWER_FEATURES.index("length")] -= fit.LENGTH_PENALTY
-    return w
+def fit_softmax(data, n_feat: int) -> np.ndarray:
+    return fit.fit_softmax(data, n_feat, ANSWER_FEATURES.index("length"), iters=400)
 
 
 def main(argv=None) -> int:
