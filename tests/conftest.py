@@ -19,7 +19,7 @@ from reportqa.embed import Tokens
 
 TESTS = Path(__file__).resolve().parent
 
-_PIECE = re.compile(r"\w{1,6}|[^\w\s]")  # long words count as several pieces, like wordpieces
+PIECE = re.compile(r"\w{1,6}|[^\w\s]")  # long words count as several pieces, like wordpieces
 
 TINY_REPORT = (
     "Depot inspection report\n"
@@ -50,7 +50,7 @@ class FakeEncoder:
         self.encoded = 0  # texts encoded so far, for tests that count work
 
     def count_tokens(self, text: str) -> int:
-        return len(_PIECE.findall(text)) + 2
+        return len(PIECE.findall(text)) + 2
 
     def encode(self, texts, batch_size: int = 32, progress=None) -> np.ndarray:
         texts = list(texts)
@@ -72,7 +72,7 @@ class FakeEncoder:
         texts = list(texts)
         pieces = []
         for t in texts:
-            found = list(_PIECE.finditer(t))[: self.max_tokens - 2]
+            found = list(PIECE.finditer(t))[: self.max_tokens - 2]
             vectors = self.encode([m.group() for m in found]) if found else np.zeros((0, self.dim), np.float32)
             self.encoded -= len(found)
             pieces.append(Tokens(

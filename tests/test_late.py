@@ -69,9 +69,9 @@ def _sentences(index) -> list[str]:
 
 
 def retrieve_pieces(sentence: str) -> list[str]:
-    from conftest import _PIECE
+    from conftest import PIECE
 
-    return [p for p in _PIECE.findall(sentence) if any(ch.isalnum() for ch in p)]
+    return [p for p in PIECE.findall(sentence) if any(ch.isalnum() for ch in p)]
 
 
 def test_scores_of_some_passages_equal_those_of_all_and_the_rest_are_nan(several, monkeypatch):
