@@ -53,7 +53,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # The score is the reader's P(the quote answers the question), Platt-calibrated on SQuAD
 # (reader/cross.py). The bands say how often quotes of that band answered on the SQuAD
 # articles, leave-one-article-out (docs/quality.md, reliability table): "high" (>= 0.5),
-# about 6 in 10; "medium" (0.3-0.5), about 4 to 5 in 10; "low", fewer than 3 in 10.
+# about 6 in 10; "medium" (0.3-0.5), about 4 to 5 in 10; "low", 4 in 10 from 0.2 (the lowest
+# answered), fewer below.
 CONFIDENCE_BANDS = ((0.5, "high"), (0.3, "medium"), (0.0, "low"))
 
 
