@@ -54,38 +54,24 @@ ABSTENTION_FEATURES = (
     "answer_cosine_z",
 )
 
-# Which features each abstention model reads (the others have no weight in it).
+# Which features each abstention model reads (the others have no weight in it). Both read
+# the word-overlap, key-term and margin signals:
+_BOTH_MODELS = (
+    "answer_coverage",
+    "passage_coverage",
+    "in_corpus",
+    "missing_keys",
+    "missing_keys_answer",
+    "answer_margin",
+    "fused_margin",
+    "rare_missing",
+    "keys_missing_span",
+)
 # The topic model (answerable vs off-topic) reads the raw cosines: their level is what tells
 # an off-topic question.
-TOPIC_FEATURES = (
-    "top_dense",
-    "top_sentence",
-    "answer_cosine",
-    "answer_coverage",
-    "passage_coverage",
-    "in_corpus",
-    "missing_keys",
-    "missing_keys_answer",
-    "answer_margin",
-    "fused_margin",
-    "rare_missing",
-    "keys_missing_span",
-)
+TOPIC_FEATURES = ("top_dense", "top_sentence", "answer_cosine") + _BOTH_MODELS
 # The answered model (answerable vs on-topic unanswerable) reads them z-scored over the report.
-ANSWERED_FEATURES = (
-    "answer_coverage",
-    "passage_coverage",
-    "in_corpus",
-    "missing_keys",
-    "missing_keys_answer",
-    "answer_margin",
-    "fused_margin",
-    "rare_missing",
-    "keys_missing_span",
-    "top_dense_z",
-    "top_sentence_z",
-    "answer_cosine_z",
-)
+ANSWERED_FEATURES = _BOTH_MODELS + ("top_dense_z", "top_sentence_z", "answer_cosine_z")
 
 _COSINE = ANSWER_FEATURES.index("cosine")
 _COVERAGE = ANSWER_FEATURES.index("coverage")
