@@ -151,7 +151,7 @@ def collect(
         for q, kind in asked:
             items.append(item(a, slug, q, kind, names))
             if absent and kind == "answerable":
-                hidden = absent_item(a, slug, q, names)
+                hidden = absent_item(a, slug, q, names, items[-1].query)
                 if hidden is not None:
                     items.append(hidden)
     return items
@@ -166,11 +166,11 @@ def item(a, slug: str, q: dict, kind: str, names: LinearFeatures = FEATURES, que
     return Item(slug, kind, q["q"], query, spans, features, labels)
 
 
-def absent_item(a, slug: str, q: dict, names: LinearFeatures) -> Item | None:
+def absent_item(a, slug: str, q: dict, names: LinearFeatures, query: Query) -> Item | None:
     """The question asked as if the passages holding its answer were not in the report: on topic, but
     the report does not say (kind "absent"). SQuAD's own unanswerable questions are written to look
-    answerable; these are the kind a reader of a report asks. None when another passage holds the answer too."""
-    query = a.query(q["q"])
+    answerable; these are the kind a reader of a report asks. None when another passage holds the answer too.
+    ``query`` is the question's Query as asked of the whole report."""
     chunks = query.table.index.chunks
     gold = [tuple(span) for span in q.get("spans", [])]
     keep = [i for i in query.ranking.order.tolist() if not any(chunks[i].start < e and s < chunks[i].end for s, e in gold)]
