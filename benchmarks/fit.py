@@ -46,7 +46,7 @@ from reportqa.evaluate import contains_answer, load_questions  # noqa: E402
 from reportqa.reader import CrossFeatures, LinearFeatures, LinearParams, LinearReader, Query, candidates  # noqa: E402
 from reportqa.reader import cross  # noqa: E402
 from reportqa.reader.cross import DEFAULT_CANDIDATES  # noqa: E402
-from reportqa.reader.linear import PARAMS_PATH, shipped_params  # noqa: E402
+from reportqa.reader.linear import PARAMS_PATH, calibrate, shipped_params  # noqa: E402
 from reportqa.settings import DEFAULT, Settings  # noqa: E402
 
 FEATURES = LinearFeatures()  # the names and features the fit is over
@@ -330,7 +330,7 @@ def fit_all(items: list[Item], fitted_on: dict | None = None, names: LinearFeatu
     else:
         correct = np.array([bool(it.labels[c]) if c is not None else False for it, c in zip(items, choices(items, aw))])
         calibration = fit_calibration(p, correct & answerable)
-        q = 1 / (1 + np.exp(-(calibration["slope"] * np.log(np.clip(p, 1e-12, 1) / np.clip(1 - p, 1e-12, 1)) + calibration["intercept"])))
+        q = np.array([calibrate(float(x), calibration) for x in p])  # as the reader computes it at run time
         threshold = best_balanced_threshold(q, answerable)
     mean, scale, (tw, tb), (w, b) = model
     return LinearParams(
