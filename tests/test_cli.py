@@ -422,6 +422,14 @@ def test_piped_commands_run_in_turn_with_the_questions(capsys, fake, monkeypatch
     assert "(cited)" in captured.out  # /show 1 showed the last answer's citation
 
 
+@pytest.mark.parametrize("leave", ["quit", "EXIT", "  exit  "])
+def test_a_piped_bare_quit_stops_as_in_the_chat(capsys, fake, monkeypatch, leave):
+    stdin(monkeypatch, f"who is the depot manager\n{leave}\nnot asked\n")
+    assert cli.main([]) == 0
+    assert fake["it"].questions == [("who is the depot manager", 3)]
+    assert "Q: " + leave.strip() not in capsys.readouterr().out
+
+
 def test_piped_json_command_switches_to_json_lines(capsys, fake, monkeypatch):
     stdin(monkeypatch, "/json\nwho is the depot manager\n")
     assert cli.main([]) == 0

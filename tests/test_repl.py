@@ -575,6 +575,15 @@ def test_unwrapped_excerpt_is_cut_at_a_word():
     assert len(line) <= len(render.PASSAGE_INDENT) + render.EXCERPT_CHARS + 2
 
 
+def test_unwrapped_excerpt_does_not_start_a_line_it_has_no_room_for():
+    # A 150-character first line left room for "A …" of the next one.
+    first = "word " * 29 + "end."
+    (line,) = render.excerpt_lines(first + "\nA South Yorkshire Police spokesperson said", None)
+    assert line == render.PASSAGE_INDENT + first + " …"
+    lines = render.excerpt_lines("short first line\nA South Yorkshire Police spokesperson said", None)
+    assert lines == [render.PASSAGE_INDENT + "short first line", render.PASSAGE_INDENT + "A South Yorkshire Police spokesperson said"]
+
+
 def test_a_quote_inside_a_longer_passage_is_cited_at_its_own_line():
     start, end = REPORT.index("The inspectors"), REPORT.index("workshop.") + len("workshop.")
     passage = Citation("report.txt", start, end, 3, 2, REPORT[start:end], 0.9)

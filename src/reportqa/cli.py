@@ -123,8 +123,9 @@ def answer_lines(
 
     A line that starts with "/" is a chat command, run by the chat's own code
     (/k and /json change what follows, /quit stops); its errors go to stderr.
+    A bare "quit" or "exit" stops too, as it does in the chat.
     """
-    from .repl import Backend, Repl
+    from .repl import Backend, Repl, is_leave_word
 
     style = render.Style(color=False, width=render.terminal_width(out))
     out = _Tail(out)
@@ -138,6 +139,8 @@ def answer_lines(
         question = line.strip()
         if not question:
             continue
+        if is_leave_word(question):
+            break
         if question.startswith("/"):
             if not repl.json_mode:
                 out.gap()

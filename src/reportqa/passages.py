@@ -18,6 +18,7 @@ PASSAGE_INDENT = "    "
 # terminal, or this many characters when output is not wrapped.
 EXCERPT_LINES = 2
 EXCERPT_CHARS = 160
+EXCERPT_MIN_PIECE = 20  # an unwrapped excerpt does not start a line it can show less of than this
 
 
 def location(where: Citation | Quote) -> str:
@@ -69,6 +70,9 @@ def excerpt_lines(text: str, width: int | None) -> list[str]:
         room = EXCERPT_CHARS
         for n, row in enumerate(rows):
             more = n + 1 < len(rows)
+            if len(row) > room and out and room < EXCERPT_MIN_PIECE:
+                out[-1] += " …"  # too little room left for a useful piece of the next line
+                break
             if len(row) > room:
                 cut = row.rfind(" ", 0, room)
                 row, more = row[: cut if cut > 0 else room], True

@@ -168,7 +168,7 @@ class Repl(SlashCommands):
         text = line.strip()
         if not text:
             return True
-        if text.lower() in ("quit", "exit"):
+        if is_leave_word(text):
             return False
         if text.startswith("/"):
             return self.command(text)
@@ -255,6 +255,11 @@ class Repl(SlashCommands):
                 return 0
             if not self.handle(line):
                 return 0
+
+
+def is_leave_word(text: str) -> bool:
+    """A bare "quit" or "exit" ends the chat, typed or piped, as in most REPLs."""
+    return text.strip().lower() in ("quit", "exit")
 
 
 def _placeholder() -> FormattedText:
