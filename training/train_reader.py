@@ -78,8 +78,12 @@ def norm(s: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
 
 
-def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.Random, log) -> tuple[list, list]:
-    """(train, heldout) lists of (question, span text, label, group id)."""
+def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.Random, log,
+                   same_para: int = 2, mined: int = 1) -> tuple[list, list]:
+    """(train, heldout) lists of (question, span text, label, group id).
+
+    Each answerable question gets ``same_para`` negatives from its own paragraph and
+    ``mined`` on-topic negatives from the article's other paragraphs."""
     articles = data["data"]
     pool = []  # (article index, paragraph index, qa)
     for ai, art in enumerate(articles):
@@ -134,7 +138,7 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
                     pos.append(rng.choice(pairs))
                 for c in pos:
                     out.append((q, text[c[0] : c[1]], 1.0, gid))
-                negs = rng.sample(clear, min(2, len(clear)))
+                negs = rng.sample(clear, min(same_para, len(clear)))
             else:  # unanswerable: the paragraph's closest spans are all negatives
                 scores = BM25.from_docs([terms(text[a:b]) for a, b, _ in cands], DEFAULT.bm25_k1, DEFAULT.bm25_b).scores(terms(q))
                 negs = [cands[i] for i in sorted(range(len(cands)), key=lambda i: -scores[i])[:3]]
@@ -142,7 +146,7 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
                 out.append((q, text[c[0] : c[1]], 0.0, gid))
             if with_mined:
                 scores = art["bm25"].scores(terms(q))
-                want = 1 if golds else 0
+                want = mined if golds else 0
                 for r in sorted(range(len(scores)), key=lambda r: -scores[r]):
                     if want == 0 or scores[r] <= 0:
                         break
@@ -178,6 +182,47 @@ def batches(examples: list, tokenizer, batch_size: int, max_len: int, rng: rando
     return out
 
 
+def group_batches(examples: list, tokenizer, batch_size: int, max_len: int, rng: random.Random) -> list[list[int]]:
+    """Like ``batches``, but a question's examples stay together (the listwise loss compares them):
+    whole groups, of similar length, packed until a batch holds at least ``batch_size`` pairs."""
+    lengths = [len(tokenizer(q, s, truncation=True, max_length=max_len)["input_ids"]) for q, s, _, _ in examples]
+    groups: dict[int, list[int]] = {}
+    for i, e in enumerate(examples):
+        groups.setdefault(e[3], []).append(i)
+    order = list(groups.values())
+    rng.shuffle(order)
+    out: list[list[int]] = []
+    chunk = 50 * max(1, batch_size // 6)  # windows of about 50 batches of whole groups
+    for lo in range(0, len(order), chunk):
+        window = sorted(order[lo : lo + chunk], key=lambda g: max(lengths[i] for i in g))
+        batch: list[int] = []
+        for g in window:
+            batch.extend(g)
+            if len(batch) >= batch_size:
+                out.append(batch)
+                batch = []
+        if batch:
+            out.append(batch)
+    rng.shuffle(out)
+    return out
+
+
+def listwise_loss(logits, part: list, torch):
+    """Softmax cross-entropy of each question's positives against its negatives, averaged over
+    the questions in the batch that have a positive (SQuAD 2.0's unanswerable ones have none)."""
+    by_group: dict[int, list[int]] = {}
+    for k, e in enumerate(part):
+        by_group.setdefault(e[3], []).append(k)
+    terms_ = []
+    for rows in by_group.values():
+        pos = [k for k in rows if part[k][2] == 1]
+        if not pos or len(pos) == len(rows):
+            continue
+        lg = logits[rows]
+        terms_.append(torch.logsumexp(lg, 0) - torch.logsumexp(logits[pos], 0))
+    return torch.stack(terms_).mean() if terms_ else logits.sum() * 0.0
+
+
 def evaluate(model, tokenizer, examples: list, max_len: int, torch) -> dict:
     """Mean BCE, and how often a group's positive outscores all of its negatives."""
     model.eval()
@@ -211,6 +256,12 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=float, default=0.06, help="share of steps with a linear warm-up")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--same-para-negatives", type=int, default=2, help="negatives per question from its own paragraph")
+    ap.add_argument("--mined-negatives", type=int, default=1,
+                    help="on-topic negatives per question from the article's other paragraphs (BM25)")
+    ap.add_argument("--loss", choices=("bce", "bce+listwise"), default="bce",
+                    help="bce: each pair on its own; bce+listwise: also a softmax over each question's pairs "
+                         "(batches then hold whole questions)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-every", type=int, default=150)
     ap.add_argument("--eval-every", type=int, default=800)
@@ -248,7 +299,7 @@ def main(argv=None) -> int:
     titles = sorted(a["title"] for a in data["data"] if not any(q.get("is_impossible") for p in a["paragraphs"] for q in p["qas"]))
     heldout = set(random.Random(args.seed + 1).sample(titles, args.heldout_articles))
     t0 = time.time()
-    train, held = build_examples(data, args.questions, heldout, rng, log)
+    train, held = build_examples(data, args.questions, heldout, rng, log, args.same_para_negatives, args.mined_negatives)
     pos = sum(1 for e in train if e[2] == 1)
     log(f"examples: {len(train):,} train ({pos:,} positive), {len(held):,} held out; made in {time.time() - t0:.0f} s")
 
@@ -257,7 +308,8 @@ def main(argv=None) -> int:
     model, tokenizer = ce.model, ce.tokenizer
     plan = []
     for epoch in range(args.epochs):
-        plan.extend(batches(train, tokenizer, args.batch_size, args.max_len, random.Random(args.seed * 1000 + epoch)))
+        make = group_batches if args.loss == "bce+listwise" else batches
+        plan.extend(make(train, tokenizer, args.batch_size, args.max_len, random.Random(args.seed * 1000 + epoch)))
     total = len(plan)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     warm = max(1, int(total * args.warmup))
@@ -281,19 +333,22 @@ def main(argv=None) -> int:
         log(f"held-out before training: {evaluate(model, tokenizer, held, args.max_len, torch)}")
 
     model.train()
-    started, done_at_start, running = time.time(), step, []
+    started, done_at_start, running, pairs_done = time.time(), step, [], 0
     while step < total:
         part = [train[i] for i in plan[step]]
         enc = tokenizer([e[0] for e in part], [e[1] for e in part], padding=True, truncation=True,
                         max_length=args.max_len, return_tensors="pt")
         logits = model(**enc).logits.squeeze(-1)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor([e[2] for e in part]))
+        if args.loss == "bce+listwise":
+            loss = loss + listwise_loss(logits, part, torch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
         step += 1
+        pairs_done += len(part)
         running.append(loss.item())
         if step % 25 == 0 or step == total:
             rate = (step - done_at_start) / (time.time() - started)
@@ -302,7 +357,7 @@ def main(argv=None) -> int:
             curve.append((step, round(mean, 4)))
             running = []
             log(f"step {step}/{total} loss {mean:.4f} lr {schedule.get_last_lr()[0]:.2e} "
-                f"{rate * args.batch_size:.1f} pairs/s, ETA {eta / 60:.1f} min")
+                f"{pairs_done / (time.time() - started):.1f} pairs/s, ETA {eta / 60:.1f} min")
         if args.stop_after and step >= args.stop_after:
             log(f"stopped after {step} steps (--stop-after); no model saved")
             return 0
