@@ -72,6 +72,25 @@ def test_half_precision_weights_are_widened(tiny_classifier):
     assert np.abs(full - widened).max() < 1e-2
 
 
+def test_weights_stored_in_half_precision_compute_in_float32(tiny_classifier):
+    from onnx import TensorProto
+
+    _, config, weights = tiny_classifier
+    ids = np.arange(1, 8, dtype=np.int64)[None]
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+    full_graph = graph.build_graph(weights, config, head="classifier")
+    half_graph = graph.build_graph(weights, config, head="classifier", store="float16")
+    inits = half_graph.graph.initializer
+    assert sum(t.data_type == TensorProto.FLOAT16 for t in inits) >= 5
+    assert not [t.name for t in inits if t.data_type == TensorProto.FLOAT and np.prod(t.dims) * 4 >= 1024]
+    assert half_graph.ByteSize() < 0.6 * full_graph.ByteSize()
+    full, half = run(full_graph, feeds), run(half_graph, feeds)
+    assert full.dtype == half.dtype == np.float32
+    assert np.abs(full - half).max() < 1e-2 and np.abs(full - half).max() > 0  # rounded weights, float32 compute
+    with pytest.raises(ValueError, match="store"):
+        graph.build_graph(weights, config, head="classifier", store="bfloat16")
+
+
 def test_unknown_head_is_refused(tiny_classifier):
     _, config, weights = tiny_classifier
     with pytest.raises(ValueError, match="head"):

@@ -23,7 +23,10 @@ OPSET = 18  # LayerNormalization needs 17, ReduceL2 with axes as an input needs 
 HEADS = ("mean", "classifier")
 
 
-def build_graph(w: Mapping[str, np.ndarray], config: Mapping, data=None, *, head: str = "mean", name: str = "all-MiniLM-L6-v2"):
+def build_graph(
+    w: Mapping[str, np.ndarray], config: Mapping, data=None, *, head: str = "mean", name: str = "all-MiniLM-L6-v2",
+    store: str = "float32",
+):
     """The model as an ``onnx.ModelProto``.
 
     ``w`` maps BERT's parameter names (``embeddings.word_embeddings.weight`` …,
@@ -32,11 +35,17 @@ def build_graph(w: Mapping[str, np.ndarray], config: Mapping, data=None, *, head
     writing, to be saved as ``model.onnx.data`` beside the graph), weights go
     straight to it as ONNX external data, one tensor at a time, so an export never
     holds a second copy of the model in memory.
+
+    ``store="float16"`` keeps the weights in half precision in the file (half the
+    size) with a Cast to float32 after each: ONNX Runtime folds the casts when it
+    loads the graph, so it computes in float32 as before.
     """
     from onnx import TensorProto, helper, numpy_helper
 
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, not {head!r}")
+    if store not in ("float32", "float16"):
+        raise ValueError(f"store must be float32 or float16, not {store!r}")
     hidden, heads = int(config["hidden_size"]), int(config["num_attention_heads"])
     layers, eps = int(config["num_hidden_layers"]), float(config["layer_norm_eps"])
     head_dim = hidden // heads
@@ -51,6 +60,10 @@ def build_graph(w: Mapping[str, np.ndarray], config: Mapping, data=None, *, head
         arr = np.ascontiguousarray(value)
         if arr.dtype == np.float16:
             arr = arr.astype(np.float32)  # weights may ship in half precision; the graph computes in float32
+        if store == "float16" and arr.dtype == np.float32 and arr.nbytes >= 1024:
+            inits.append(numpy_helper.from_array(arr.astype(np.float16), name + ".f16"))
+            nodes.append(helper.make_node("Cast", [name + ".f16"], [name], to=TensorProto.FLOAT))
+            return name
         if data is None or arr.nbytes < 1024:
             inits.append(numpy_helper.from_array(arr, name))
             return name
