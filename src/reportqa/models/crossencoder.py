@@ -2,8 +2,8 @@
 
 It reads a question and a candidate span as one sequence ("[CLS] question [SEP]
 span [SEP]", token types 0 and 1) and gives one logit: how likely the span answers
-the question. The weights ship in the package as an int8 ONNX graph
-(``reader.onnx``, made by ``training/export_reader.py``), whose metadata carries
+the question. The weights ship in the package as an ONNX graph (``reader.onnx``,
+float16 weights computed in float32, made by ``training/export_reader.py``), whose metadata carries
 the training settings; the tokenizer is all-MiniLM-L6-v2's, which it was
 fine-tuned from.
 """
