@@ -306,6 +306,23 @@ def test_on_a_terminal_loading_counts_seconds_then_clears_its_line():
     assert text.split("\r\x1b[K", 1)[1].startswith("The inspectors visited the depot in March 2021. [1]")
 
 
+def test_a_dumb_terminal_gets_no_escape_sequences_while_loading(monkeypatch):
+    # Emacs shell buffers and the like set TERM=dumb: "\x1b[K" would show as junk there.
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setenv("TERM", "dumb")
+    fake = FakeAssistant()
+    out = Tty()
+    repl = Repl(backend_for(fake, ready=lambda: "loading… 2 s" in out.getvalue()), out=out, style=render.Style(width=200))
+    repl.question("When did the inspectors visit the depot?")
+    text = out.getvalue()
+    assert "\x1b" not in text
+    assert text.startswith("\rloading…\r" + " " * 8 + "\rloading… 2 s\r" + " " * 12 + "\r")
+    assert "The inspectors visited the depot in March 2021. [1]" in text
+
+
 def test_on_start_runs_once_when_the_first_prompt_is_up():
     started = []
     fake = FakeAssistant()

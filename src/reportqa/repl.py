@@ -123,12 +123,22 @@ class Repl(SlashCommands):
         if self.backend.ready():
             return
         live = isatty(self.out)
+        dumb = os.environ.get("TERM") == "dumb"  # no "erase line" escape there: overwrite with spaces
         started = time.monotonic()
         shown = ""
 
+        def erase(text: str) -> str:
+            """What takes the cursor back to the start of a line showing text, and blanks it."""
+            if not dumb:
+                return "\r\x1b[K"
+            return "\r" + " " * render.cell_width(text) + "\r" if text else "\r"
+
         def draw(text: str) -> None:
             nonlocal shown
-            self.out.write("\r" + self.style.paint(text, render.DIM) + "\x1b[K")
+            if dumb:
+                self.out.write(erase(shown) + self.style.paint(text, render.DIM))
+            else:
+                self.out.write("\r" + self.style.paint(text, render.DIM) + "\x1b[K")
             self.out.flush()
             shown = text
 
@@ -142,7 +152,7 @@ class Repl(SlashCommands):
                     pending = bool(self._notices)
                 if pending:
                     if live:
-                        self.out.write("\r\x1b[K")
+                        self.out.write(erase(shown))
                     self.flush_notices()
                     if live:
                         draw(shown)
@@ -152,7 +162,7 @@ class Repl(SlashCommands):
                 time.sleep(0.05)
         finally:
             if live:
-                self.out.write("\r\x1b[K")
+                self.out.write(erase(shown))
                 self.out.flush()
 
     def error(self, message: str) -> None:
