@@ -175,9 +175,14 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
 # --- training --------------------------------------------------------------------------
 
 
+def pair_lengths(examples: list, tokenizer, max_len: int) -> list[int]:
+    """Wordpieces of each (question, span) pair as the model reads it, truncation included."""
+    return [len(tokenizer(q, s, truncation=True, max_length=max_len)["input_ids"]) for q, s, _, _ in examples]
+
+
 def batches(examples: list, tokenizer, batch_size: int, max_len: int, rng: random.Random) -> list[list[int]]:
     """Example indices grouped into batches of similar length (less padding), in random batch order."""
-    lengths = [len(tokenizer(q, s, truncation=True, max_length=max_len)["input_ids"]) for q, s, _, _ in examples]
+    lengths = pair_lengths(examples, tokenizer, max_len)
     order = list(range(len(examples)))
     rng.shuffle(order)
     out = []
@@ -192,7 +197,7 @@ def batches(examples: list, tokenizer, batch_size: int, max_len: int, rng: rando
 def group_batches(examples: list, tokenizer, batch_size: int, max_len: int, rng: random.Random) -> list[list[int]]:
     """Like ``batches``, but a question's examples stay together (the listwise loss compares them):
     whole groups, of similar length, packed until a batch holds at least ``batch_size`` pairs."""
-    lengths = [len(tokenizer(q, s, truncation=True, max_length=max_len)["input_ids"]) for q, s, _, _ in examples]
+    lengths = pair_lengths(examples, tokenizer, max_len)
     groups: dict[int, list[int]] = {}
     for i, e in enumerate(examples):
         groups.setdefault(e[3], []).append(i)
@@ -225,8 +230,7 @@ def listwise_loss(logits, part: list, torch):
         pos = [k for k in rows if part[k][2] == 1]
         if not pos or len(pos) == len(rows):
             continue
-        lg = logits[rows]
-        terms_.append(torch.logsumexp(lg, 0) - torch.logsumexp(logits[pos], 0))
+        terms_.append(torch.logsumexp(logits[rows], 0) - torch.logsumexp(logits[pos], 0))
     return torch.stack(terms_).mean() if terms_ else logits.sum() * 0.0
 
 

@@ -70,10 +70,10 @@ def excerpt_lines(text: str, width: int | None) -> list[str]:
         room = EXCERPT_CHARS
         for n, row in enumerate(rows):
             more = n + 1 < len(rows)
-            if len(row) > room and out and room < EXCERPT_MIN_PIECE:
-                out[-1] += " …"  # too little room left for a useful piece of the next line
-                break
             if len(row) > room:
+                if out and room < EXCERPT_MIN_PIECE:
+                    out[-1] += " …"  # too little room left for a useful piece of the next line
+                    break
                 cut = row.rfind(" ", 0, room)
                 row, more = row[: cut if cut > 0 else room], True
             if not more or len(row) >= room - 1 or len(out) + 1 == EXCERPT_LINES:

@@ -27,7 +27,7 @@ from prompt_toolkit.styles import Style as PromptStyle
 
 from . import render
 from .commands import ALIASES, COMMANDS, KEYS, MAX_K, CommandCompleter, SlashCommands  # noqa: F401 - re-exported
-from .console import isatty
+from .console import is_terminal, isatty
 from .errors import ReportQAError
 from .paths import history_path
 
@@ -123,7 +123,7 @@ class Repl(SlashCommands):
         if self.backend.ready():
             return
         live = isatty(self.out)
-        dumb = os.environ.get("TERM") == "dumb"  # no "erase line" escape there: overwrite with spaces
+        dumb = live and not is_terminal(self.out)  # TERM=dumb: no "erase line" escape, overwrite with spaces
         started = time.monotonic()
         shown = ""
 
