@@ -7,6 +7,7 @@ screen, uses Tab, Ctrl-C, /help and /show 1, and leaves with Ctrl-D.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -133,6 +134,8 @@ def test_a_dumb_terminal_still_loads_and_answers(tmp_path):
     env = dict(os.environ, REPORTQA_HISTORY=str(tmp_path / "history"), TERM="dumb", NO_COLOR="1")
     child = pexpect.spawn(sys.executable, ["-m", "reportqa"], cwd=str(tmp_path), env=env,
                           encoding="utf-8", dimensions=(50, 110), timeout=60)
+    log = io.StringIO()
+    child.logfile_read = log
     try:
         child.expect_exact(PROMPT)
         child.sendline(QUESTION)
@@ -144,3 +147,6 @@ def test_a_dumb_terminal_still_loads_and_answers(tmp_path):
     finally:
         child.close()
     assert child.exitstatus == 0
+    # A dumb terminal prints escape codes as text: none may reach it (prompt_toolkit's own
+    # "show the cursor" included).
+    assert "\x1b" not in log.getvalue(), repr(log.getvalue()[:300])

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import get_app
+from prompt_toolkit.application import create_app_session, get_app
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.styles import Style as PromptStyle
 
 from . import render
@@ -220,6 +221,15 @@ class Repl(SlashCommands):
 
     # -- the loop -----------------------------------------------------------
     def session(self, history: History | None = None, **kwargs: Any) -> PromptSession:
+        if "output" not in kwargs and isatty(self.out) and not is_terminal(self.out):
+            # TERM=dumb. Made under an app session whose output writes no cursor codes: the
+            # session keeps that output and still uses prompt_toolkit's plain prompt for dumb
+            # terminals, which an explicit ``output=`` would turn off.
+            with create_app_session(output=_DumbOutput.from_pty(self.out, term="dumb")):
+                return self._session(history, **kwargs)
+        return self._session(history, **kwargs)
+
+    def _session(self, history: History | None, **kwargs: Any) -> PromptSession:
         return PromptSession(
             history=history if history is not None else InMemoryHistory(),
             auto_suggest=AutoSuggestFromHistory(),
@@ -265,6 +275,21 @@ class Repl(SlashCommands):
                 return 0
             if not self.handle(line):
                 return 0
+
+
+class _DumbOutput(Vt100_Output):
+    """prompt_toolkit's output for TERM=dumb (an Emacs shell buffer, say). Its plain prompt for
+    such terminals writes only text, but creating the session still shows the cursor with
+    escape codes, which a dumb terminal prints as junk; here they are not written."""
+
+    def show_cursor(self) -> None:
+        pass
+
+    def hide_cursor(self) -> None:
+        pass
+
+    def reset_cursor_shape(self) -> None:
+        pass
 
 
 def is_leave_word(text: str) -> bool:
