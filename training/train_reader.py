@@ -85,12 +85,54 @@ def norm(s: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
 
 
+# Names and numbers in a question or an article: capitalised runs (not the question's first
+# word) and figures. A swap keeps the kind: a year for a year, a figure for a figure.
+_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'’-]*)*")
+_FIGURE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
+
+
+def _kind(token: str) -> str:
+    if token[0].isdigit():
+        return "year" if re.fullmatch(r"1\d{3}|20\d{2}", token) else "figure"
+    return "name"
+
+
+def mentions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of the names and figures in a text."""
+    found = [(m.start(), m.end(), _kind(m.group())) for m in _NAME.finditer(text)]
+    found += [(m.start(), m.end(), _kind(m.group())) for m in _FIGURE.finditer(text)]
+    return sorted(found)
+
+
+def swapped_question(q: str, span: str, article_mentions: dict[str, list[str]], rng: random.Random) -> str | None:
+    """The question with one name or figure that its answer span contains swapped for another
+    of the same kind from the same article that the span does not contain, or None.
+
+    This is how many of SQuAD 2.0's unanswerable questions were written: on topic, near
+    the answer's words, but about something the text does not say. The span that answered
+    the original is the hardest negative there is for the swapped one."""
+    span_l = span.lower()
+    slots = [(a, b, k) for a, b, k in mentions(q) if q[a:b].lower() in span_l]
+    if not slots:
+        return None
+    a, b, kind = rng.choice(slots)
+    others = [t for t in article_mentions.get(kind, []) if t.lower() not in span_l and t.lower() not in q.lower()]
+    if not others:
+        return None
+    return q[:a] + rng.choice(others) + q[b:]
+
+
 def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.Random, log,
-                   same_para: int = 2, mined: int = 1) -> tuple[list, list]:
+                   same_para: int = 2, mined: int = 1, swap: float = 0.0, seed: int = 0) -> tuple[list, list]:
     """(train, heldout) lists of (question, span text, label, group id).
 
     Each answerable question gets ``same_para`` negatives from its own paragraph and
-    ``mined`` on-topic negatives from the article's other paragraphs."""
+    ``mined`` on-topic negatives from the article's other paragraphs. With ``swap`` > 0,
+    that share of them also gets a swapped twin (``swapped_question``) whose group is all
+    negatives: the original's answer span first, then one other span of the paragraph.
+    The twins draw from their own generator, so ``swap=0`` builds exactly what it did
+    before the option existed."""
+    swap_rng = random.Random(seed * 7 + 3)
     articles = data["data"]
     pool = []  # (article index, paragraph index, qa)
     for ai, art in enumerate(articles):
@@ -116,12 +158,17 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
             paras = articles[ai]["paragraphs"]
             rows = []  # (paragraph, start, end) of every sentence of the article
             per_para = []
+            kinds: dict[str, set[str]] = {}
             for pi, para in enumerate(paras):
                 sents, cands = spans_of(para["context"])
                 per_para.append((sents, cands))
                 rows.extend((pi, a, b) for a, b in sents)
+                if swap:
+                    for a, b, k in mentions(para["context"]):
+                        kinds.setdefault(k, set()).add(para["context"][a:b])
             bm25 = BM25.from_docs([terms(paras[pi]["context"][a:b]) for pi, a, b in rows], DEFAULT.bm25_k1, DEFAULT.bm25_b)
-            cache[ai] = {"per_para": per_para, "rows": rows, "bm25": bm25}
+            cache[ai] = {"per_para": per_para, "rows": rows, "bm25": bm25,
+                         "mentions": {k: sorted(v) for k, v in kinds.items()}}
         return cache[ai]
 
     def make(items, with_mined: bool) -> list:
@@ -146,6 +193,13 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
                 for c in pos:
                     out.append((q, text[c[0] : c[1]], 1.0, gid))
                 negs = rng.sample(clear, min(same_para, len(clear)))
+                if swap and swap_rng.random() < swap:
+                    twin = swapped_question(q, text[pos[0][0] : pos[0][1]], art["mentions"], swap_rng)
+                    if twin is not None:
+                        out.append((twin, text[pos[0][0] : pos[0][1]], 0.0, -gid - 1))
+                        if clear:
+                            c = swap_rng.choice(clear)
+                            out.append((twin, text[c[0] : c[1]], 0.0, -gid - 1))
             else:  # unanswerable: the paragraph's closest spans are all negatives
                 scores = BM25.from_docs([terms(text[a:b]) for a, b, _ in cands], DEFAULT.bm25_k1, DEFAULT.bm25_b).scores(terms(q))
                 negs = [cands[i] for i in sorted(range(len(cands)), key=lambda i: -scores[i])[:3]]
@@ -169,6 +223,10 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
 
     train = make(sample, True)
     held = make(held_sample, True)
+    if swap:
+        twins = len({e[3] for e in train if e[3] < 0})
+        log(f"swapped twins: {twins:,} in training, {len({e[3] for e in held if e[3] < 0})} held out; "
+            f"e.g. {next((e[0] for e in train if e[3] < 0), '')!r}")
     return train, held
 
 
@@ -252,7 +310,15 @@ def evaluate(model, tokenizer, examples: list, max_len: int, torch) -> dict:
         groups.setdefault(gid, []).append((label, sc))
     wins = [max(sc for l, sc in g if l == 1) > max((sc for l, sc in g if l == 0), default=-1e9)
             for g in groups.values() if any(l == 1 for l, _ in g)]
-    return {"loss": round(loss, 4), "positive_first": round(sum(wins) / max(len(wins), 1), 4), "groups": len(wins)}
+    out = {"loss": round(loss, 4), "positive_first": round(sum(wins) / max(len(wins), 1), 4), "groups": len(wins)}
+    # A swapped twin's first pair is its original's answer span: the twin should score below
+    # the original on it, and below 0 (P < 0.5) on its own.
+    twins = [(g[0][1], next(sc for l, sc in groups[-gid - 1] if l == 1)) for gid, g in groups.items() if gid < 0]
+    if twins:
+        out["twin_below_original"] = round(sum(t < o for t, o in twins) / len(twins), 4)
+        out["twin_declined"] = round(sum(t < 0 for t, _ in twins) / len(twins), 4)
+        out["twins"] = len(twins)
+    return out
 
 
 def main(argv=None) -> int:
@@ -270,6 +336,9 @@ def main(argv=None) -> int:
     ap.add_argument("--same-para-negatives", type=int, default=3, help="negatives per question from its own paragraph")
     ap.add_argument("--mined-negatives", type=int, default=2,
                     help="on-topic negatives per question from the article's other paragraphs (BM25)")
+    ap.add_argument("--swap-negatives", type=float, default=0.5,
+                    help="share of questions that also get a twin with one name or figure of the answer swapped "
+                         "for another from the article, whose pairs are all negatives (0: none)")
     ap.add_argument("--loss", choices=("bce", "bce+listwise"), default="bce+listwise",
                     help="bce: each pair on its own; bce+listwise: also a softmax over each question's pairs "
                          "(batches then hold whole questions)")
@@ -310,7 +379,8 @@ def main(argv=None) -> int:
     titles = sorted(a["title"] for a in data["data"] if not any(q.get("is_impossible") for p in a["paragraphs"] for q in p["qas"]))
     heldout = set(random.Random(args.seed + 1).sample(titles, args.heldout_articles))
     t0 = time.time()
-    train, held = build_examples(data, args.questions, heldout, rng, log, args.same_para_negatives, args.mined_negatives)
+    train, held = build_examples(data, args.questions, heldout, rng, log, args.same_para_negatives, args.mined_negatives,
+                                 args.swap_negatives, args.seed)
     pos = sum(1 for e in train if e[2] == 1)
     log(f"examples: {len(train):,} train ({pos:,} positive), {len(held):,} held out; made in {time.time() - t0:.0f} s")
 
