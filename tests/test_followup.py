@@ -110,13 +110,14 @@ def test_the_answer_api_stays_stateless():
     assert a.followup_to == b.followup_to == ()
 
 
-def test_the_chat_shows_a_follow_up_on_one_dim_line_and_new_forgets_it():
+@pytest.mark.parametrize("forget", ["/new", "/clear", "/reset"])
+def test_the_chat_shows_a_follow_up_on_one_dim_line_and_new_forgets_it(forget):
     r = Recorder()
     chat = Conversation(r.answer)
     backend = Backend(ask=chat.ask, sources=r.fake.sources_info, surroundings=r.fake.surroundings, new=chat.new)
     out = io.StringIO()
     repl = Repl(backend, out=out, style=render.Style(color=True, width=200))
-    keys = "When did the inspectors visit the depot?\nHow many buses did they count?\n/new\nHow many buses did they count?\n"
+    keys = f"When did the inspectors visit the depot?\nHow many buses did they count?\n{forget}\nHow many buses did they count?\n"
     with create_pipe_input() as pipe:
         pipe.send_text(keys + "\x04")
         assert repl.run(repl.session(input=pipe, output=DummyOutput())) == 0

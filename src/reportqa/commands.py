@@ -32,7 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/new": ("", "forget the previous question: the next one is read on its own"),
     "/quit": ("", "leave (Ctrl-D does the same)"),
 }
-ALIASES = {"/exit": "/quit", "/q": "/quit", "/?": "/help", "/h": "/help"}
+# /clear and /reset: what other chat tools call forgetting the conversation.
+ALIASES = {"/exit": "/quit", "/q": "/quit", "/?": "/help", "/h": "/help", "/clear": "/new", "/reset": "/new"}
 KEYS = (
     "Keys: Up and Down recall earlier questions, Right accepts the grey suggestion, "
     "Ctrl-R searches the history, Tab completes commands, Ctrl-C clears the line, Ctrl-D quits."
