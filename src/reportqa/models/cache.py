@@ -149,7 +149,7 @@ class GraphCache:
         reason, meta = self.problem()
         if reason is None:
             try:
-                session = runtime.session(self.folder / GRAPH, ort)
+                session = runtime.session(self.folder / GRAPH, ort, spin=False)
                 reason = _probe_problem(probe(session), meta["probe"])
             except Exception as exc:  # noqa: BLE001 - ORT raises its own types for unreadable models
                 reason = f"ONNX Runtime cannot load it ({type(exc).__name__})"
@@ -161,7 +161,7 @@ class GraphCache:
         else:
             notify(f"reportqa: preparing the ONNX model once, in {self.folder} …")
         meta = self.export(build, reference, about, ort)
-        session = runtime.session(self.folder / GRAPH, ort)
+        session = runtime.session(self.folder / GRAPH, ort, spin=False)
         problem = _probe_problem(probe(session), meta["probe"])
         if problem:
             raise ModelError(f"The ONNX model just built in {self.folder} is wrong ({problem}); remove that folder.")
