@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fit  # noqa: E402
 
 from reportqa import Assistant  # noqa: E402
-from reportqa.evaluate import _overlaps, load_questions  # noqa: E402
+from reportqa.evaluate import cited_rank, load_questions, rank_figures  # noqa: E402
 from reportqa.reader.base import decide  # noqa: E402
 
 ORDERS = ("fused", "reader", "answer score")
@@ -62,13 +62,9 @@ def figures(a: Assistant, questions: list[dict]) -> dict[str, tuple[float, float
     for q in questions:
         if q.get("answerable", True) is False:
             continue
-        spans = [tuple(s) for s in q["spans"]]
         for v, order in orders(a, q["q"]).items():
-            cited = [a._citation(a.index.chunks[i], 0.0) for i in order]
-            hits = [r for r, c in enumerate(cited, 1) if _overlaps(c, spans, q.get("source"))]
-            ranks[v].append(hits[0] if hits else None)
-    return {v: (float(np.mean([r == 1 for r in rs])), float(np.mean([r is not None and r <= 3 for r in rs])),
-                float(np.mean([1 / r if r else 0.0 for r in rs]))) for v, rs in ranks.items()}
+            ranks[v].append(cited_rank([a._citation(a.index.chunks[i], 0.0) for i in order], q))
+    return {v: tuple(rank_figures(rs).values()) for v, rs in ranks.items()}
 
 
 def main() -> int:

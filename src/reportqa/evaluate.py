@@ -65,6 +65,23 @@ def _overlaps(citation, spans, source: str | None) -> bool:
     return any(citation.start < e and s < citation.end for s, e in spans)
 
 
+def cited_rank(citations, question: dict) -> int | None:
+    """The 1-based rank of the first citation overlapping one of the question's gold spans, or None."""
+    spans = [tuple(s) for s in question["spans"]]
+    ranks = [i for i, c in enumerate(citations, start=1) if _overlaps(c, spans, question.get("source"))]
+    return ranks[0] if ranks else None
+
+
+def rank_figures(ranks: list[int | None]) -> dict:
+    """hit@1, hit@3 and MRR@10 of answerable questions' ranks (None: not cited)."""
+    n = len(ranks) or 1
+    return {
+        "hit@1": sum(r == 1 for r in ranks) / n,
+        "hit@3": sum(r is not None and r <= 3 for r in ranks) / n,
+        "mrr@10": sum(1 / r for r in ranks if r is not None and r <= 10) / n,
+    }
+
+
 def evaluate(assistant, questions: list[dict], k: int = 10) -> dict:
     """Run every question; return {"summary": figures, "misses": rows, "curve": rows}.
 
@@ -82,10 +99,8 @@ def evaluate(assistant, questions: list[dict], k: int = 10) -> dict:
         row = {"id": q["id"], "q": q["q"], "answerable": answerable, "p": a.confidence, "text": a.text,
                "style": q.get("style", "")}
         if answerable:
-            spans = [tuple(s) for s in q["spans"]]
-            ranks = [i for i, c in enumerate(a.citations, start=1) if _overlaps(c, spans, q.get("source"))]
             row.update(
-                rank=ranks[0] if ranks else None,
+                rank=cited_rank(a.citations, q),
                 contains=contains_answer(a.text, q.get("answers", [])),
                 answers=q.get("answers", []),
             )
@@ -134,9 +149,7 @@ def summarize(rows: list[dict], threshold: float) -> dict:
     return {
         "answerable": len(ans),
         "unanswerable": len(una),
-        "hit@1": sum(r["rank"] == 1 for r in ans) / n,
-        "hit@3": sum(r["rank"] is not None and r["rank"] <= 3 for r in ans) / n,
-        "mrr@10": sum(1 / r["rank"] for r in ans if r["rank"] is not None and r["rank"] <= 10) / n,
+        **rank_figures([r["rank"] for r in ans]),
         "contains_all": sum(r["contains"] for r in ans) / n,
         "contains": sum(r["contains"] for r in answered) / n,
         "answer_chars": statistics.fmean(len(r["text"]) for r in ans) if ans else 0.0,
