@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from reportqa.errors import ModelError
-from reportqa.models import crossencoder, graph
+from reportqa.models import crossencoder, graph, tokens
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +119,43 @@ def test_shipped_reader_prefers_the_answering_sentence():
     assert logits.shape == (3,) and logits.dtype == np.float32
     assert int(np.argmax(logits)) == 0
     assert model.logits([], []).shape == (0,)
+
+
+def test_reader_logits_keep_each_pair_in_place_when_grouped_by_length():
+    """Pairs of mixed lengths run in several calls; each logit is still its own pair's."""
+    model = crossencoder.CrossEncoderModel()
+    question = "Who opened the library?"
+    texts = ["The mayor opened it.", "Rain.",
+             "After two years of building work and a long public consultation about its design, its "
+             "size and its opening hours, the new library was opened by the mayor in March 2019.",
+             "The council paid for the library.", "It has a café on the ground floor, run by volunteers."]
+    encodings = model.tokenizer.encode_batch([(question, t) for t in texts])
+    assert len(tokens.length_groups([len(e.ids) for e in encodings], crossencoder.CALL_OVERHEAD_TOKENS)) > 1
+    alone = np.array([model.logits([question], [t])[0] for t in texts])
+    np.testing.assert_allclose(model.logits([question] * len(texts), texts), alone, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_length_groups_are_the_cheapest_cut(seed):
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    lengths = [int(x) for x in rng.integers(5, 120, size=int(rng.integers(1, 8)))]
+    overhead = int(rng.integers(0, 100))
+    groups = tokens.length_groups(lengths, overhead)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    cost = lambda gs: sum(len(g) * max(lengths[i] for i in g) + overhead for g in gs)
+    ordered = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    cheapest = min(  # every cut of the sorted rows into consecutive groups
+        cost([ordered[a:b] for a, b in zip((0, *cuts), (*cuts, len(ordered)))])
+        for k in range(len(ordered)) for cuts in itertools.combinations(range(1, len(ordered)), k))
+    assert cost(groups) == cheapest
+
+
+def test_length_groups_examples():
+    assert tokens.length_groups([10, 100, 10, 10], 40) == [[0, 2, 3], [1]]
+    assert tokens.length_groups([10, 100, 10, 10], 1000) == [[0, 2, 3, 1]]
+    assert tokens.length_groups([], 40) == []
 
 
 def test_a_file_that_is_not_a_reader_is_refused(tmp_path, tiny_classifier):

@@ -39,6 +39,30 @@ def pad_batch(batch: list[list[int]], mask_dtype, type_ids: list[list[int]] | No
     return input_ids, mask, types
 
 
+def length_groups(lengths: list[int], overhead: int) -> list[list[int]]:
+    """The rows, sorted by length, cut into consecutive groups that cost least to run padded.
+
+    One call pads every row to the longest, and its cost grows with rows x longest, so
+    rows of mixed lengths waste work on padding; each extra call costs about ``overhead``
+    tokens' worth. The cut minimising the sum of both is found exactly (dynamic
+    programming over the sorted lengths; n is small). Returns lists of row indices.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    sorted_lengths = [lengths[i] for i in order]
+    n = len(order)
+    best, cut = [0.0] + [float("inf")] * n, [0] * (n + 1)
+    for end in range(1, n + 1):
+        for start in range(end):
+            cost = best[start] + (end - start) * sorted_lengths[end - 1] + overhead
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    groups, end = [], n
+    while end > 0:
+        groups.append(order[cut[end]:end])
+        end = cut[end]
+    return groups[::-1]
+
+
 def unit_rows(x: np.ndarray) -> np.ndarray:
     """Each row (last axis) scaled to unit length, as float32; all-zero rows stay zero."""
     return (x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
