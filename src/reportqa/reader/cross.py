@@ -4,7 +4,7 @@ The cross-encoder (``models.crossencoder``, trained by ``training/train_reader.p
 reads the question and a candidate span together, which the separate embeddings
 behind the linear features cannot. It is slower (milliseconds per candidate), so
 it reads only the ``candidates`` best spans by the linear reader's own score (its
-shipped fit, ``linear.json``), batched in one ONNX Runtime call. Its logits become
+shipped fit, ``linear.json``), batched in ONNX Runtime calls of similar lengths. Its logits become
 features of the same kind of linear scorer and abstention models, fitted again with
 them (``cross.json``, by ``benchmarks/fit.py --reader cross``):
 
