@@ -325,3 +325,36 @@ def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path
     assert extend_yes_no(a.query("Did it leak?"), by_text["It did."]) == by_text["It did."]
     cid, start, _ = by_text["Did the roof leak?"].span
     assert extend_yes_no(a.query("Did the roof leak?"), by_text["Did the roof leak?"]).span == (cid, start, by_text["It did."].end)
+
+
+def test_a_missing_key_term_weighs_by_its_rarity_in_the_report(tmp_path, fake_encoder):
+    """A name the report uses in every passage (its subject) missing from the quote counts for
+    little; a name the report never uses counts in full."""
+    from reportqa.reader.features import abstention_features
+
+    source = tmp_path / "depot.txt"
+    source.write_text(
+        "Acme runs the bus depot on the edge of the town, and Acme hired forty new drivers for it in the "
+        "spring of 2019 after a long search.\n\n"
+        "Inspectors sent by Acme visited the depot in March and found that the brakes on six of the "
+        "older buses were badly worn.\n\n"
+        "Acme replaced the worn brakes within a month, but the cost of the repairs was never published "
+        "by Acme or by the council.\n\n"
+        "The depot first opened in 1998 with room for sixty buses. Its roof was repaired in 2005 after "
+        "a winter storm tore part of it away.\n",
+        encoding="utf-8",
+    )
+    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, reader="linear", notify=lambda m: None)
+    a.load()
+    missing = ABSTENTION_FEATURES.index("keys_missing_span")
+    values = {}
+    for name in ("Acme", "Zorblat"):
+        query = a.query(f"When did the {name} depot first open?")
+        assert len(query.keys) == 1
+        spans = candidates(query)
+        choice = next(i for i, c in enumerate(spans) if query.table.span_text(c).startswith("The depot first opened"))
+        scores = a.reader.score(query, spans)
+        values[name] = abstention_features(query, spans, scores.features, scores.values, choice)[missing]
+    assert len(a.index.chunks) >= 2 and all("Acme" in c.text for c in a.index.chunks)
+    assert values["Zorblat"] == pytest.approx(1.0)
+    assert 0.0 < values["Acme"] < 0.25

@@ -40,12 +40,12 @@ ABSTENTION_FEATURES = (
     "answer_coverage",  # IDF-weighted share of question terms in the chosen span
     "passage_coverage",  # the same for the chosen span's passage
     "in_corpus",  # IDF-weighted share of question terms found anywhere in the report
-    "missing_keys",  # share of the question's names and numbers absent from the top passages
+    "missing_keys",  # share of the question's names and numbers absent from the top passages, each weighted by its IDF
     "missing_keys_answer",  # the same for the chosen span's passage
     "answer_margin",  # score of the chosen span minus the best span of another passage
     "fused_margin",  # fused z-score of the best passage minus the second
     "rare_missing",  # highest IDF of a question term that the report has but the chosen passage lacks, / max IDF
-    "keys_missing_span",  # how many of the question's names and numbers the chosen span lacks
+    "keys_missing_span",  # the question's names and numbers the chosen span lacks, each counted as its IDF / max IDF
     # The same three cosines z-scored over the report (every passage, every sentence) for this
     # question: the answered-given-on-topic model uses these instead of the raw cosines, whose
     # level shifts from report to report (see docs/quality.md, Abstention).
@@ -135,8 +135,15 @@ def abstention_features(
     top = int(ranking.order[0])
     in_corpus = query.coverage(bm25.df)
     keys = query.keys
+    max_idf = bm25.idf("") or 1.0
+    # A key term weighs by its rarity in the report: one found in most passages (the report's
+    # own subject: "IOPC", "Normans") says little by its absence from one passage or quote;
+    # one the report never or seldom uses says much.
+    key_weight = {k: bm25.idf(k) / max_idf for k in keys}
+    key_total = sum(key_weight.values())
+    missing = lambda have: sum(key_weight[k] for k in keys - have)
     near = frozenset().union(*(table.passage_term_sets[i] for i in query.top_passages))
-    missing_keys = len(keys - near) / len(keys) if keys else 0.0
+    missing_keys = missing(near) / key_total if keys else 0.0
     f = {
         "top_dense": float(ranking.dense[top]),
         "top_sentence": float(ranking.sentence[top]),
@@ -148,7 +155,7 @@ def abstention_features(
     if choice is None:
         f.update(
             answer_cosine=0.0, answer_coverage=0.0, passage_coverage=0.0, missing_keys_answer=1.0, answer_margin=0.0,
-            fused_margin=0.0, rare_missing=1.0, keys_missing_span=float(len(keys)),
+            fused_margin=0.0, rare_missing=1.0, keys_missing_span=float(key_total),
             answer_cosine_z=_against(ranking.sentence_cos, 0.0),
         )
         return [f[name] for name in ABSTENTION_FEATURES]
@@ -157,18 +164,17 @@ def abstention_features(
     span_terms = frozenset().union(*(table.term_sets[r] for r in chosen.rows))
     passage_terms = table.passage_term_sets[cid]
     others = [sc for c, sc in zip(spans, scores) if c.chunk_id != cid]
-    max_idf = bm25.idf("") or 1.0
     fz = query.fused_z
     answer_cosine = float(features[choice][_COSINE])
     f.update(
         answer_cosine=answer_cosine,
         answer_coverage=float(features[choice][_COVERAGE]),
         passage_coverage=query.coverage(passage_terms),
-        missing_keys_answer=len(keys - passage_terms) / len(keys) if keys else 0.0,
+        missing_keys_answer=missing(passage_terms) / key_total if keys else 0.0,
         answer_margin=float(scores[choice] - max(others)) if others else 1.0,
         fused_margin=float(fz[top] - fz[int(ranking.order[1])]) if len(ranking.order) > 1 else UNDEFINED,
         rare_missing=max((w for t, w in query.idf.items() if t in bm25.df and t not in passage_terms), default=0.0) / max_idf,
-        keys_missing_span=float(len(keys - span_terms)),
+        keys_missing_span=float(missing(span_terms)),
         answer_cosine_z=_against(ranking.sentence_cos, answer_cosine),
     )
     return [f[name] for name in ABSTENTION_FEATURES]
