@@ -22,7 +22,8 @@ import fit  # noqa: E402
 
 from reportqa import Assistant  # noqa: E402
 from reportqa.evaluate import cited_rank, load_questions, rank_figures  # noqa: E402
-from reportqa.reader.base import decide  # noqa: E402
+from reportqa.reader.base import decide, make_reader  # noqa: E402
+from reportqa.settings import DEFAULT  # noqa: E402
 
 ORDERS = ("fused", "reader", "answer score")
 K = 10
@@ -69,7 +70,8 @@ def figures(a: Assistant, questions: list[dict]) -> dict[str, tuple[float, float
 
 def main() -> int:
     sets = fit.assistants()
-    rows = {slug: figures(a, qs) for slug, (a, qs) in sets.items()}
+    shipped = make_reader(DEFAULT.reader)  # fit.assistants' Assistants carry no reader of their own
+    rows = {slug: figures(a.with_settings(a.settings, reader=shipped), qs) for slug, (a, qs) in sets.items()}
     rows["SQuAD macro"] = {v: tuple(float(np.mean([rows[s][v][i] for s in fit.ARTICLES])) for i in range(3)) for v in ORDERS}
     bundled = Assistant(encoder=sets[fit.ARTICLES[0]][0].encoder, notify=lambda m: None)
     bundled.load()

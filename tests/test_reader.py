@@ -3,6 +3,7 @@ on the tiny report with the fake encoder (and the fake reader of conftest.py).""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -358,3 +359,13 @@ def test_a_missing_key_term_weighs_by_its_rarity_in_the_report(tmp_path, fake_en
     assert len(a.index.chunks) >= 2 and all("Acme" in c.text for c in a.index.chunks)
     assert values["Zorblat"] == pytest.approx(1.0)
     assert 0.0 < values["Acme"] < 0.25
+
+
+def test_answer_weights_are_read_without_the_abstention_part():
+    shipped = LinearParams.load()
+    names = list(ANSWER_FEATURES)
+    assert shipped.answer_vector(names).tolist() == [shipped.answer[n] for n in names]
+    stale = dataclasses.replace(shipped, mean={}, scale={})  # abstention numbers of other features
+    assert stale.answer_vector(names).shape == (len(names),)
+    with pytest.raises(ReaderError, match="no answer weights for novel"):
+        shipped.answer_vector(names + ["novel"])

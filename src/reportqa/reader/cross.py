@@ -26,6 +26,7 @@ import numpy as np
 
 from .candidates import Candidate
 from .context import Query
+from .features import ANSWER_FEATURES
 from .linear import LinearParams, LinearReader, shipped_params
 
 PARAMS_PATH = Path(__file__).with_name("cross.json")
@@ -88,6 +89,6 @@ class CrossReader(LinearReader):
             model = shipped_model()
         params = params if params is not None else shipped_cross_params()
         n = candidates if candidates is not None else int(params.fitted_on.get("reader_candidates", DEFAULT_CANDIDATES))
-        preselect = LinearReader(shipped_params()).weights
+        preselect = shipped_params().answer_vector(ANSWER_FEATURES)
         super().__init__(params, extra=CrossFeatures(model, preselect, n))
         self.model, self.candidates = model, n

@@ -104,6 +104,17 @@ class LinearParams:
     # p = sigmoid(slope * logit(p_models) + intercept). The identity when absent.
     calibration: Mapping[str, float] = field(default_factory=lambda: {"slope": 1.0, "intercept": 0.0})
 
+    def answer_vector(self, names: Sequence[str]) -> np.ndarray:
+        """The answer scorer's weights in the order of names (ReaderError if one is missing).
+
+        The cross reader's preselection and the fits need only these, so they still work
+        while the abstention part of the file is being refitted for new features."""
+        missing = [n for n in names if n not in self.answer]
+        if missing:
+            raise ReaderError(f"The reader parameters have no answer weights for {', '.join(missing)}: "
+                              "refit them with `python benchmarks/fit.py`.")
+        return np.asarray([self.answer[n] for n in names], dtype=np.float64)
+
     def with_answer_weights(self, **weights: float) -> "LinearParams":
         """A copy with some answer weights changed (by feature name)."""
         unknown = sorted(set(weights) - set(self.answer))
@@ -221,7 +232,7 @@ class LinearReader:
         self.params.check(self.features)
         p, names = self.params, self.features.abstention
         # in feature order, as the feature rows are; a model gives weight 0 to the features it does not read
-        self.weights = np.asarray([p.answer[n] for n in self.features.answer], dtype=np.float64)
+        self.weights = p.answer_vector(self.features.answer)
         self.mean = tuple(p.mean[n] for n in names)
         self.scale = tuple(p.scale[n] for n in names)
         self.topic = tuple(p.topic.get(n, 0.0) for n in names)
