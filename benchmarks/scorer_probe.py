@@ -70,6 +70,10 @@ def reader_rank(item: fit.Item, column: int) -> np.ndarray:
 
 
 def main() -> int:
+    for needed in (fit.SHARED, TRAIN):
+        if not needed.exists():
+            print(f"No benchmark data at {needed}.", file=sys.stderr)
+            return 2
     started = time.perf_counter()
     sets = fit.assistants()
     names = fit.cross_features()
