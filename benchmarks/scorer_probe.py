@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import random
 import sys
 import tempfile
 import time
@@ -32,6 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fit  # noqa: E402 (sets up sys.path and the cache folder)
 
 from reportqa import Assistant  # noqa: E402
+from reportqa.evaluate import cited_rank  # noqa: E402
+
+sys.path.insert(0, str(fit.ROOT / "training"))
+import train_reader  # noqa: E402 (no torch at import: only its main() trains)
 
 TRAIN = fit.ROOT.parent / "shared" / "datasets" / "squad-train" / "squad-train.json.gz"
 READER_SEED, HELDOUT_ARTICLES = 13, 6  # the shipped reader's run (docs/reader.md)
@@ -39,10 +42,9 @@ READER_SEED, HELDOUT_ARTICLES = 13, 6  # the shipped reader's run (docs/reader.m
 
 def heldout_train_articles(folder: Path) -> dict[str, tuple[Path, list[dict]]]:
     """The training articles the shipped reader never read, as report files and question lists
-    (chosen exactly as train_reader.py chooses them)."""
+    (chosen by train_reader.py's own heldout_titles)."""
     data = json.load(gzip.open(TRAIN, "rt", encoding="utf-8"))
-    titles = sorted(a["title"] for a in data["data"] if not any(q.get("is_impossible") for p in a["paragraphs"] for q in p["qas"]))
-    held = set(random.Random(READER_SEED + 1).sample(titles, HELDOUT_ARTICLES))
+    held = train_reader.heldout_titles(data, READER_SEED, HELDOUT_ARTICLES)
     out = {}
     for art in data["data"]:
         if art["title"] not in held:
@@ -92,7 +94,7 @@ def main() -> int:
 
     def gold_passage(it: fit.Item, c: int) -> bool:
         chunk = it.query.table.index.chunks[it.spans[c].chunk_id]
-        return any(chunk.start < e and s < chunk.end for s, e in questions[(it.article, it.question)]["spans"])
+        return cited_rank([chunk], questions[(it.article, it.question)]) is not None  # evaluate's own overlap test
 
     print("| variant | hit@1 | contains | " + " | ".join(f"{s} hit@1 / contains" for s in fit.ARTICLES) + " |")
     print("|---|---|---|" + "---|" * len(fit.ARTICLES))

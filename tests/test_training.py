@@ -41,3 +41,11 @@ def test_no_twin_when_the_question_names_nothing_its_answer_holds():
     assert tr.swapped_question("Why did Rome fall?", "It fell slowly.", article, random.Random(0)) is None
     # Nothing of the same kind to swap in: no twin either.
     assert tr.swapped_question("When did Paris grow?", "Paris and Lyon grew.", {"name": ["Paris", "Lyon"]}, random.Random(0)) is None
+
+
+def test_the_heldout_articles_are_drawn_from_those_without_unanswerable_questions():
+    tr = load()
+    data = {"data": [{"title": f"a{i}", "paragraphs": [{"qas": [{"is_impossible": i % 3 == 0}]}]} for i in range(12)]}
+    held = tr.heldout_titles(data, 13, 4)
+    assert len(held) == 4 and held == tr.heldout_titles(data, 13, 4)
+    assert not held & {"a0", "a3", "a6", "a9"}

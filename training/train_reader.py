@@ -124,6 +124,13 @@ def swapped_question(q: str, span: str, article_mentions: dict[str, list[str]], 
     return q[:a] + rng.choice(others) + q[b:]
 
 
+def heldout_titles(data: dict, seed: int, n: int) -> set[str]:
+    """The n training articles a run keeps out, for its held-out figures: drawn with seed + 1
+    from the articles without unanswerable questions (benchmarks/scorer_probe.py reads them too)."""
+    titles = sorted(a["title"] for a in data["data"] if not any(q.get("is_impossible") for p in a["paragraphs"] for q in p["qas"]))
+    return set(random.Random(seed + 1).sample(titles, n))
+
+
 def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.Random, log,
                    same_para: int = 2, mined: int = 1, swap: float = 0.0, seed: int = 0) -> tuple[list, list]:
     """(train, heldout) lists of (question, span text, label, group id).
@@ -379,8 +386,7 @@ def main(argv=None) -> int:
 
     data = json.load(gzip.open(args.data, "rt", encoding="utf-8"))
     rng = random.Random(args.seed)
-    titles = sorted(a["title"] for a in data["data"] if not any(q.get("is_impossible") for p in a["paragraphs"] for q in p["qas"]))
-    heldout = set(random.Random(args.seed + 1).sample(titles, args.heldout_articles))
+    heldout = heldout_titles(data, args.seed, args.heldout_articles)
     t0 = time.time()
     train, held = build_examples(data, args.questions, heldout, rng, log, args.same_para_negatives, args.mined_negatives,
                                  args.swap_negatives, args.seed)
