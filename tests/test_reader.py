@@ -369,3 +369,25 @@ def test_answer_weights_are_read_without_the_abstention_part():
     assert stale.answer_vector(names).shape == (len(names),)
     with pytest.raises(ReaderError, match="no answer weights for novel"):
         shipped.answer_vector(names + ["novel"])
+
+
+def test_an_answer_records_the_candidates_it_weighed_and_the_threshold(tiny_source, fake_encoder, tmp_path):
+    """/why's facts: the best candidate quotes by the reader's score, none overlapping a better one,
+    with checkable offsets; the first is the one quoted; the threshold is the assistant's."""
+    fake = FakeReader(prefer="Ann Lee", p=0.9, threshold=0.5)
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, reader=fake, notify=lambda m: None)
+    answer = a.answer("Who is the depot manager?")
+    assert answer.answered and answer.threshold == 0.5
+    assert 1 < len(answer.considered) <= 3
+    first = answer.considered[0]
+    assert first.quote == answer.quote and first.text == answer.text
+    scores = [c.score for c in answer.considered]
+    assert scores == sorted(scores, reverse=True)
+    text = (tiny_source / first.quote.source).read_text(encoding="utf-8") if tiny_source.is_dir() else tiny_source.read_text(encoding="utf-8")
+    for c in answer.considered:
+        assert text[c.quote.start : c.quote.end] == c.text
+    spans = [(c.quote.start, c.quote.end) for c in answer.considered]
+    assert all(e1 <= s2 or e2 <= s1 for i, (s1, e1) in enumerate(spans) for s2, e2 in spans[i + 1 :])
+    declined = a.with_settings(a.settings, reader=FakeReader(prefer="Ann Lee", p=0.1, threshold=0.5)).answer("Who is the depot manager?")
+    assert not declined.answered and declined.considered[0].text == first.text  # the near miss stays visible
+    assert "considered" not in answer.to_dict() and "threshold" not in answer.to_dict()  # /why only, not the JSON

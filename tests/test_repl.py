@@ -173,7 +173,7 @@ Type a question to get an answer quoted from the report, or a command:
   /show N   citation N in full, with the passages around it
   /k N      show N passages per answer (now 3)
   /json     toggle JSON output of the last and next answers
-  /why      lexical and dense rank and score of each cited passage
+  /why      why the last answer was given or declined, and how its passages ranked
   /new      forget the previous question: the next one is read on its own
   /quit     leave (Ctrl-D does the same)
 Keys: Up and Down recall earlier questions, Right accepts
@@ -627,3 +627,32 @@ def test_one_list_of_commands_drives_help_completion_dispatch_and_the_docs():
     docs = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
     table = docs.split("## Commands", 1)[1].split("\n\n")[1]
     assert re.findall(r"^\| `(/\w+)", table, re.M) == list(COMMANDS)
+
+
+def test_why_says_why_it_answered_or_declined_and_shows_the_near_misses():
+    from reportqa.results import Answer, Citation, Considered, Quote, Signals
+
+    text = "The depot manager, Ann Lee, said the new roof was finished in May."
+    cite = Citation("report.txt", 100, 166, 5, 3, text, 0.5)
+    quote = Quote("report.txt", 100, 166, 5, 3)
+    signals = (Signals(1, 2.0, 2, 0.5, 0.6, 0.7, 0.0164),)
+    near = (Considered(quote, text, 4.25), Considered(Quote("report.txt", 40, 80, 3, 2), "The inspectors visited the depot in March 2021.", 1.5))
+    declined = Answer("who fixed the roof", False, "", 0.0912, (cite,), None, signals, considered=near, threshold=0.19)
+    assert render.why_text(declined, render.Style()) == """\
+Not answered: the confidence, 0.09, is below the threshold, 0.19.
+Best candidate quotes, by the reader's score (it ranks them; it is not a probability):
+  1. score 4.25, report.txt, line 5, paragraph 3
+     The depot manager, Ann Lee, said the new roof was finished in May.
+  2. score 1.50, report.txt, line 3, paragraph 2
+     The inspectors visited the depot in March 2021.
+
+     lexical         dense         sentence   late   fused
+        rank  score   rank  score    cosine  match   score
+[1]       #1  2.000     #2  0.500     0.600  0.700  0.0164
+Ranks are 1-based; - means the passage was not in that list."""
+    at = Answer("who is the depot manager", True, text, 0.19, (cite,), quote, signals, considered=near[:1], threshold=0.19)
+    assert render.why_text(at, render.Style()).startswith(
+        "Answered: the confidence, 0.1900, is at least the threshold, 0.1900.\n"
+    )
+    bare = Answer("q", False, "", 0.0, (cite,), None, signals, considered=(), threshold=0.19)
+    assert render.why_text(bare, render.Style()).startswith("Not answered: no sentence of the closest passages could be a quote.\n\n")

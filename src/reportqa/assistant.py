@@ -15,8 +15,8 @@ from .errors import ModelError, QuestionError, ReaderError
 from .index import BuildSummary, Index, ensure_index
 from .ingest import check_source, source_files
 from .paths import bundled_root, cache_dir
-from .reader import Query, Reader, SentenceTable, decide, make_reader
-from .results import Answer, Citation, Quote, Signals
+from .reader import Decision, Query, Reader, SentenceTable, decide, make_reader
+from .results import Answer, Citation, Considered, Quote, Signals
 from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
 from .text import terms
@@ -211,13 +211,15 @@ class Assistant:
             order = [best.chunk_id] + order[: k - 1]
         order = order[:k]
         citations = tuple(self._citation(index.chunks[i], float(ranking.fused[i])) for i in order)
-        signals = tuple(self._signals(ranking, i) for i in order)
+        why = {
+            "signals": tuple(self._signals(ranking, i) for i in order),
+            "considered": self._considered(index, decision),
+            "threshold": self.abstain_threshold,
+        }
         if not answered or best is None:
-            return Answer(question, False, "", round(p, 4), citations, None, signals, notice)
-        chunk_id, s_start, s_end = best.span
-        chunk = index.chunks[chunk_id]
-        quote = Quote(chunk.source, s_start, s_end, *chunk.locate(s_start))
-        return Answer(question, True, chunk.text[s_start - chunk.start : s_end - chunk.start], round(p, 4), citations, quote, signals, notice)
+            return Answer(question, False, "", round(p, 4), citations, None, notice=notice, **why)
+        quote, text = self._quote(index, best.span)
+        return Answer(question, True, text, round(p, 4), citations, quote, notice=notice, **why)
 
     def query(self, question: str) -> Query:
         """The question as the reader sees it: its terms, the retriever's Ranking and the index's sentences.
@@ -247,6 +249,25 @@ class Assistant:
 
     def _citation(self, chunk, score: float) -> Citation:
         return Citation(chunk.source, chunk.start, chunk.end, chunk.line, chunk.paragraph, chunk.text, round(score, 4))
+
+    @staticmethod
+    def _quote(index: Index, span: tuple[int, int, int]) -> tuple[Quote, str]:
+        """A candidate span (chunk id, start, end) as a Quote, and its text."""
+        chunk_id, start, end = span
+        chunk = index.chunks[chunk_id]
+        return Quote(chunk.source, start, end, *chunk.locate(start)), chunk.text[start - chunk.start : end - chunk.start]
+
+    def _considered(self, index: Index, decision: Decision, n: int = 3) -> tuple[Considered, ...]:
+        """The n best candidate quotes by the reader's answer score, best first, none overlapping a better one."""
+        values = decision.scores.values
+        kept: list[int] = []
+        for i in sorted(range(len(values)), key=lambda i: -float(values[i])):
+            c = decision.candidates[i]
+            if not any(o.chunk_id == c.chunk_id and o.start < c.end and c.start < o.end for o in (decision.candidates[j] for j in kept)):
+                kept.append(i)
+            if len(kept) == n:
+                break
+        return tuple(Considered(*self._quote(index, decision.candidates[i].span), round(float(values[i]), 4)) for i in kept)
 
     @staticmethod
     def _signals(ranking: Ranking, i: int) -> Signals:

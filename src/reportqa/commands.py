@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/show": ("N", "citation N in full, with the passages around it"),
     "/k": ("N", "show N passages per answer (now {k})"),
     "/json": ("", "toggle JSON output of the last and next answers"),
-    "/why": ("", "lexical and dense rank and score of each cited passage"),
+    "/why": ("", "why the last answer was given or declined, and how its passages ranked"),
     "/new": ("", "forget the previous question: the next one is read on its own"),
     "/quit": ("", "leave (Ctrl-D does the same)"),
 }

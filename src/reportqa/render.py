@@ -156,8 +156,43 @@ def show_text(
     return "\n\n".join(blocks)
 
 
+WHY_QUOTE_CHARS = 160  # a candidate quote in /why is cut to this many characters
+
+
 def why_text(answer: Answer, style: Style) -> str:
-    """``/why``: lexical and dense rank and score, and the best sentence's cosine and late match, for each cited passage."""
+    """``/why``: why it answered or declined (the confidence against the threshold, and the best
+    candidate quotes with their scores), then the retrieval signals of each cited passage."""
+    parts = [p for p in (verdict_text(answer, style), signals_text(answer, style)) if p]
+    return "\n\n".join(parts)
+
+
+def verdict_text(answer: Answer, style: Style) -> str:
+    """The confidence against the threshold, and the candidate quotes the reader weighed, best first."""
+    if answer.threshold is None:
+        return ""
+    c, t = answer.confidence, answer.threshold
+    digits = 2 if f"{c:.2f}" != f"{t:.2f}" else 4
+    if answer.answered:
+        head = f"Answered: the confidence, {c:.{digits}f}, is at least the threshold, {t:.{digits}f}."
+    elif not answer.considered:
+        head = "Not answered: no sentence of the closest passages could be a quote."
+    else:
+        head = f"Not answered: the confidence, {c:.{digits}f}, is below the threshold, {t:.{digits}f}."
+    lines = [paragraph(head, style)]
+    if answer.considered:
+        lines.append(paragraph("Best candidate quotes, by the reader's score (it ranks them; it is not a probability):", style))
+        for n, cand in enumerate(answer.considered, 1):
+            text = " ".join(printable(cand.text).split())
+            if len(text) > WHY_QUOTE_CHARS:
+                text = text[: WHY_QUOTE_CHARS - 1].rstrip() + "…"
+            label = f"{n}. score {cand.score:.2f}, {location(cand.quote)}"
+            lines.append(paragraph(label, style, indent="  ", code=DIM))
+            lines.append(paragraph(text, style, indent="     "))
+    return "\n".join(lines)
+
+
+def signals_text(answer: Answer, style: Style) -> str:
+    """Lexical and dense rank and score, and the best sentence's cosine and late match, for each cited passage."""
     if not answer.citations:
         return "The last answer has no citations."
     if not answer.signals:

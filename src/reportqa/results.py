@@ -57,6 +57,22 @@ class Signals:
 
 
 @dataclass(frozen=True)
+class Considered:
+    """A candidate quote the reader weighed (for ``/why``): where it stands, its text, its score.
+
+    ``score`` is the reader's answer score (higher is better; the best one is quoted when
+    the question is answered). It ranks candidates; it is not a probability.
+    """
+
+    quote: Quote
+    text: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quote": self.quote.to_dict(), "text": self.text, "score": self.score}
+
+
+@dataclass(frozen=True)
 class Answer:
     """An extractive answer. ``answered=False`` still lists the closest passages."""
 
@@ -70,6 +86,10 @@ class Answer:
     notice: str = ""  # e.g. "question truncated to 256 wordpieces"
     # In a chat (``Assistant.chat()``): the earlier question(s) a follow-up was read with.
     followup_to: tuple[str, ...] = ()
+    # Why it answered or not (for ``/why``): the best candidate quotes, best first, and the
+    # confidence at or above which the assistant answers.
+    considered: tuple[Considered, ...] = field(default=(), repr=False, compare=False)
+    threshold: float | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: question, answered, text, confidence, citations, quote, notice.
