@@ -1,6 +1,7 @@
 """Every code block of README.md that shows output is run, and its output compared.
 
-* A block that starts with `$ reportqa` is a chat session: the same questions are
+* A block that starts with `$ reportqa` is a chat session (in README.md, and the one in
+  docs/cli.md): the same questions are
   typed into `reportqa` in a real 88-column pseudo-terminal (NO_COLOR, TERM=dumb),
   and the screen must read exactly as the block does.
 * In a ```python block, a line `EXPRESSION  # VALUE` whose VALUE reads as a Python
@@ -22,6 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+CLI_DOC = ROOT / "docs" / "cli.md"
 PROMPT = "reportqa> "
 VALUE = re.compile(r"""^(['"]|True\b|False\b|None\b|-?\d|[A-Z]\w+\()""")
 
@@ -32,7 +34,8 @@ def blocks(path: Path = README) -> list[tuple[str, str]]:
 
 
 def sessions() -> list[str]:
-    return [text for _, text in blocks() if text.startswith("$ reportqa\n")]
+    found = [text for path in (README, CLI_DOC) for _, text in blocks(path) if text.startswith("$ reportqa\n")]
+    return [text.removesuffix("$\n") for text in found]  # a capture may end with the shell's prompt after Ctrl-D
 
 
 def python_blocks() -> list[str]:
