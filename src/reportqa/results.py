@@ -68,9 +68,6 @@ class Considered:
     text: str
     score: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"quote": self.quote.to_dict(), "text": self.text, "score": self.score}
-
 
 @dataclass(frozen=True)
 class Answer:
