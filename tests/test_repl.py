@@ -636,15 +636,16 @@ def test_why_says_why_it_answered_or_declined_and_shows_the_near_misses():
     cite = Citation("report.txt", 100, 166, 5, 3, text, 0.5)
     quote = Quote("report.txt", 100, 166, 5, 3)
     signals = (Signals(1, 2.0, 2, 0.5, 0.6, 0.7, 0.0164),)
-    near = (Considered(quote, text, 4.25), Considered(Quote("report.txt", 40, 80, 3, 2), "The inspectors visited the depot in March 2021.", 1.5))
+    long = "The inspectors visited the depot in March 2021. They counted 40 buses, of which 12 were out of service, and found that the workshop roof leaked over two of the bays."
+    near = (Considered(quote, text, 4.25), Considered(Quote("report.txt", 40, 40 + len(long), 3, 2), long, 1.5))
     declined = Answer("who fixed the roof", False, "", 0.0912, (cite,), None, signals, considered=near, threshold=0.19)
     assert render.why_text(declined, render.Style()) == """\
 Not answered: the confidence, 0.09, is below the threshold, 0.19.
 Best candidate quotes, by the reader's score (it ranks them; it is not a probability):
   1. score 4.25, report.txt, line 5, paragraph 3
-     The depot manager, Ann Lee, said the new roof was finished in May.
+    The depot manager, Ann Lee, said the new roof was finished in May.
   2. score 1.50, report.txt, line 3, paragraph 2
-     The inspectors visited the depot in March 2021.
+    The inspectors visited the depot in March 2021. They counted 40 buses, of which 12 were out of service, and found that the workshop roof leaked over two of the …
 
      lexical         dense         sentence   late   fused
         rank  score   rank  score    cosine  match   score

@@ -156,9 +156,6 @@ def show_text(
     return "\n\n".join(blocks)
 
 
-WHY_QUOTE_CHARS = 160  # a candidate quote in /why is cut to this many characters
-
-
 def why_text(answer: Answer, style: Style) -> str:
     """``/why``: why it answered or declined (the confidence against the threshold, and the best
     candidate quotes with their scores), then the retrieval signals of each cited passage."""
@@ -182,12 +179,9 @@ def verdict_text(answer: Answer, style: Style) -> str:
     if answer.considered:
         lines.append(paragraph("Best candidate quotes, by the reader's score (it ranks them; it is not a probability):", style))
         for n, cand in enumerate(answer.considered, 1):
-            text = " ".join(printable(cand.text).split())
-            if len(text) > WHY_QUOTE_CHARS:
-                text = text[: WHY_QUOTE_CHARS - 1].rstrip() + "…"
             label = f"{n}. score {cand.score:.2f}, {location(cand.quote)}"
             lines.append(paragraph(label, style, indent="  ", code=DIM))
-            lines.append(paragraph(text, style, indent="     "))
+            lines.extend(excerpt_lines(cand.text, style.width))  # cut as the other passages are
     return "\n".join(lines)
 
 
