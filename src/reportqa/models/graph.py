@@ -9,6 +9,9 @@ One builder serves both of reportqa's models:
   (0 for the question, 1 for the candidate); output ``logits`` [batch], from BERT's
   pooler (tanh of a dense layer over [CLS]) and a one-logit linear layer, as
   transformers' ``BertForSequenceClassification`` computes it.
+* ``head="span"``: the passage reader. Inputs as the classifier's; outputs ``start_logits``
+  and ``end_logits`` [batch, seq], a two-logit linear layer over every token's last hidden
+  state, as transformers' ``BertForQuestionAnswering`` computes them ([CLS] is "no answer").
 
 No torch is needed: a graph is written in a second or two.
 """
@@ -20,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 
 OPSET = 18  # LayerNormalization needs 17, ReduceL2 with axes as an input needs 18
-HEADS = ("mean", "classifier")
+HEADS = ("mean", "classifier", "span")
 
 
 def build_graph(
@@ -30,7 +33,8 @@ def build_graph(
     """The model as an ``onnx.ModelProto``.
 
     ``w`` maps BERT's parameter names (``embeddings.word_embeddings.weight`` …,
-    and for the classifier ``pooler.dense.*`` and ``classifier.*``) to arrays;
+    for the classifier ``pooler.dense.*`` and ``classifier.*``, for the span head
+    ``qa_outputs.*``) to arrays;
     ``config`` is the model's config.json. With data (a binary file opened for
     writing, to be saved as ``model.onnx.data`` beside the graph), weights go
     straight to it as ONNX external data, one tensor at a time, so an export never
@@ -98,7 +102,7 @@ def build_graph(
     positions = op("Slice", [const("emb.pos", w["embeddings.position_embeddings.weight"]),
                              const("i64.0", i64([0])), seq, const("i64.axis0", i64([0]))])
     words = op("Gather", [const("emb.word", w["embeddings.word_embeddings.weight"]), "input_ids"])
-    if head == "classifier":  # a pair: question (type 0), candidate (type 1)
+    if head in ("classifier", "span"):  # a pair: question (type 0), candidate or passage (type 1)
         types = op("Gather", [const("emb.type", w["embeddings.token_type_embeddings.weight"]), "token_type_ids"])
     else:  # one sentence: token types are always 0
         types = const("emb.type0", w["embeddings.token_type_embeddings.weight"][0])
@@ -146,6 +150,14 @@ def build_graph(
         nodes.append(helper.make_node("Identity", [x], ["tokens"]))
         outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden]),
                    helper.make_tensor_value_info("tokens", TensorProto.FLOAT, ["batch", "seq", hidden])]
+    elif head == "span":
+        inputs.append(helper.make_tensor_value_info("token_type_ids", TensorProto.INT64, ["batch", "seq"]))
+        both = linear(x, "qa_outputs")  # [batch, seq, 2]: start and end
+        start, end = op("Split", [both], n_out=2, axis=-1, num_outputs=2)
+        nodes.append(helper.make_node("Squeeze", [start, const("i64.axes-1", i64([-1]))], ["start_logits"]))
+        nodes.append(helper.make_node("Squeeze", [end, "i64.axes-1"], ["end_logits"]))
+        outputs = [helper.make_tensor_value_info("start_logits", TensorProto.FLOAT, ["batch", "seq"]),
+                   helper.make_tensor_value_info("end_logits", TensorProto.FLOAT, ["batch", "seq"])]
     else:
         inputs.append(helper.make_tensor_value_info("token_type_ids", TensorProto.INT64, ["batch", "seq"]))
         cls = op("Squeeze", [op("Gather", [x, const("i64.0", i64([0]))], axis=1), const("i64.axes1", i64([1]))])  # [CLS]: [batch, hidden]
@@ -155,3 +167,28 @@ def build_graph(
         outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch"])]
     graph = helper.make_graph(nodes, name, inputs, outputs, inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="reportqa")
+
+
+def bert_weights(model) -> dict[str, np.ndarray]:
+    """BERT's parameters (transformers' names, float32) back out of a graph this module built:
+    the encoder's layers and embeddings, without any head. The inverse of ``build_graph``'s
+    layout (fused q/k/v, transposed matrices, ``.f16`` copies), so a trained graph can start
+    another model's training."""
+    from onnx import numpy_helper
+
+    raw = {t.name.removesuffix(".f16"): numpy_helper.to_array(t).astype(np.float32) for t in model.graph.initializer}
+    out = {"embeddings.word_embeddings.weight": raw["emb.word"], "embeddings.position_embeddings.weight": raw["emb.pos"],
+           "embeddings.token_type_embeddings.weight": raw["emb.type"]}
+    for name, arr in raw.items():
+        if not name.startswith(("embeddings.LayerNorm", "encoder.layer.")):
+            continue
+        if ".qkv." in name:
+            prefix = name.split("qkv.")[0] + "attention.self."
+            parts = np.split(arr, 3, axis=-1)  # [hidden, 3 hidden] transposed weights, or [3 hidden] biases
+            for part, n in zip(parts, ("query", "key", "value")):
+                out[prefix + n + (".weight" if name.endswith(".T") else ".bias")] = part.T if name.endswith(".T") else part
+        elif name.endswith(".weight.T"):
+            out[name.removesuffix(".T")] = arr.T
+        else:
+            out[name] = arr
+    return out
