@@ -1,0 +1,165 @@
+"""Examples for the passage reader: a question with one of the index's own passages.
+
+Each SQuAD article (``../shared/datasets/squad-train``, CC BY-SA 4.0) is laid out as the
+benchmark reports are (its paragraphs joined by one blank line) and cut into passages by
+reportqa's own chunker, with the encoder's 256-wordpiece window, so the reader trains on
+what it reads at run time. An example is ``(question, passage text, start, end, group, kind)``
+with character offsets of the answer in the passage, or ``-1, -1`` for "no answer":
+
+* ``answer``: a SQuAD question with the passage that holds its gold span;
+* ``on-topic``: the same question with a passage of its article that reportqa's lexical
+  first stage (BM25 over stemmed content words, passages as documents) ranks high but that
+  holds no gold answer text: what the reader gets when retrieval misses;
+* ``impossible``: SQuAD 2.0's unanswerable questions with the passage of their paragraph.
+
+``group`` is the question's number, shared by its examples.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportqa.chunking import Chunk, chunk_document
+from reportqa.ingest import Document
+from reportqa.lexical import BM25
+from reportqa.models.encoder import MAX_TOKENS
+from reportqa.settings import DEFAULT
+from reportqa.text import terms
+
+NO_ANSWER = -1
+
+
+def norm(s: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
+
+
+@dataclass(frozen=True)
+class Example:
+    question: str
+    passage: str
+    start: int  # answer offsets in the passage, or NO_ANSWER
+    end: int
+    group: int
+    kind: str  # "answer", "on-topic" or "impossible"
+
+
+@dataclass
+class Article:
+    title: str
+    text: str
+    offsets: list[int]  # where each paragraph starts in text
+    chunks: list[Chunk]
+    bm25: BM25
+
+    def chunk_holding(self, start: int, end: int) -> int | None:
+        for i, c in enumerate(self.chunks):
+            if c.start <= start and end <= c.end:
+                return i
+        return None
+
+    def paragraph(self, pi: int) -> str:
+        end = self.offsets[pi + 1] - 2 if pi + 1 < len(self.offsets) else len(self.text)
+        return self.text[self.offsets[pi] : end]
+
+    def ranked(self, question: str) -> list[int]:
+        """Passage numbers by BM25 score for the question, best first (ties in passage order)."""
+        scores = self.bm25.scores(terms(question))
+        return sorted(range(len(self.chunks)), key=lambda i: (-scores[i], i))
+
+
+def layout(article: dict, count_tokens) -> Article:
+    """An article as a report: paragraphs joined by a blank line, cut by reportqa's chunker."""
+    paras = [p["context"] for p in article["paragraphs"]]
+    offsets, pos = [], 0
+    for p in paras:
+        offsets.append(pos)
+        pos += len(p) + 2
+    text = "\n\n".join(paras)
+    doc = Document(name=article["title"], path=Path(article["title"]), text=text, sha256="")
+    chunks = chunk_document(doc, count_tokens, MAX_TOKENS)
+    bm25 = BM25.from_docs([terms(c.text) for c in chunks], DEFAULT.bm25_k1, DEFAULT.bm25_b)
+    return Article(article["title"], text, offsets, chunks, bm25)
+
+
+def answer_spans(art: Article, pi: int, qa: dict) -> list[tuple[int, int]]:
+    return [(art.offsets[pi] + a["answer_start"], art.offsets[pi] + a["answer_start"] + len(a["text"]))
+            for a in qa.get("answers", [])]
+
+
+def no_answer_passages(art: Article, qa: dict, exclude: set[int], n: int) -> list[int]:
+    """The n best-ranked passages outside ``exclude`` that hold none of the question's answer texts."""
+    golds = {norm(a["text"]) for a in qa.get("answers", []) if norm(a["text"])}
+    out = []
+    for i in art.ranked(qa["question"]):
+        if len(out) == n:
+            break
+        if i in exclude or any(g in norm(art.chunks[i].text) for g in golds):
+            continue  # another passage may answer it too: not a clean negative
+        out.append(i)
+    return out
+
+
+def examples_for(art: Article, pi: int, qa: dict, group: int, on_topic: int) -> list[Example]:
+    q = qa["question"].strip()
+    if qa.get("is_impossible"):  # its own paragraph's best passage: on topic, and written not to answer
+        lo, hi = art.offsets[pi], art.offsets[pi] + len(art.paragraph(pi))
+        own = [i for i in art.ranked(q) if art.chunks[i].start < hi and lo < art.chunks[i].end]
+        return [Example(q, art.chunks[i].text, NO_ANSWER, NO_ANSWER, group, "impossible") for i in own[:1]]
+    spans = answer_spans(art, pi, qa)
+    holder = art.chunk_holding(*spans[0])
+    if holder is None:
+        return []  # the answer crosses a passage edge (rare)
+    c = art.chunks[holder]
+    s, e = spans[0]
+    out = [Example(q, c.text, s - c.start, e - c.start, group, "answer")]
+    for i in no_answer_passages(art, qa, {holder}, on_topic):
+        out.append(Example(q, art.chunks[i].text, NO_ANSWER, NO_ANSWER, group, "on-topic"))
+    return out
+
+
+def pools(data: dict, heldout: set[str], rng: random.Random):
+    """(answerable training questions, held-out questions, unanswerable ones) as (article, paragraph, qa),
+    the first two shuffled by rng in that order, so a held-out sample does not depend on the training one's size."""
+    articles = data["data"]
+    pool = [(ai, pi, qa) for ai, a in enumerate(articles) for pi, p in enumerate(a["paragraphs"]) for qa in p["qas"]]
+    impossible = [p for p in pool if p[2].get("is_impossible") and articles[p[0]]["title"] not in heldout]
+    answerable = [p for p in pool if not p[2].get("is_impossible")]
+    train_pool = [p for p in answerable if articles[p[0]]["title"] not in heldout]
+    held_pool = [p for p in answerable if articles[p[0]]["title"] in heldout]
+    rng.shuffle(train_pool)
+    rng.shuffle(held_pool)
+    return train_pool, held_pool, impossible
+
+
+def held_out(data: dict, held_pool: list, n: int, count_tokens) -> list[tuple[Article, int, dict]]:
+    """The first n held-out questions, each with its article laid out (once per article)."""
+    laid: dict[int, Article] = {}
+    out = []
+    for ai, pi, qa in sorted(held_pool[:n], key=lambda p: (p[0], p[1])):
+        if ai not in laid:
+            laid[ai] = layout(data["data"][ai], count_tokens)
+        out.append((laid[ai], pi, qa))
+    return out
+
+
+def build(data: dict, n_questions: int, heldout: set[str], rng: random.Random, count_tokens, log,
+          on_topic: int = 1, held_questions: int = 400) -> tuple[list[Example], list[tuple[Article, int, dict]]]:
+    """Training examples, and the held-out questions (article, paragraph, qa) for ``span_eval``."""
+    articles = data["data"]
+    train_pool, held_pool, impossible = pools(data, heldout, rng)
+    sample = sorted(train_pool[:n_questions] + impossible, key=lambda p: (p[0], p[1]))
+    current: dict[int, Article] = {}
+    out: list[Example] = []
+    for group, (ai, pi, qa) in enumerate(sample):  # in article order: each article laid out once
+        if ai not in current:
+            current = {ai: layout(articles[ai], count_tokens)}
+        out.extend(examples_for(current[ai], pi, qa, group, on_topic))
+    rng.shuffle(out)
+    held = held_out(data, held_pool, held_questions, count_tokens)
+    kinds = {k: sum(1 for e in out if e.kind == k) for k in ("answer", "on-topic", "impossible")}
+    log(f"questions: sampled {n_questions:,} answerable + {len(impossible)} unanswerable; examples {kinds}; "
+        f"held out {len(held)} questions from {len(heldout)} articles")
+    return out, held
