@@ -50,6 +50,8 @@ ANSWER_SCHEMA = {
             "required": ["source", "start", "end", "line", "paragraph"],
         },
         "notice": {"type": "string"},
+        # a passage reader's answer span inside the quote, with the quote's fields
+        "span": {"type": "object", "required": ["source", "start", "end", "line", "paragraph"]},
     },
     "additionalProperties": False,
     # Answered: a non-empty quote with its offsets; not answered: no text, no quote.

@@ -16,7 +16,7 @@ from .index import BuildSummary, Index, ensure_index
 from .ingest import check_source, source_files
 from .paths import bundled_root, cache_dir
 from .reader import Decision, Query, Reader, SentenceTable, decide, make_reader
-from .results import Answer, Citation, Considered, Quote, Signals
+from .results import Answer, Citation, Considered, Quote, Signals, SpanFound
 from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
 from .text import terms
@@ -211,15 +211,23 @@ class Assistant:
             order = [best.chunk_id] + order[: k - 1]
         order = order[:k]
         citations = tuple(self._citation(index.chunks[i], float(ranking.fused[i])) for i in order)
+        span = None
+        if decision.span is not None:  # a passage reader's answer span, inside the chosen candidate
+            chunk = index.chunks[decision.choice_chunk]
+            span = SpanFound(Quote(chunk.source, decision.span.start, decision.span.end, *chunk.locate(decision.span.start)),
+                             chunk.text[decision.span.start - chunk.start : decision.span.end - chunk.start],
+                             round(decision.span.score, 4), round(decision.span.null, 4))
         why = {
             "signals": tuple(self._signals(ranking, i) for i in order),
             "considered": self._considered(index, decision),
             "threshold": self.abstain_threshold,
+            "span_found": span,
         }
         if not answered or best is None:
             return Answer(question, False, "", round(p, 4), citations, None, notice=notice, **why)
         quote, text = self._quote(index, best.span)
-        return Answer(question, True, text, round(p, 4), citations, quote, notice=notice, **why)
+        return Answer(question, True, text, round(p, 4), citations, quote, notice=notice,
+                      span=span.quote if span is not None else None, **why)
 
     def query(self, question: str) -> Query:
         """The question as the reader sees it: its terms, the retriever's Ranking and the index's sentences.

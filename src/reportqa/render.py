@@ -86,7 +86,12 @@ def answer_text(answer: Answer, style: Style) -> str:
         begins_inside, ends_inside = open_quotation(answer.text)
         before, after = ("… " if begins_inside else ""), (" …" if ends_inside else "")
         shown = before + answer.text + after
-        spans = [(len(before), len(before) + len(answer.text), BOLD)]
+        inner = span_in(answer)
+        if inner is not None and (style.color or style.emphasis):
+            # A passage reader's answer span: bold inside the quote, which is then plain.
+            spans = [(len(before) + inner[0], len(before) + inner[1], BOLD)]
+        else:
+            spans = [(len(before), len(before) + len(answer.text), BOLD)]
         if before:
             spans.append((0, 1, DIM))
         if after:
@@ -95,6 +100,10 @@ def answer_text(answer: Answer, style: Style) -> str:
             spans.append((len(shown) + 1, len(shown) + 4, NUMBER))
             shown += " [1]"
         quote_lines += wrap(shown, style.width, spans=spans, style=style)
+        if inner is not None and not (style.color or style.emphasis):
+            # Without styles the quote stays verbatim (it is what gets copied and checked) and
+            # the span follows on its own line.
+            quote_lines += wrap(f"→ {answer.text[inner[0] : inner[1]]}", style.width, style=style)
         parts.append("\n".join(quote_lines))
         parts.append(
             style.paint(
@@ -122,6 +131,16 @@ def followup_text(earlier: Sequence[str], style: Style) -> str:
     """One dim line: the earlier question(s) a follow-up was read with, most recent first."""
     asked = " after ".join(f"“{printable(q)}”" for q in earlier)
     return paragraph(f"read as a follow-up to: {asked}", style, code=DIM)
+
+
+def span_in(answer: Answer) -> tuple[int, int] | None:
+    """The answer span's offsets inside the quoted text, or None (no span, or not inside the quote)."""
+    span, quote = answer.span, answer.quote
+    if span is None or quote is None or span.source != quote.source:
+        return None
+    if not (quote.start <= span.start < span.end <= quote.end):
+        return None
+    return span.start - quote.start, span.end - quote.start
 
 
 def quote_in(quote: Quote | None, citation: Citation) -> Quote | None:
@@ -182,6 +201,12 @@ def verdict_text(answer: Answer, style: Style) -> str:
             label = f"{n}. score {cand.score:.2f}, {location(cand.quote)}"
             lines.append(paragraph(label, style, indent="  ", code=DIM))
             lines.extend(excerpt_lines(cand.text, style.width))  # cut as the other passages are
+    found = answer.span_found
+    if found is not None:
+        lines.append(paragraph(
+            f"The passage reader's answer span in the first candidate: score {found.score:.2f} against "
+            f"{found.null:.2f} for \"no answer\" (margin {found.score - found.null:+.2f}), {location(found.quote)}:", style))
+        lines.extend(excerpt_lines(found.text, style.width))
     return "\n".join(lines)
 
 

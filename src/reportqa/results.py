@@ -70,6 +70,17 @@ class Considered:
 
 
 @dataclass(frozen=True)
+class SpanFound:
+    """A passage reader's answer span inside the chosen quote (for ``/why``): where it stands,
+    its text, its score and the "no answer" score of its passage (start + end logits)."""
+
+    quote: Quote
+    text: str
+    score: float
+    null: float
+
+
+@dataclass(frozen=True)
 class Answer:
     """An extractive answer. ``answered=False`` still lists the closest passages."""
 
@@ -87,11 +98,16 @@ class Answer:
     # confidence at or above which the assistant answers.
     considered: tuple[Considered, ...] = field(default=(), repr=False, compare=False)
     threshold: float | None = field(default=None, repr=False, compare=False)
+    # With a passage reader: the answer span inside ``text`` (offsets into the file, like ``quote``);
+    # None when not answered or when the reader gives no span.
+    span: Quote | None = None
+    span_found: SpanFound | None = field(default=None, repr=False, compare=False)  # for /why, also when declined
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: question, answered, text, confidence, citations, quote, notice.
 
-        A chat answer read as a follow-up adds ``followup_to``.
+        A chat answer read as a follow-up adds ``followup_to``; an answer with a span
+        (a passage reader's) adds ``span``.
         """
         out = {
             "question": self.question,
@@ -104,4 +120,6 @@ class Answer:
         }
         if self.followup_to:
             out["followup_to"] = list(self.followup_to)
+        if self.span is not None:
+            out["span"] = self.span.to_dict()
         return out

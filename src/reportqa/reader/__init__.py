@@ -6,6 +6,9 @@
     qtype.py       question typing: answer_type, is_yes_no, key_terms
     features.py    the linear reader's features, by name
     linear.py      the "linear" reader and its fitted parameters (linear.json)
+    cross.py       the "cross" reader: the linear one plus a cross-encoder's logits (cross.json)
+    spans.py       decoding a passage reader's start/end logits into the best span and "no answer"
+    span.py        the "span" and "span+cross" readers: a passage reader's margins (span.json, span_cross.json)
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from .context import Query, SentenceTable
 from .cross import CrossFeatures, CrossReader
 from .linear import ExtraFeatures, LinearFeatures, LinearParams, LinearReader
 from .qtype import answer_type, is_yes_no, key_terms
+from .span import SpanCrossReader, SpanFeatures, SpanReader
 
 register("linear", LinearReader)
 register("cross", CrossReader)
+register("span", SpanReader)
+register("span+cross", SpanCrossReader)
 
 __all__ = [
     "READERS",
@@ -34,6 +40,9 @@ __all__ = [
     "Reader",
     "Scores",
     "SentenceTable",
+    "SpanCrossReader",
+    "SpanFeatures",
+    "SpanReader",
     "answer_type",
     "candidates",
     "decide",

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import ReaderError
 from .candidates import Candidate, candidates, extend_yes_no
 from .context import Query
+from .spans import SpanScore
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +60,12 @@ class Decision:
     candidates: tuple[Candidate, ...]
     scores: Scores
     choice: int | None  # index of the chosen candidate in candidates, before the extension
+    span: SpanScore | None = None  # a passage reader's best span inside the chosen candidate (file offsets)
+
+    @property
+    def choice_chunk(self) -> int | None:
+        """The chunk id of the chosen candidate (the passage ``span`` lies in)."""
+        return self.candidates[self.choice].chunk_id if self.choice is not None else None
 
 
 def decide(reader: Reader, query: Query) -> Decision:
@@ -68,7 +75,9 @@ def decide(reader: Reader, query: Query) -> Decision:
     choice = scores.choice
     p = reader.p_answerable(query, spans, scores)
     best = extend_yes_no(query, spans[choice] if choice is not None else None)
-    return Decision(best, p, tuple(spans), scores, choice)
+    span_of = getattr(reader, "span_of", None)  # a passage reader marks the answer span inside the quote
+    span = span_of(query, spans[choice]) if span_of is not None and choice is not None else None
+    return Decision(best, p, tuple(spans), scores, choice, span)
 
 
 # name -> a callable making the reader (no arguments). Implementations add themselves on import.
