@@ -103,6 +103,33 @@ def cross_features(model=None, candidates: int = DEFAULT_CANDIDATES) -> LinearFe
     return LinearFeatures(CrossFeatures(model, shipped_params().answer_vector(FEATURES.answer), candidates))
 
 
+def span_features(model=None, passages: int | None = None, cross_model=None, candidates: int = DEFAULT_CANDIDATES) -> LinearFeatures:
+    """The span reader's names and features (the linear ones, then the passage reader's); with a
+    cross_model, the span+cross reader's (then the cross-encoder's too)."""
+    from reportqa.models.spanreader import SpanReaderModel
+    from reportqa.reader.span import DEFAULT_PASSAGES, BothFeatures, SpanFeatures
+
+    span = SpanFeatures(model or SpanReaderModel(), passages or DEFAULT_PASSAGES, memo=100_000)
+    if cross_model is None:
+        return LinearFeatures(span)
+    cross_part = CrossFeatures(cross_model, shipped_params().answer_vector(FEATURES.answer), candidates)
+    return LinearFeatures(BothFeatures(span, cross_part))
+
+
+def reader_features(reader: str, candidates: int = DEFAULT_CANDIDATES, passages: int | None = None,
+                    span_model: Path | None = None) -> LinearFeatures:
+    """The names and features of a reader by name: linear, cross, span or span+cross (span_model: another passage reader)."""
+    from reportqa.models.crossencoder import CrossEncoderModel
+    from reportqa.models.spanreader import SpanReaderModel
+
+    if reader == "linear":
+        return FEATURES
+    if reader == "cross":
+        return cross_features(candidates=candidates)
+    model = SpanReaderModel(span_model) if span_model else None
+    return span_features(model, passages, MemoModel(CrossEncoderModel()) if reader == "span+cross" else None, candidates)
+
+
 @dataclass
 class Item:
     """One question asked of one article, with everything the fits need."""
@@ -399,23 +426,33 @@ def fingerprint(sets: dict, exclude: str | None = None) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reader", choices=("linear", "cross"), default="linear", help="which reader's parameters to fit")
+    ap.add_argument("--reader", choices=("linear", "cross", "span", "span+cross"), default="linear",
+                    help="which reader's parameters to fit")
     ap.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES, help="spans the cross reader reads per question")
+    ap.add_argument("--passages", type=int, default=None, help="passages the span reader reads per question (default 3)")
+    ap.add_argument("--span-model", type=Path, help="the passage reader to fit with (default: the shipped one)")
     ap.add_argument("--out", type=Path, help=f"where to write the fit (default {PARAMS_PATH.relative_to(ROOT)}, "
-                    f"or {cross.PARAMS_PATH.relative_to(ROOT)} for --reader cross)")
+                    f"or the reader's own file beside it: cross.json, span.json, span_cross.json)")
     ap.add_argument("--loao", action="store_true", help="also fit leaving each article out and print those fits")
     args = ap.parse_args(argv)
     if not SHARED.is_dir():
         print(f"No benchmark data in {SHARED}.", file=sys.stderr)
         return 2
-    names = FEATURES if args.reader == "linear" else cross_features(candidates=args.candidates)
-    args.out = args.out or (PARAMS_PATH if args.reader == "linear" else cross.PARAMS_PATH)
+    from reportqa.reader import span
+
+    names = reader_features(args.reader, args.candidates, args.passages, args.span_model)
+    args.out = args.out or {"linear": PARAMS_PATH, "cross": cross.PARAMS_PATH, "span": span.PARAMS_PATH,
+                            "span+cross": span.BOTH_PARAMS_PATH}[args.reader]
     sets = assistants()
     items = collect(sets, names=names, absent=names.extra is not None)
     fitted_on = fingerprint(sets)
-    if names.extra is not None:
-        fitted_on |= {"reader_candidates": args.candidates, "reader_model": names.extra.model.fingerprint,
+    if args.reader in ("cross", "span+cross"):
+        cross_part = names.extra if args.reader == "cross" else names.extra.cross
+        fitted_on |= {"reader_candidates": args.candidates, "reader_model": cross_part.model.fingerprint,
                       "preselect": "reader/linear.json"}
+    if args.reader in ("span", "span+cross"):
+        span_part = names.extra if args.reader == "span" else names.extra.span
+        fitted_on |= {"span_passages": span_part.passages, "span_model": span_part.model.fingerprint}
     params = fitted_params(sets, items, fitted_on=fitted_on, names=names)
     params.save(args.out)
     print(f"fitted on all three articles: wrote {args.out}")

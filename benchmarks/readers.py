@@ -1,0 +1,166 @@
+"""The named readers side by side: linear, cross, span and span+cross, in one run.
+
+    python benchmarks/readers.py                          # every reader whose model is installed
+    python benchmarks/readers.py --readers cross span     # some of them
+    python benchmarks/readers.py --span-model PATH.onnx   # a passage reader not (yet) shipped
+
+Each reader is fitted (``fit.fitted_params``) on the SQuAD 2.0 dev articles in
+``../shared/benchmarks`` leaving the scored article out, and scored on it (macro over the
+three); the bundled set is scored with the fit on all three articles, as shipped. The
+columns are ``quality.py``'s, plus the bundled set's confidence bands (how often a quote
+shown as high, medium or low held the answer), the ECE, and how many answerable bundled
+questions are declined although their best candidate is right ("declined, right first").
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
+
+import fit  # noqa: E402
+import quality  # noqa: E402
+from reportqa import Assistant  # noqa: E402
+from reportqa.evaluate import curve, evaluate, load_questions, normalize, summarize  # noqa: E402
+from reportqa.reader import CrossReader, LinearReader, SpanCrossReader, SpanReader  # noqa: E402
+from reportqa.render import CONFIDENCE_BANDS  # noqa: E402
+
+READERS = ("linear", "cross", "span", "span+cross")
+CASUAL_QUESTIONS = ROOT / "tests" / "data" / "casual.jsonl"  # typed as a new user would; written before measuring
+EXTRA_COLUMNS = [("span F1", "span_f1"), ("declined, right first", "declined_right_first")]
+
+
+def make_reader(name: str, params, names):
+    extra = names.extra
+    if name == "linear":
+        return LinearReader(params)
+    if name == "cross":
+        return CrossReader(params, model=extra.model, candidates=extra.candidates)
+    if name == "span":
+        return SpanReader(params, model=extra.model, passages=extra.passages)
+    return SpanCrossReader(params, model=extra.span.model, cross_model=extra.cross.model, passages=extra.span.passages,
+                           candidates=extra.cross.candidates)
+
+
+def f1(pred: str, gold: str) -> float:
+    """SQuAD's token F1."""
+    p, g = normalize(pred).split(), normalize(gold).split()
+    common = sum((collections.Counter(p) & collections.Counter(g)).values())
+    if not p or not g or not common:
+        return float(p == g)
+    return 2 * common / (len(p) + len(g))
+
+
+def span_f1(a: Assistant, questions: list[dict]) -> float | None:
+    """F1 of the answer span against the gold answers (x 100), over the answerable questions whose
+    answer lies in a passage the reader read; None for a reader without spans."""
+    reader = a.reader
+    if not hasattr(reader, "span_of"):
+        return None
+    scores = []
+    for q in questions:
+        if q.get("answerable", True) is False or not q.get("spans"):
+            continue
+        query = a.query(q["q"])
+        chunks = [query.index.chunks[c] for c in query.top_passages[: reader.passages]]
+        if not any(c.start <= s and e <= c.end for c in chunks for s, e in q["spans"]):
+            continue
+        found = a.answer(q["q"]).span_found
+        scores.append(max(f1(found.text if found else "", g) for g in q["answers"]))
+    return 100 * float(np.mean(scores)) if scores else None
+
+
+def figures(result: dict) -> dict:
+    s = quality.summary(result)
+    threshold = s["threshold"]
+    rows = [r for r in result["rows"] if r["answerable"]]
+    s["declined_right_first"] = sum(r["contains"] and r["p"] < threshold for r in rows) / max(1, len(rows))
+    return s
+
+
+def bands(rows: list[dict], threshold: float) -> str:
+    out, top = [], 1.01
+    for floor, label in CONFIDENCE_BANDS:
+        inside = [r for r in rows if max(floor, threshold) <= r["p"] < top]
+        top = floor
+        right = f"{np.mean([r['answerable'] and r['contains'] for r in inside]):.2f}" if inside else "–"
+        out.append(f"{label} {len(inside)} ({right} right)")
+    return ", ".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--readers", nargs="+", choices=READERS, default=list(READERS))
+    ap.add_argument("--span-model", type=Path, help="a passage reader .onnx (default: the shipped one)")
+    ap.add_argument("--passages", type=int, default=None, help="passages the span readers read (default 3)")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    from reportqa.embed import default_encoder
+
+    encoder = fit.MemoEncoder(default_encoder())
+    sets = fit.assistants(encoder)
+    bundled = Assistant(encoder=encoder, notify=lambda m: None)
+    bundled.load()
+    bqs = load_questions(quality.BUNDLED_QUESTIONS)
+    cqs = load_questions(CASUAL_QUESTIONS)
+    span_model = None
+    if args.span_model:
+        from reportqa.models.spanreader import SpanReaderModel
+
+        span_model = SpanReaderModel(args.span_model)
+    squad_rows, bundled_rows, casual_rows, both_rows, band_lines = {}, {}, {}, {}, []
+    for name in args.readers:
+        t0 = time.perf_counter()
+        if name.startswith("span"):
+            from reportqa.models.crossencoder import CrossEncoderModel
+
+            names = fit.span_features(span_model, args.passages,
+                                      fit.MemoModel(CrossEncoderModel()) if name == "span+cross" else None)
+        else:
+            names = fit.reader_features(name)
+        items = fit.collect(sets, names=names, absent=name != "linear")
+        per = []
+        for slug, (a, qs) in sets.items():
+            params = fit.fitted_params(sets, items, exclude=slug, names=names)
+            target = a.with_settings(a.settings, reader=make_reader(name, params, names))
+            s = figures(evaluate(target, qs))
+            s["span_f1"] = span_f1(target, qs)
+            per.append(s)
+        squad_rows[name] = {key: (float(np.mean(v)) if (v := [p[key] for p in per if p.get(key) is not None]) else None)
+                            for _, key in quality.COLUMNS + EXTRA_COLUMNS}
+        params = fit.fitted_params(sets, items, names=names)
+        target = bundled.with_settings(bundled.settings, reader=make_reader(name, params, names))
+        result = evaluate(target, bqs + cqs)
+        n = len(bqs)
+        for rows, qs, part in ((bundled_rows, bqs, slice(0, n)), (casual_rows, cqs, slice(n, None)), (both_rows, None, slice(None))):
+            sub = result["rows"][part]
+            rows[name] = figures({"rows": sub, "summary": summarize(sub, params.threshold), "curve": curve(sub)})
+        band_lines.append(f"{name}: threshold {params.threshold:.2f}; answered quotes of both sets by band shown: "
+                          f"{bands(result['rows'], params.threshold)}")
+        print(f"# {name} measured in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    columns = quality.COLUMNS + EXTRA_COLUMNS
+    print(quality.table("SQuAD 2.0 articles, macro, leave-one-article-out", squad_rows, columns))
+    print()
+    print(quality.table(f"Bundled report, fixed set ({len(bqs)} questions; fitted on the three SQuAD articles)", bundled_rows, columns))
+    print()
+    print(quality.table(f"Bundled report, casual set ({len(cqs)} questions)", casual_rows, columns))
+    print()
+    print(quality.table(f"Bundled report, both sets ({len(bqs) + len(cqs)} questions)", both_rows, columns))
+    print()
+    print("\n".join(band_lines))
+    print(f"\nmeasured in one run of benchmarks/readers.py in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
