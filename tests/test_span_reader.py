@@ -141,3 +141,11 @@ def test_the_span_reader_needs_its_own_fit():
         SpanReader(shipped_params(), model=FakeSpanModel())
     reader = SpanReader(span_params(), model=FakeSpanModel())
     assert reader.passages == 2  # from fitted_on
+
+
+def test_a_missing_passage_reader_says_what_to_do(tmp_path):
+    from reportqa.errors import ModelError
+    from reportqa.models.spanreader import SpanReaderModel
+
+    with pytest.raises(ModelError, match=r"weights are missing \(.*nope.onnx\)"):
+        SpanReaderModel(tmp_path / "nope.onnx")

@@ -31,8 +31,11 @@ class SpanReaderModel:
 
     def __init__(self, path: str | Path = SPAN_READER_PATH, tokenizer_path: str | Path | None = None):
         self.path = Path(path)
+        if not self.path.is_file() and self.path == SPAN_READER_PATH:
+            raise ModelError("No passage reader ships with this reportqa yet (models/span_reader.onnx): make one with "
+                             "training/train_span_reader.py and training/export_span_reader.py (docs/reader.md).")
         if not self.path.is_file():
-            raise ModelError(f"The passage reader's weights are missing ({self.path}): reinstall reportqa.")
+            raise ModelError(f"The passage reader's weights are missing ({self.path}).")
         try:
             import onnxruntime as ort
             import tokenizers  # noqa: F401 - checked here, used by load_tokenizer
