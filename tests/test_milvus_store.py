@@ -206,9 +206,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
-    """`milvus-lite server` on 127.0.0.1 (a gRPC server, as Milvus Standalone is); stopped after the test."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`milvus-lite server` on 127.0.0.1 (a gRPC server, as Milvus Standalone is), for this module's tests
+    (each uses a collection of its own); stopped after them."""
+    tmp_path = tmp_path_factory.mktemp("milvus-server")
     port = free_port()
     exe = Path(sys.executable).with_name("milvus-lite")
     proc = subprocess.Popen([str(exe), "server", "--data-dir", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
@@ -249,6 +251,7 @@ print(json.dumps(out))
 
 @needs_milvus
 def test_server_build_and_two_processes_querying_at_once(tmp_path, tiny_source, server):
+    server += "#two_processes"
     a = assistant(tiny_source, server, prefer="roof")
     assert a.build().chunks >= 1
     expected = [a.answer(q).to_dict() for q in ["When was the new roof finished?", "How many buses were counted?"] * 10]
@@ -268,22 +271,52 @@ def test_server_build_and_two_processes_querying_at_once(tmp_path, tiny_source, 
 
 
 @needs_milvus
-def test_server_that_is_down_is_one_line_and_exit_1(tmp_path, tiny_source):
+def test_server_that_is_down_is_one_line_and_exit_1(tmp_path, tiny_source, capsys):
+    from reportqa.cli import main
+
     port = free_port()  # nothing listens there
-    env = os.environ | {"HF_HUB_OFFLINE": "1"}
-    for argv in (["ask", "--source", str(tiny_source), "--store", f"milvus://127.0.0.1:{port}", "When?"],
-                 ["index", "--source", str(tiny_source), "--store", f"milvus://127.0.0.1:{port}"]):
-        out = subprocess.run([sys.executable, "-m", "reportqa", *argv], capture_output=True, text=True, timeout=120, env=env)
-        assert out.returncode == 1, out.stderr
-        assert out.stderr.startswith(f"reportqa: error: Cannot reach the Milvus store at http://127.0.0.1:{port}")
-        assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    said = f"reportqa: error: Cannot reach the Milvus store at http://127.0.0.1:{port}"
+    # `reportqa ask` in a process of its own: what a user sees, whole.
+    out = subprocess.run([sys.executable, "-m", "reportqa", "ask", "--source", str(tiny_source), "--store", f"milvus://127.0.0.1:{port}", "When?"],
+                         capture_output=True, text=True, timeout=120, env=os.environ | {"HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.startswith(said) and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert main(["index", "--source", str(tiny_source), "--store", f"milvus://127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(said) and len(err.strip().splitlines()) == 1, err
 
 
 @needs_milvus
 def test_server_stopped_mid_session_is_a_store_error(tmp_path, tiny_source, server):
-    a = assistant(tiny_source, server, prefer="roof")
+    a = assistant(tiny_source, server + "#stopped", prefer="roof")
     a.build()
     assert a.answer("When was the new roof finished?").answered
     a._open_store().client.close()  # the connection goes away under a loaded assistant
     with pytest.raises(StoreError, match="failed to search"):
         a.answer("When was the new roof finished?")
+
+
+HOLD = """
+import sys
+sys.path.insert(0, {tests!r})
+from conftest import FakeEncoder, FakeReader
+from reportqa.assistant import Assistant
+from reportqa.settings import DEFAULT
+a = Assistant({source!r}, encoder=FakeEncoder(), reader=FakeReader(), settings=DEFAULT.with_(store={store!r}))
+a.build()
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+@needs_milvus
+def test_embedded_store_open_in_another_process_says_to_use_a_server(tmp_path, tiny_source):
+    store = f"milvus:{tmp_path}/store.db"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD.format(tests=str(TESTS), source=str(tiny_source), store=store)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding", holder.stderr.read()
+        with pytest.raises(StoreError, match="one process at a time.*milvus-lite server"):
+            assistant(tiny_source, store).answer("When was the roof finished?")
+    finally:
+        holder.communicate("\n", timeout=60)

@@ -85,7 +85,8 @@ class MilvusStore:
     def __init__(self, spec: StoreURI):
         self.spec = spec
         self.pymilvus = import_pymilvus()
-        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # its errors reach the user as one StoreError line
+        for name in ("pymilvus", "milvus_lite"):  # their errors reach the user as one StoreError line
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         self.name, self.files_name = spec.collection, f"{spec.collection}_files"
         try:
             if spec.embedded:
@@ -94,7 +95,13 @@ class MilvusStore:
         except ImportError:
             raise StoreError(f"--store {spec.label} needs Milvus Lite, which is not installed: {INSTALL}") from None
         except Exception as exc:  # noqa: BLE001 - pymilvus raises several kinds for an unreachable server
-            hint = "" if spec.embedded else f", and {TOKEN_VARIABLE} if it needs a token"
+            if spec.embedded:
+                raise StoreError(
+                    f"Cannot open the Milvus Lite store {spec.uri} ({_short(exc)}): Milvus Lite embedded serves one process "
+                    "at a time, so another may have it open; for several, run `milvus-lite server --data-dir PATH` "
+                    "and pass --store milvus://HOST:PORT."
+                ) from None
+            hint = f", and {TOKEN_VARIABLE} if it needs a token"
             raise StoreError(f"Cannot reach the Milvus store at {spec.uri} ({_short(exc)}): start it, or check --store{hint}.") from None
 
     def call(self, what: str, fn: Callable, *args, **kwargs):
