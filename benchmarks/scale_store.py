@@ -72,6 +72,10 @@ def fill(base: Path, n: int, store: str, seed: int = 0) -> dict:
         s.client.upsert(s.files_name, [{"source": name, "sha": sha, "chunks": count, "sentences": 0, "unused": [0.0, 0.0]}])
     seconds = time.perf_counter() - started
     s.close()
+    if spec.embedded:  # Milvus Lite serves one process: let the querying child open it
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(spec.uri)
     return {"rows": n, "build_s": seconds}
 
 

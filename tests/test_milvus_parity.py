@@ -1,10 +1,10 @@
 """The Milvus store answers as the files store does (issue 20), with the real model and reader.
 
-The bundled question set and one SQuAD 2.0 article (the one test_squad_accuracy.py
-guards) are run through both stores: hit@1 and contains within 0.01, the abstention
-rate within 0.02, and every quote from the store is its file's text at its offsets.
-The other two articles are measured by ``benchmarks/store_parity.py`` (docs/speed.md);
-they are left out here to keep CI's time down.
+Every other question of the bundled set and of one SQuAD 2.0 article (the one
+test_squad_accuracy.py guards) is run through both stores: hit@1 and contains within
+0.01, the abstention rate within 0.02, and every quote from the store is its file's
+text at its offsets. The whole sets, and the other two articles, are measured by
+``benchmarks/store_parity.py`` (docs/speed.md); they are left out here for CI's time.
 
 Each store is built from scratch here: an index folder, and a Milvus Lite collection.
 """
@@ -39,7 +39,7 @@ def compared(request, tmp_path_factory, bundled):
     if not source.exists():
         pytest.skip(f"{source} is absent: the SQuAD benchmark lives in ../shared beside the repo")
     tmp = tmp_path_factory.mktemp(f"parity-{request.param}")
-    questions = load_questions(questions_file)
+    questions = load_questions(questions_file)[::2]  # every other question: CI's time (the full sets: docs/speed.md)
     files = Assistant(source, tmp / "index", encoder=bundled.encoder, notify=lambda m: None)
     store = Assistant(source, encoder=bundled.encoder, notify=lambda m: None,
                       settings=DEFAULT.with_(store=f"milvus:{tmp}/store.db"))
@@ -83,7 +83,7 @@ def test_same_figures_as_the_files_store(compared, key, tolerance):
 def test_every_store_quote_is_exact(compared):
     source, out = compared
     answers = [a for a in out["answers"] if a.answered]
-    assert len(answers) >= 20
+    assert len(answers) >= 15
     texts = {}
     for a in answers:
         path = source / a.quote.source if source.is_dir() else source

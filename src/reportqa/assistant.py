@@ -339,9 +339,10 @@ class Assistant:
             for c in self.index.chunks:
                 chunks_per_file[c.source] = chunks_per_file.get(c.source, 0) + 1
         files = []
-        for name, path in source_files(self.source):
+        local = dict(source_files(self.source))
+        for name in local if self.store.kind == FILES else sorted(chunks_per_file):  # a store lists what it holds
             try:
-                chars = len(path.read_text(encoding="utf-8", errors="replace"))
+                chars = len(local[name].read_text(encoding="utf-8", errors="replace")) if name in local else 0
             except OSError:
                 chars = 0
             files.append({"name": name, "chars": chars, "chunks": chunks_per_file.get(name, 0)})
