@@ -320,3 +320,17 @@ def test_embedded_store_open_in_another_process_says_to_use_a_server(tmp_path, t
             assistant(tiny_source, store).answer("When was the roof finished?")
     finally:
         holder.communicate("\n", timeout=60)
+
+
+@needs_milvus
+def test_reportqa_index_with_a_store(tmp_path, tiny_source, capsys, monkeypatch):
+    import reportqa.assistant
+    from reportqa.cli import main
+
+    monkeypatch.setattr(reportqa.assistant, "default_encoder", lambda notify=None: FakeEncoder())
+    store = f"milvus:{tmp_path}/store.db"
+    assert main(["index", "--source", str(tiny_source), "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Indexed 1 file, 1 chunk in ") and out.rstrip().endswith(f"-> {tmp_path}/store.db#reportqa")
+    assert main(["index", "--source", str(tiny_source), "--store", store]) == 0
+    assert capsys.readouterr().out.startswith("Index is up to date: 1 file, 1 chunk in ")
