@@ -206,32 +206,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`milvus-lite server` on 127.0.0.1 (a gRPC server, as Milvus Standalone is), for this module's tests
-    (each uses a collection of its own); stopped after them."""
-    tmp_path = tmp_path_factory.mktemp("milvus-server")
+def start_server(data: Path) -> tuple[str, subprocess.Popen]:
+    """`milvus-lite server` on 127.0.0.1 (a gRPC server, as Milvus Standalone is): its URI and process."""
     port = free_port()
     exe = Path(sys.executable).with_name("milvus-lite")
-    proc = subprocess.Popen([str(exe), "server", "--data-dir", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen([str(exe), "server", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return f"milvus://127.0.0.1:{port}", proc
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 pytest.fail(f"milvus-lite server did not start: {proc.stderr.read().decode()[-500:]}")
             time.sleep(0.2)
-    yield f"milvus://127.0.0.1:{port}"
+
+
+def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server for this module's tests (each uses a collection of its own); stopped after them."""
+    uri, proc = start_server(tmp_path_factory.mktemp("milvus-server") / "data")
+    yield uri
+    stop_server(proc)
 
 
 QUERY = """
@@ -287,12 +294,15 @@ def test_server_that_is_down_is_one_line_and_exit_1(tmp_path, tiny_source, capsy
 
 
 @needs_milvus
-def test_server_stopped_mid_session_is_a_store_error(tmp_path, tiny_source, server):
-    a = assistant(tiny_source, server + "#stopped", prefer="roof")
-    a.build()
-    assert a.answer("When was the new roof finished?").answered
-    a._open_store().client.close()  # the connection goes away under a loaded assistant
-    with pytest.raises(StoreError, match="failed to search"):
+def test_server_stopped_mid_session_is_a_store_error(tmp_path, tiny_source):
+    uri, proc = start_server(tmp_path / "data")
+    try:
+        a = assistant(tiny_source, uri, prefer="roof")
+        a.build()
+        assert a.answer("When was the new roof finished?").answered
+    finally:
+        stop_server(proc)  # the server goes away under a loaded assistant
+    with pytest.raises(StoreError, match=f"The Milvus store at http://{uri[len('milvus://'):]} failed to search"):
         a.answer("When was the new roof finished?")
 
 
