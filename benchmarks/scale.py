@@ -1,6 +1,7 @@
 """How cost grows with the number of chunks: build, load, query and memory (issue 4, "Scale").
 
     python benchmarks/scale.py [--sizes 1000,10000,100000] [--build 1000] [--queries 60]
+    python benchmarks/scale.py --store milvus:/tmp/scale.db --sizes 10000,100000   (scale_store.py)
 
 * Build: the three SQuAD articles of ../shared/benchmarks, copied as separate
   files until there are about --build chunks, indexed from scratch with the
@@ -217,7 +218,18 @@ def main() -> None:
     ap.add_argument("--build", type=int, default=1000, help="chunks of real text to index from scratch (0: skip)")
     ap.add_argument("--queries", type=int, default=60)
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--store", default="files", help="files, or a Milvus store (milvus:PATH.db, milvus://HOST:PORT): see scale_store.py")
+    ap.add_argument("--base", type=Path, default=ROOT / "index", help="with --store: the index folder whose passages are repeated")
+    ap.add_argument("--child-store", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.store != "files":
+        import scale_store
+
+        if args.child_store:
+            print(json.dumps(scale_store.child(args.store, args.queries)))
+        else:
+            scale_store.run(args.store, [int(s) for s in args.sizes.split(",")], args.base, args.queries)
+        return
     if args.child:
         print(json.dumps(child(Path(args.child), args.queries)))
         return

@@ -54,6 +54,10 @@ class FakeAssistant:
         self.questions: list[tuple[str, int]] = []
         self.spans = _paragraphs(text)
 
+    @property
+    def location(self) -> str:
+        return str(self.index_dir)
+
     def load(self) -> None:
         self.loaded += 1
 

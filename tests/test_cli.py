@@ -199,8 +199,8 @@ def test_reportqa_alone_is_the_chat_with_its_defaults(capsys, fake, monkeypatch)
 def test_the_chat_options_are_in_the_main_help(capsys):
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: reportqa [-h] [--version] [--source PATH] [--index DIR] [-k N] [--json]")
-    for option in ("--source PATH", "--index DIR", "-k N", "--json"):
+    assert out.startswith("usage: reportqa [-h] [--version] [--source PATH] [--index DIR] [--store URI]")
+    for option in ("--source PATH", "--index DIR", "--store URI", "-k N", "--json"):
         assert f"  {option}" in out
 
 

@@ -19,10 +19,12 @@ from .reader import Decision, Query, Reader, SentenceTable, decide, make_reader
 from .results import Answer, Citation, Considered, Quote, Signals, SpanFound
 from .retrieve import Ranking, Retriever
 from .settings import DEFAULT, Settings
+from .stores import FILES, parse_store
 from .text import terms
 
 if TYPE_CHECKING:  # pragma: no cover
     from .conversation import Conversation
+    from .stores.milvus import MilvusStore
 
 ROOT = bundled_root()  # the repository's top level, or the installed package's _bundled/
 BUNDLED_SOURCE = ROOT / "source_text"
@@ -110,6 +112,9 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._sentences: SentenceTable | None = None
         self._lock = threading.RLock()
+        self.store = parse_store(self.settings.store)  # FILES: the index folder; else a Milvus collection
+        self._store: MilvusStore | None = None
+        self._store_manifest: dict | None = None
 
     # --- loading ---------------------------------------------------------------
 
@@ -155,7 +160,10 @@ class Assistant:
     def load(self) -> None:
         """Load the model and a fresh index, rebuilding a stale one (with a notice)."""
         with self._lock:
-            if self._index is None:
+            if self.store.kind != FILES:
+                if self._store_manifest is None:  # connect and check the manifest once, not per question
+                    self._store_manifest = self._open_store().check(self.encoder)
+            elif self._index is None:
                 self.build()
             self.reader  # noqa: B018 - the reader's model loads now too, not on the first question
 
@@ -163,6 +171,12 @@ class Assistant:
         """Build or refresh the index; a fresh one is kept unless force."""
         with self._lock:
             source_files(self.source)  # a missing or empty source fails before the model loads
+            if self.store.kind != FILES:
+                from .stores.build import sync_store
+
+                summary = sync_store(self._open_store(), self.source, self.encoder, force=force, progress=progress, notify=self.notify)
+                self._store_manifest = None  # checked again on the next load
+                return summary
             index, summary = ensure_index(
                 self.source, self.index_dir, self.encoder, force=force, progress=progress, notify=self.notify
             )
@@ -180,8 +194,25 @@ class Assistant:
         if reader is None and settings.reader == self.settings.reader:
             reader = self._reader
         twin = Assistant(self.source, self.index_dir, encoder=self.encoder, reader=reader, settings=settings, notify=self.notify)
-        twin.use_index(self.index)
+        if twin.store == self.store and self._store is not None:
+            twin._store, twin._store_manifest = self._store, self._store_manifest
+        elif self.store.kind == FILES:
+            twin.use_index(self.index)
         return twin
+
+    def _open_store(self) -> MilvusStore:
+        """The Milvus store named by settings.store, connected once."""
+        with self._lock:
+            if self._store is None:
+                from .stores.milvus import MilvusStore
+
+                self._store = MilvusStore(self.store)
+            return self._store
+
+    @property
+    def location(self) -> str:
+        """Where the passages are: the index folder, or the Milvus store."""
+        return str(self.index_dir) if self.store.kind == FILES else self.store.label
 
     def use_index(self, index: Index) -> None:
         """Answer from this index, already loaded (``index.read_index``), as it is: unchecked against the source."""
@@ -235,10 +266,15 @@ class Assistant:
         The question is used as given; answer() passes it through clean_question first.
         """
         self.load()
-        retriever, sentences = self._retriever, self._sentences
-        assert retriever is not None and sentences is not None
         q_terms = terms(question)
         q_vecs, q_tokens = self.encoder.encode_tokens([question])
+        if self._store is not None and self._store_manifest is not None:
+            # A Milvus store: retrieval and reading run over the passages the engine returned.
+            index = self._store.candidates(q_terms, q_vecs[0], self.settings.store_passages, self._store_manifest)
+            retriever, sentences = Retriever(index, self.settings), SentenceTable(index)
+        else:
+            retriever, sentences = self._retriever, self._sentences
+        assert retriever is not None and sentences is not None
         ranking = retriever.rank(q_terms, q_vecs[0], question, q_tokens[0])
         return Query(question, q_terms, ranking, sentences, retriever.bm25, self.settings)
 
@@ -291,7 +327,7 @@ class Assistant:
 
     def surroundings(self, citation: Citation, paragraphs: int = 1) -> list[Citation]:
         """The cited passage with up to `paragraphs` neighbouring passages on each side, in file order."""
-        chunks = self.index.chunks
+        chunks = self._open_store().passages_of(citation.source) if self.store.kind != FILES else self.index.chunks
         here = next((c for c in chunks if c.source == citation.source and c.start <= citation.start < c.end), None)
         if here is None:
             return [citation]
@@ -301,23 +337,29 @@ class Assistant:
         return [citation if c is here else self._citation(c, 0.0) for c in window]
 
     def sources_info(self) -> dict:
-        index = self.index
         chunks_per_file: dict[str, int] = {}
-        for c in index.chunks:
-            chunks_per_file[c.source] = chunks_per_file.get(c.source, 0) + 1
+        if self.store.kind != FILES:  # the counts the store recorded for each file
+            self.load()
+            chunks_per_file = {name: int(r["chunks"]) for name, r in self._open_store().files().items()}
+            manifest = self._store_manifest or {}
+        else:
+            manifest = self.index.manifest
+            for c in self.index.chunks:
+                chunks_per_file[c.source] = chunks_per_file.get(c.source, 0) + 1
         files = []
-        for name, path in source_files(self.source):
+        local = dict(source_files(self.source))
+        for name in local if self.store.kind == FILES else sorted(chunks_per_file):  # a store lists what it holds
             try:
-                chars = len(path.read_text(encoding="utf-8", errors="replace"))
+                chars = len(local[name].read_text(encoding="utf-8", errors="replace")) if name in local else 0
             except OSError:
                 chars = 0
             files.append({"name": name, "chars": chars, "chunks": chunks_per_file.get(name, 0)})
         return {
             "source": str(self.source),
-            "index": str(self.index_dir),
+            "index": self.location,
             "files": files,
-            "chunks": len(index.chunks),
-            "model": index.manifest.get("model", {}).get("id", ""),
+            "chunks": sum(chunks_per_file.values()),
+            "model": manifest.get("model", {}).get("id", ""),
             "backend": type(self.encoder).__name__,
         }
 

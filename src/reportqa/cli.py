@@ -41,6 +41,11 @@ def make_assistant(args: argparse.Namespace, notify: Callable[[str], None]) -> A
     """The one place the heavy core is imported (tests replace this function)."""
     from .assistant import Assistant
 
+    store = getattr(args, "store", None)
+    if store:  # --store: the passages live in a Milvus collection (stores/)
+        from .settings import DEFAULT
+
+        return Assistant(args.source, args.index_dir, notify=notify, settings=DEFAULT.with_(store=store))
     return Assistant(args.source, args.index_dir, notify=notify)
 
 
@@ -278,10 +283,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
     chunks = f"{summary.chunks} chunk{'s' if summary.chunks != 1 else ''}"
     if summary.rebuilt:
-        print(f"Indexed {files}, {chunks} in {summary.seconds:.1f} s -> {assistant.index_dir}")
+        print(f"Indexed {files}, {chunks} in {summary.seconds:.1f} s -> {assistant.location}")
     else:
         print(
-            f"Index is up to date: {files}, {chunks} in {assistant.index_dir} (--force rebuilds it)"
+            f"Index is up to date: {files}, {chunks} in {assistant.location} (--force rebuilds it)"
         )
     return EXIT_OK
 

@@ -140,6 +140,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def store_uri(text: str) -> str:
+    """--store: checked now, so a typo is a usage error (exit 2)."""
+    from .errors import StoreError
+    from .stores.uri import parse_store
+
+    try:
+        parse_store(text)
+    except StoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = Parser(
@@ -160,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         dest="index_dir",
         help="the index folder for that source (default: chosen for the source)",
+    )
+    where.add_argument(
+        "--store",
+        metavar="URI",
+        type=store_uri,
+        help="where the passages live: files (the index folder, the default), milvus:PATH.db "
+        "(Milvus Lite) or milvus://HOST:PORT (a Milvus server; token from REPORTQA_MILVUS_TOKEN)",
     )
     k_option = argparse.ArgumentParser(add_help=False)
     k_option.add_argument(

@@ -28,3 +28,8 @@ class IndexFormatError(IndexError_):
 class ReaderError(ModelError):
     """The reader cannot be used: an unknown name, or fitted parameters that are missing,
     malformed or fitted for other features than the code computes."""
+
+
+class StoreError(ReportQAError):
+    """The passage store (``--store``) cannot be used: a bad URI, pymilvus missing, a server
+    that is down, or a collection built for another model or chunking."""

@@ -37,6 +37,7 @@ POINTS = {
     "index.exchange": "the atomic exchange of the temp folder and the index is about to run",
     "index.set-aside": "the two-rename swap has renamed the old index aside; the new one is not in place yet",
     "index.swapped": "the new index is in place; the previous one is not removed yet",
+    "store.batch": "a Milvus build has upserted one batch of a file's passages (detail: the file name)",
 }
 
 Action = str | Callable[[str, str | None], object]

@@ -51,6 +51,13 @@ class Settings:
     # None: the reader's fitted threshold ("threshold" in its JSON file).
     abstain_threshold: float | None = None
 
+    # Where the passages live (stores/uri.py): "files", the index folder (the default);
+    # "milvus:PATH.db", Milvus Lite in this process; "milvus://HOST:PORT", a Milvus server.
+    # A Milvus store gives a question's store_passages best passages (dense ANN and BM25 in the
+    # engine, fused there by RRF); the signals above are then computed and fused over those alone.
+    store: str = "files"
+    store_passages: int = 50
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
