@@ -40,7 +40,7 @@ from reportqa.render import CONFIDENCE_BANDS  # noqa: E402
 from reportqa.reader.cross import shipped_cross_params  # noqa: E402
 from reportqa.reader.features import BEST_OF  # noqa: E402
 from reportqa.reader.linear import shipped_params  # noqa: E402
-from reportqa.settings import DEFAULT, Settings  # noqa: E402
+from reportqa.settings import DEFAULT, DEFAULT_K, Settings  # noqa: E402
 
 BUNDLED_QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
 FOLLOWUP_QUESTIONS = ROOT / "tests" / "data" / "followups.jsonl"
@@ -264,7 +264,7 @@ class Chat:
     def with_settings(self, settings: Settings) -> "Chat":
         return Chat(self.a.with_settings(settings), self.mode, self.previous, self.fired)
 
-    def answer(self, question: str, k: int = 3):
+    def answer(self, question: str, k: int = DEFAULT_K):
         if self.mode == "alone":
             return self.a.answer(question, k=k)
         if self.previous is not None:

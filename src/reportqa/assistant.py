@@ -18,7 +18,7 @@ from .paths import bundled_root, cache_dir
 from .reader import Decision, Query, Reader, SentenceTable, decide, make_reader
 from .results import Answer, Citation, Considered, Quote, Signals
 from .retrieve import Ranking, Retriever
-from .settings import DEFAULT, Settings
+from .settings import DEFAULT, DEFAULT_K, Settings, check_k
 from .text import terms
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -192,10 +192,9 @@ class Assistant:
 
     # --- answering -------------------------------------------------------------
 
-    def answer(self, question: str, k: int = 3) -> Answer:
-        """The best extractive answer with up to k cited passages, or an abstention."""
-        if not isinstance(k, int) or k < 1:
-            raise ValueError("k must be a positive integer")
+    def answer(self, question: str, k: int = DEFAULT_K) -> Answer:
+        """The best extractive answer with up to k cited passages (1 to settings.MAX_K), or an abstention."""
+        check_k(k)
         text, notice = clean_question(question)
         query = self.query(text)
         index, ranking = query.index, query.ranking
@@ -239,7 +238,7 @@ class Assistant:
         return self.query(question).ranking
 
     def chat(self) -> "Conversation":
-        """A conversation: its ``.ask(question, k=3)`` reads a follow-up ("What about 2008?")
+        """A conversation: its ``.ask(question, k)`` reads a follow-up ("What about 2008?")
         with the previous question; ``.new()`` forgets it. ``answer()`` stays stateless."""
         from .conversation import Conversation
 
@@ -318,7 +317,7 @@ _DEFAULT: Assistant | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
-def answer(question: str, *, k: int = 3) -> Answer:
+def answer(question: str, *, k: int = DEFAULT_K) -> Answer:
     """Answer a question about the bundled report."""
     global _DEFAULT
     with _DEFAULT_LOCK:

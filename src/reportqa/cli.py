@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from . import __version__, render
 from .cli_parser import build_parser, refuse_chat_options_before
 from .console import isatty, stderr_notice
-from .errors import QuestionError, ReportQAError, SourceError  # noqa: F401 - SourceError: tests name cli.SourceError
+from .errors import QuestionError, ReportQAError, SettingsError, SourceError  # noqa: F401 - SourceError: tests name cli.SourceError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .assistant import Assistant
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"reportqa {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except QuestionError as exc:
+    except (QuestionError, SettingsError) as exc:  # what was asked for, not the files: a usage error
         print(f"reportqa {args.command}: error: {render.printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except ReportQAError as exc:

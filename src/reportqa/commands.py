@@ -13,12 +13,11 @@ from prompt_toolkit.completion import Completer, Completion
 
 from . import render
 from .errors import ReportQAError
+from .settings import MAX_K
 
 if TYPE_CHECKING:  # pragma: no cover
     from .repl import Backend
     from .results import Answer
-
-MAX_K = 20
 
 # name -> (argument, description); the order is the order of /help. The one list of
 # commands: /help, Tab completion and dispatch (to SlashCommands.cmd_NAME) all read it.

@@ -20,6 +20,7 @@ import dataclasses
 import threading
 from typing import TYPE_CHECKING, Callable
 
+from .settings import DEFAULT_K
 from .text import terms, words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,7 +82,7 @@ class Conversation:
                 return []
             return [self._last] if self._last == self._root else [self._last, self._root]
 
-    def ask(self, question: str, k: int = 3) -> Answer:
+    def ask(self, question: str, k: int = DEFAULT_K) -> Answer:
         earlier = self.context(question)
         asked = " ".join([question.strip(), *earlier]) if earlier else question
         answer = self._answer(asked, k=k)

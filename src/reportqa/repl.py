@@ -31,6 +31,7 @@ from .commands import ALIASES, COMMANDS, KEYS, MAX_K, CommandCompleter, SlashCom
 from .console import is_terminal, isatty
 from .errors import ReportQAError
 from .paths import history_path
+from .settings import DEFAULT_K
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import Answer, Citation
@@ -73,7 +74,7 @@ class Repl(SlashCommands):
         *,
         out: TextIO | None = None,
         style: render.Style | None = None,
-        k: int = 3,
+        k: int = DEFAULT_K,
         json_mode: bool = False,
         err: TextIO | None = None,
     ):
