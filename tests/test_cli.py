@@ -430,6 +430,23 @@ def test_a_piped_bare_quit_stops_as_in_the_chat(capsys, fake, monkeypatch, leave
     assert "Q: " + leave.strip() not in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("forget", ["/new", "/clear", "/reset"])
+def test_piped_new_in_json_mode_writes_nothing_but_json_lines(capsys, fake, monkeypatch, forget):
+    # It used to write "New conversation: …" as a plain line among the JSON Lines.
+    stdin(monkeypatch, f"who is the depot manager\n{forget}\nprice of tea\n")
+    assert cli.main(["--json"]) == 0
+    captured = capsys.readouterr()
+    objects = [valid_answer(json.loads(line)) for line in captured.out.splitlines()]
+    assert [o["question"] for o in objects] == ["who is the depot manager", "price of tea"]
+    assert captured.err == "New conversation: the next question is read on its own.\n"
+
+
+def test_piped_new_in_plain_mode_still_says_so(capsys, fake, monkeypatch):
+    stdin(monkeypatch, "who is the depot manager\n/new\n")
+    assert cli.main([]) == 0
+    assert capsys.readouterr().out.endswith("\n\nNew conversation: the next question is read on its own.\n")
+
+
 def test_piped_json_command_switches_to_json_lines(capsys, fake, monkeypatch):
     stdin(monkeypatch, "/json\nwho is the depot manager\n")
     assert cli.main([]) == 0

@@ -134,7 +134,7 @@ def answer_lines(
         sources=assistant.sources_info,
         surroundings=assistant.surroundings,
     )
-    repl = Repl(backend, out=out, err=sys.stderr, style=style, k=k, json_mode=json_mode)
+    repl = Repl(backend, out=out, err=sys.stderr, style=style, k=k, json_mode=json_mode, piped=True)
     for line in lines:
         question = line.strip()
         if not question:
