@@ -196,6 +196,8 @@ class Assistant:
         """The best extractive answer with up to k cited passages (1 to settings.MAX_K), or an abstention."""
         check_k(k)
         text, notice = clean_question(question)
+        if len(question) > MAX_QUESTION_CHARS:
+            question = text  # what was asked of the report, cut (the notice says so), not a megabyte echoed back
         query = self.query(text)
         index, ranking = query.index, query.ranking
         decision = decide(self.reader, query)

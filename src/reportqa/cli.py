@@ -162,7 +162,7 @@ def answer_lines(
             out.write(render.answer_json(answer) + "\n")
         else:
             out.gap()
-            out.write(render.paragraph("Q: " + render.printable(question), style) + "\n")
+            out.write(render.paragraph("Q: " + render.printable(answer.question), style) + "\n")
             out.write(render.answer_text(answer, style) + "\n")
         out.flush()
     return EXIT_OK
