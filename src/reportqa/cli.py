@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from . import __version__, render
 from .cli_parser import build_parser, refuse_chat_options_before
 from .console import isatty, stderr_notice
-from .errors import QuestionError, ReportQAError, SettingsError, SourceError  # noqa: F401 - SourceError: tests name cli.SourceError
+from .errors import IndexError_, QuestionError, ReportQAError, SettingsError, SourceError  # noqa: F401 - SourceError: tests name cli.SourceError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .assistant import Assistant
@@ -35,6 +35,16 @@ class UsageError(Exception):
 
 
 # -- the assistant, created lazily ------------------------------------------------
+
+
+def check_index_option(index_dir: Path | None) -> None:
+    """``--index DIR`` may be a new folder, but in one that exists: a mistyped path must
+    not quietly become a tree of new folders."""
+    if index_dir is not None and not index_dir.parent.is_dir():
+        raise IndexError_(
+            f"There is no folder {index_dir.parent} to hold the index {index_dir.name}: "
+            "create it first, or pass --index with a folder inside an existing one."
+        )
 
 
 def make_assistant(args: argparse.Namespace, notify: Callable[[str], None]) -> Assistant:
@@ -324,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        check_index_option(args.index_dir)
         return COMMAND_BODIES[args.command](args)
     except UsageError as exc:
         print(f"reportqa {args.command}: error: {exc}", file=sys.stderr)
