@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
@@ -40,10 +41,11 @@ from reportqa.render import CONFIDENCE_BANDS  # noqa: E402
 from reportqa.reader.cross import shipped_cross_params  # noqa: E402
 from reportqa.reader.features import BEST_OF  # noqa: E402
 from reportqa.reader.linear import shipped_params  # noqa: E402
-from reportqa.settings import DEFAULT, Settings  # noqa: E402
+from reportqa.settings import DEFAULT, DEFAULT_K, Settings  # noqa: E402
 
 BUNDLED_QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
 FOLLOWUP_QUESTIONS = ROOT / "tests" / "data" / "followups.jsonl"
+NOT_FOLLOWUPS = ROOT / "tests" / "data" / "not_followups.jsonl"  # complete questions and greetings
 
 
 def _zero(m: LinearParams, *names: str) -> LinearParams:
@@ -264,7 +266,7 @@ class Chat:
     def with_settings(self, settings: Settings) -> "Chat":
         return Chat(self.a.with_settings(settings), self.mode, self.previous, self.fired)
 
-    def answer(self, question: str, k: int = 3):
+    def answer(self, question: str, k: int = DEFAULT_K):
         if self.mode == "alone":
             return self.a.answer(question, k=k)
         if self.previous is not None:
@@ -339,7 +341,19 @@ def run_followups(encoder, squad: bool = True, sets: dict | None = None, fitted:
             row["fired"], row["n"] = sum(p["fired"] for p in per), sum(p["n"] for p in per)
             rows[f"SQuAD macro (LOAO), {label}"] = row
     out.append(followup_table("Standalone questions in a chat", rows))
+    out.append(not_followups_line())
     return "\n\n".join(out)
+
+
+def not_followups_line() -> str:
+    """How many complete questions (holding they, it or any) and greetings the detector reads as follow-ups."""
+    from reportqa.conversation import is_followup
+
+    rows = [json.loads(line) for line in NOT_FOLLOWUPS.read_text(encoding="utf-8").splitlines()]
+    fired = {kind: sum(is_followup(r["q"]) for r in rows if r["kind"] == kind) for kind in ("complete", "greeting")}
+    counts = {kind: sum(r["kind"] == kind for r in rows) for kind in fired}
+    return (f"Read as follow-ups right after another question ({NOT_FOLLOWUPS.name}): "
+            f"{fired['complete']} of {counts['complete']} complete questions, {fired['greeting']} of {counts['greeting']} greetings")
 
 
 def run_one(source: Path, questions_path: Path, encoder) -> str:

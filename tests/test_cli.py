@@ -432,6 +432,23 @@ def test_a_piped_bare_quit_stops_as_in_the_chat(capsys, fake, monkeypatch, leave
     assert "Q: " + leave.strip() not in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("forget", ["/new", "/clear", "/reset"])
+def test_piped_new_in_json_mode_writes_nothing_but_json_lines(capsys, fake, monkeypatch, forget):
+    # It used to write "New conversation: …" as a plain line among the JSON Lines.
+    stdin(monkeypatch, f"who is the depot manager\n{forget}\nprice of tea\n")
+    assert cli.main(["--json"]) == 0
+    captured = capsys.readouterr()
+    objects = [valid_answer(json.loads(line)) for line in captured.out.splitlines()]
+    assert [o["question"] for o in objects] == ["who is the depot manager", "price of tea"]
+    assert captured.err == "New conversation: the next question is read on its own.\n"
+
+
+def test_piped_new_in_plain_mode_still_says_so(capsys, fake, monkeypatch):
+    stdin(monkeypatch, "who is the depot manager\n/new\n")
+    assert cli.main([]) == 0
+    assert capsys.readouterr().out.endswith("\n\nNew conversation: the next question is read on its own.\n")
+
+
 def test_piped_json_command_switches_to_json_lines(capsys, fake, monkeypatch):
     stdin(monkeypatch, "/json\nwho is the depot manager\n")
     assert cli.main([]) == 0
@@ -441,6 +458,31 @@ def test_piped_json_command_switches_to_json_lines(capsys, fake, monkeypatch):
 
 
 # -- index ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["ask", "who is the depot manager"], ["index"], ["chat"], []])
+def test_an_index_folder_whose_parent_is_missing_is_an_error_not_created(capsys, fake, tmp_path, command):
+    # `--index /nonexistent/dir` used to create /nonexistent too, without a word.
+    wanted = tmp_path / "nonexistent" / "dir"
+    assert cli.main([*command, "--index", str(wanted)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "it" not in fake
+    assert captured.err == (
+        f"reportqa: error: There is no folder {wanted.parent} to hold the index {wanted.name}: "
+        "create it first, or pass --index with a folder inside an existing one.\n"
+    )
+    assert not wanted.parent.exists()
+
+
+def test_an_index_folder_whose_parent_exists_is_made(capsys, fake, tmp_path):
+    assert cli.main(["index", "--index", str(tmp_path / "new-index")]) == 0
+    assert fake["it"].index_dir == tmp_path / "new-index"
+
+
+def test_the_real_assistant_is_not_reached_with_a_missing_parent(capsys, tmp_path):
+    wanted = tmp_path / "nonexistent" / "dir"
+    assert cli.main(["index", "--index", str(wanted)]) == 1
+    assert "There is no folder" in capsys.readouterr().err and not wanted.parent.exists()
 
 
 def test_index_shows_progress_on_a_terminal_and_a_summary(capsys, fake, monkeypatch):

@@ -19,6 +19,9 @@ from reportqa.repl import Backend, Repl
 DATA = Path(__file__).resolve().parent / "data"
 FOLLOWUPS = [json.loads(line) for line in (DATA / "followups.jsonl").read_text(encoding="utf-8").splitlines()]
 STANDALONE = [json.loads(line) for line in (DATA / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+# Complete questions holding "they", "it" or "any", and greetings, each after a previous question
+# (written before the detector was changed to pass them).
+NOT_FOLLOWUPS = [json.loads(line) for line in (DATA / "not_followups.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.mark.parametrize(
@@ -26,12 +29,17 @@ STANDALONE = [json.loads(line) for line in (DATA / "questions.jsonl").read_text(
     [
         "What about in the later years?",  # opens with "what about"
         "And when was it launched?",  # "and"
-        "Why not?",  # "why"
+        "Why not?",  # no content word
         "How so?",  # "how so"
         "When did it happen?",  # a pronoun
         "What did she do?",
         "When?",  # no content word
         "Rotherham?",  # one content word
+        "Any convictions?",  # one, and no subject of its own
+        "Did the police act on it?",  # an object pronoun cannot refer to its clause's subject
+        "How many strands did it have?",  # the question's own subject is a pronoun
+        "Has this changed since?",  # "this" always points back
+        "What did its report say?",  # a possessive with nothing before it
     ],
 )
 def test_short_or_anaphoric_questions_are_follow_ups(question):
@@ -46,6 +54,17 @@ def test_short_or_anaphoric_questions_are_follow_ups(question):
         # A pronoun or "why" in a question that names its own subject is not a follow-up.
         "On what date did the IOPC release its full Operation Amazon finding?",
         "Why couldn't the IOPC judge how effective Operation Forced had been?",
+        # Short, but complete: "why" alone does not lean on anything, nor does a pronoun that
+        # refers to a noun before it in the question, nor a subject of its own.
+        "Why did SYP disagree?",
+        "Did SYP admit they had failed?",
+        "When did SYP publish its apology?",
+        "Is it true that SYP apologised?",
+        "Was anyone charged?",
+        # Not questions at all.
+        "hi",
+        "Thanks!",
+        "thank you very much",
     ],
 )
 def test_questions_that_stand_alone_are_not(question):
@@ -54,6 +73,18 @@ def test_questions_that_stand_alone_are_not(question):
 
 def test_every_follow_up_of_the_set_is_detected():
     assert all(is_followup(q["q"]) for q in FOLLOWUPS)
+
+
+def test_no_complete_question_or_greeting_of_the_set_is_read_as_a_follow_up():
+    assert len([q for q in NOT_FOLLOWUPS if q["kind"] == "complete"]) >= 10
+    assert {q["q"].lower() for q in NOT_FOLLOWUPS} >= {"hi", "thanks"}
+    read_as_followups = [q["q"] for q in NOT_FOLLOWUPS if is_followup(q["q"])]
+    assert read_as_followups == []
+    for q in NOT_FOLLOWUPS:  # in a chat, right after the previous question: asked as typed
+        r = Recorder()
+        chat = Conversation(r.answer)
+        chat.ask(q["previous"])
+        assert chat.ask(q["q"]).followup_to == () and r.asked[-1] == q["q"]
 
 
 class Recorder:

@@ -34,8 +34,14 @@ def run(argv, **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    """pip wheel --no-deps of a clean copy of the project; returns the .whl."""
+def wheel(built) -> Path:
+    """The .whl built below."""
+    return built[0]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, str]:
+    """pip wheel --no-deps of a clean copy of the project; returns the .whl and the build's output."""
     tmp = tmp_path_factory.mktemp("wheel")
     project = tmp / "project"
     project.mkdir()
@@ -45,10 +51,20 @@ def wheel(tmp_path_factory) -> Path:
     for name in PROJECT_FOLDERS:
         shutil.copytree(ROOT / name, project / name, ignore=junk)
     # No build isolation: setuptools comes from this environment (the [test] extra), offline.
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-         "-q", "-w", str(tmp / "dist"), str(project)])
-    (built,) = (tmp / "dist").glob("reportqa-*.whl")
-    return built
+    done = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+                "-v", "-w", str(tmp / "dist"), str(project)])  # -v: the backend's warnings, for the test below
+    (whl,) = (tmp / "dist").glob("reportqa-*.whl")
+    return whl, done.stdout + done.stderr
+
+
+def test_the_build_warns_of_nothing_deprecated_and_the_license_is_an_spdx_expression(built):
+    # A `project.license` table used to be warned about as deprecated (PEP 639).
+    whl, log = built
+    assert "running bdist_wheel" in log  # the backend's own output is there to be read
+    assert "SetuptoolsDeprecationWarning" not in log and "project.license" not in log
+    (metadata,) = [n for n in zipfile.ZipFile(whl).namelist() if n.endswith(".dist-info/METADATA")]
+    headers = zipfile.ZipFile(whl).read(metadata).decode("utf-8").split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: MIT" in headers
 
 
 def test_the_wheel_holds_the_report_and_its_index(wheel):

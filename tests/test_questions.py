@@ -100,7 +100,8 @@ def test_a_1_mb_question_is_cut_with_a_notice_and_answered_quickly(bundled):
     a = bundled.answer(question)
     seconds = time.perf_counter() - started
     check_answer(a)
-    assert a.question == question  # the answer records what was asked
+    # The answer records what was asked of the report: the question as cut, not the megabyte.
+    assert a.question == clean_question(question)[0] and question.startswith(a.question)
     assert "1,048,576 characters long; only its first" in a.notice
     # Deliberately loose (a 1 MB scan that grew quadratic would take minutes); typical: ~0.01 s.
     assert seconds < 5, seconds
@@ -176,6 +177,20 @@ def test_ask_reads_a_1_mb_question_from_stdin_with_a_notice(cli, capsys, monkeyp
     status, out, err = run(cli, ["ask", "--json", "-"], capsys, monkeypatch, stdin=question)
     assert status == 0
     assert "only its first" in err and json.loads(out)["citations"]
+
+
+def test_a_1_mb_piped_question_is_echoed_cut_as_it_was_asked(cli, capsys, monkeypatch):
+    # The "Q:" line and the JSON "question" used to be the whole megabyte.
+    question = ("Who made the complaint about South Yorkshire Police? " * 20_000)[: 2**20]
+    status, out, err = run(cli, ["chat"], capsys, monkeypatch, stdin=question + "\n")
+    assert status == 0 and "characters long; only its first" in err
+    echo = out.splitlines()[0]
+    assert echo.startswith("Q: Who made the complaint about South Yorkshire Police? Who made")
+    assert len(echo) <= len("Q: ") + MAX_QUESTION_CHARS and question.startswith(echo[3:])
+    for argv, stdin in ((["chat", "--json"], question + "\n"), (["ask", "--json", "-"], question)):
+        status, out, err = run(cli, argv, capsys, monkeypatch, stdin=stdin)
+        data = json.loads(out)
+        assert data["question"] == echo[3:] and data["notice"] in err, argv
 
 
 def test_stdin_mode_answers_good_lines_and_reports_bad_ones(cli, capsys, monkeypatch):

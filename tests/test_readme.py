@@ -116,3 +116,33 @@ def test_the_python_api_block_shows_true_values(code):
         elif statement.strip():
             exec(statement, namespace)  # noqa: S102
     assert checked >= 4
+
+
+def setup_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text.split("\n## Setup\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_setup_says_how_to_start_again_and_that_the_first_run_prepares_the_model():
+    setup = setup_section()
+    install = re.findall(r"^```sh\n(.*?)^```$", setup, re.M | re.S)
+    # The first block makes the venv; a later one starts the tool again from it.
+    assert install[0].startswith("python3 -m venv .venv && . .venv/bin/activate")
+    assert ". .venv/bin/activate && reportqa\n" in install[1:]
+    # The notice it quotes is the one the first run prints.
+    from reportqa.models import cache
+
+    quoted = re.search(r"\(`(reportqa: preparing the ONNX model once, in) …`\)", setup)
+    assert quoted and f'notify(f"{quoted.group(1)} {{self.folder}} …")' in Path(cache.__file__).read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "activate").is_file(), reason="no .venv made as the README's setup makes it")
+def test_the_command_that_starts_it_again_works(tmp_path):
+    import subprocess
+
+    env = {**os.environ, "NO_COLOR": "1", "REPORTQA_HISTORY": str(tmp_path / "history")}
+    env.pop("VIRTUAL_ENV", None)
+    done = subprocess.run(["sh", "-c", ". .venv/bin/activate && reportqa"], cwd=ROOT, env=env, input="/help\n",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Type a question to get an answer quoted from the report, or a command:\n")

@@ -129,7 +129,7 @@ confidence: high (0.82)
         rank  score   rank  score    cosine  match   score
 [1]       #1  2.000     #2  0.500     0.600  0.700  0.0164
 [2]       #2  1.000     #1  0.400     0.500  0.600  0.0161
-Ranks are 1-based; - means the passage was not in that list.
+Ranks are 1-based, among all the passages.
 
 Showing 2 passages per answer. Change it with /k N (1 to 20).
 """
@@ -650,7 +650,7 @@ Best candidate quotes, by the reader's score (it ranks them; it is not a probabi
      lexical         dense         sentence   late   fused
         rank  score   rank  score    cosine  match   score
 [1]       #1  2.000     #2  0.500     0.600  0.700  0.0164
-Ranks are 1-based; - means the passage was not in that list."""
+Ranks are 1-based, among all the passages."""
     at = Answer("who is the depot manager", True, text, 0.19, (cite,), quote, signals, considered=near[:1], threshold=0.19)
     assert render.why_text(at, render.Style()).startswith(
         "Answered: the confidence, 0.1900, is at least the threshold, 0.1900.\n"

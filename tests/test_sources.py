@@ -88,7 +88,19 @@ def test_a_file_name_that_is_not_utf8_is_refused_naming_it(indexed, fake_encoder
 def test_binary_file_is_refused_naming_it(indexed, fake_encoder):
     source, index_dir, before = indexed
     (source / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
-    refused(source, index_dir, before, fake_encoder, r"image\.txt looks like a binary file \(NUL byte at byte")
+    message = refused(source, index_dir, before, fake_encoder, r"image\.txt looks like a binary file \(NUL byte at byte")
+    assert message.endswith("remove it from the source folder.")  # one file among others
+
+
+def test_a_binary_file_given_as_the_source_is_named_as_given_without_a_folder(indexed, tmp_path, fake_encoder):
+    # `--source FILE` used to be told to "remove it from the source folder".
+    _, index_dir, before = indexed
+    given = tmp_path / "scans" / "image.txt"
+    given.parent.mkdir()
+    given.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    message = refused(given, index_dir, before, fake_encoder, "looks like a binary file")
+    assert message.startswith(f"{given} looks like a binary file (NUL byte at byte 8)")
+    assert "folder" not in message
 
 
 def test_nul_byte_deep_inside_a_large_file_is_found(indexed, fake_encoder):

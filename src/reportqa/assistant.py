@@ -18,7 +18,7 @@ from .paths import bundled_root, cache_dir
 from .reader import Decision, Query, Reader, SentenceTable, decide, make_reader
 from .results import Answer, Citation, Considered, Quote, Signals, SpanFound
 from .retrieve import Ranking, Retriever
-from .settings import DEFAULT, Settings
+from .settings import DEFAULT, DEFAULT_K, Settings, check_k
 from .stores import FILES, parse_store
 from .text import terms
 
@@ -223,11 +223,12 @@ class Assistant:
 
     # --- answering -------------------------------------------------------------
 
-    def answer(self, question: str, k: int = 3) -> Answer:
-        """The best extractive answer with up to k cited passages, or an abstention."""
-        if not isinstance(k, int) or k < 1:
-            raise ValueError("k must be a positive integer")
+    def answer(self, question: str, k: int = DEFAULT_K) -> Answer:
+        """The best extractive answer with up to k cited passages (1 to settings.MAX_K), or an abstention."""
+        check_k(k)
         text, notice = clean_question(question)
+        if len(question) > MAX_QUESTION_CHARS:
+            question = text  # what was asked of the report, cut (the notice says so), not a megabyte echoed back
         query = self.query(text)
         index, ranking = query.index, query.ranking
         decision = decide(self.reader, query)
@@ -283,7 +284,7 @@ class Assistant:
         return self.query(question).ranking
 
     def chat(self) -> "Conversation":
-        """A conversation: its ``.ask(question, k=3)`` reads a follow-up ("What about 2008?")
+        """A conversation: its ``.ask(question, k)`` reads a follow-up ("What about 2008?")
         with the previous question; ``.new()`` forgets it. ``answer()`` stays stateless."""
         from .conversation import Conversation
 
@@ -368,7 +369,7 @@ _DEFAULT: Assistant | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
-def answer(question: str, *, k: int = 3) -> Answer:
+def answer(question: str, *, k: int = DEFAULT_K) -> Answer:
     """Answer a question about the bundled report."""
     global _DEFAULT
     with _DEFAULT_LOCK:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from . import __version__, render
 from .cli_parser import build_parser, refuse_chat_options_before
 from .console import isatty, stderr_notice
-from .errors import QuestionError, ReportQAError, SourceError  # noqa: F401 - SourceError: tests name cli.SourceError
+from .errors import IndexError_, QuestionError, ReportQAError, SettingsError, SourceError  # noqa: F401 - SourceError: tests name cli.SourceError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .assistant import Assistant
@@ -35,6 +35,16 @@ class UsageError(Exception):
 
 
 # -- the assistant, created lazily ------------------------------------------------
+
+
+def check_index_option(index_dir: Path | None) -> None:
+    """``--index DIR`` may be a new folder, but in one that exists: a mistyped path must
+    not quietly become a tree of new folders."""
+    if index_dir is not None and not index_dir.parent.is_dir():
+        raise IndexError_(
+            f"There is no folder {index_dir.parent} to hold the index {index_dir.name}: "
+            "create it first, or pass --index with a folder inside an existing one."
+        )
 
 
 def make_assistant(args: argparse.Namespace, notify: Callable[[str], None]) -> Assistant:
@@ -139,7 +149,7 @@ def answer_lines(
         sources=assistant.sources_info,
         surroundings=assistant.surroundings,
     )
-    repl = Repl(backend, out=out, err=sys.stderr, style=style, k=k, json_mode=json_mode)
+    repl = Repl(backend, out=out, err=sys.stderr, style=style, k=k, json_mode=json_mode, piped=True)
     for line in lines:
         question = line.strip()
         if not question:
@@ -167,7 +177,7 @@ def answer_lines(
             out.write(render.answer_json(answer) + "\n")
         else:
             out.gap()
-            out.write(render.paragraph("Q: " + render.printable(question), style) + "\n")
+            out.write(render.paragraph("Q: " + render.printable(answer.question), style) + "\n")
             out.write(render.answer_text(answer, style) + "\n")
         out.flush()
     return EXIT_OK
@@ -329,11 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        check_index_option(args.index_dir)
         return COMMAND_BODIES[args.command](args)
     except UsageError as exc:
         print(f"reportqa {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except QuestionError as exc:
+    except (QuestionError, SettingsError) as exc:  # what was asked for, not the files: a usage error
         print(f"reportqa {args.command}: error: {render.printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except ReportQAError as exc:

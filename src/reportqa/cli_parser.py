@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .settings import DEFAULT_K, MAX_K
 
 DESCRIPTION = """\
 Ask questions about a report. Every answer is a sentence quoted word for word
@@ -130,13 +131,16 @@ def unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
     return f"unrecognized arguments: {' '.join(extras)}" + (f" (did you mean {near[0]}?)" if near else "")
 
 
-def positive_int(text: str) -> int:
+def k_value(text: str) -> int:
+    """-k N: a whole number from 1 to MAX_K, as the chat's /k takes."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    if value > MAX_K:
+        raise argparse.ArgumentTypeError(f"must be {MAX_K} or less (the most passages an answer cites), got {value}")
     return value
 
 
@@ -182,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k_option = argparse.ArgumentParser(add_help=False)
     k_option.add_argument(
-        "-k", type=positive_int, default=3, metavar="N", help="passages to cite (default: 3)"
+        "-k", type=k_value, default=DEFAULT_K, metavar="N", help=f"passages to cite, 1 to {MAX_K} (default: {DEFAULT_K})"
     )
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")

@@ -13,12 +13,11 @@ from prompt_toolkit.completion import Completer, Completion
 
 from . import render
 from .errors import ReportQAError
+from .settings import MAX_K
 
 if TYPE_CHECKING:  # pragma: no cover
     from .repl import Backend
     from .results import Answer
-
-MAX_K = 20
 
 # name -> (argument, description); the order is the order of /help. The one list of
 # commands: /help, Tab completion and dispatch (to SlashCommands.cmd_NAME) all read it.
@@ -61,7 +60,16 @@ class SlashCommands:
     backend: Backend
     k: int
     json_mode: bool
+    piped: bool  # answering lines from a pipe, not a person at the prompt
     last: Answer | None
+
+    def confirm(self, text: str) -> None:
+        """A command's one-line confirmation. Into JSON Lines (piped, with --json or /json on)
+        only answers go: there it goes to stderr, where the errors go."""
+        if self.json_mode and self.piped:
+            self.notice_on_stderr(text)
+        else:
+            self.say(text)
 
     def command(self, text: str) -> bool:
         name, _, arg = text.partition(" ")
@@ -150,4 +158,4 @@ class SlashCommands:
 
     def cmd_new(self, arg: str) -> None:
         self.backend.new()
-        self.say("New conversation: the next question is read on its own.")
+        self.confirm("New conversation: the next question is read on its own.")

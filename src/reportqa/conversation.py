@@ -20,7 +20,8 @@ import dataclasses
 import threading
 from typing import TYPE_CHECKING, Callable
 
-from .text import terms, words
+from .settings import DEFAULT_K
+from .text import STOPWORDS, terms, words
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import Answer
@@ -31,31 +32,76 @@ PRONOUNS = frozenset(
     "it its itself they them their theirs themselves he him his himself she her hers herself "
     "this these those".split()
 )
+# Of those, the ones that can be the subject of a clause inside the question, and so refer
+# to a noun said before them in it: "Did SYP admit they had failed?" ("them", "him" and
+# "her" are objects, and an object cannot refer to the subject of its own clause).
+SUBJECTS = frozenset("it they he she".split())
+# Possessive and reflexive pronouns may refer to any noun before them in the question
+# ("When did SYP publish its apology?").
+OWN = frozenset("its itself their theirs themselves his himself hers herself".split())
+# Words after which a new clause begins, whose subject a pronoun may be.
+CLAUSE_OPENERS = frozenset(
+    "that if whether because when where while after before since until although though once as".split()
+)
+AUXILIARIES = frozenset(
+    "is are was were am be been do does did has have had can could will would shall should may might must".split()
+)
+# A question opening with an auxiliary and one of these names its own subject, however
+# short it is: "Are there any convictions?", "Was anyone charged?".
+OWN_SUBJECTS = frozenset(
+    "there anyone anybody anything someone somebody something everyone everybody everything nobody nothing".split()
+)
+# What people say that is not a question at all: a message made only of these (and
+# stopwords) is read on its own ("hi", "thanks", "thank you very much", "ok").
+SOCIAL = frozenset(
+    "hi hello hey hiya thanks thank thx ty ok okay cheers bye goodbye great cool nice good morning afternoon evening please".split()
+)
 # Openings that continue the previous question rather than start a new one.
-OPENINGS = (("what", "about"), ("how", "so"), ("and",), ("why",))
+OPENINGS = (("what", "about"), ("how", "about"), ("how", "so"), ("and",))
 # A pronoun or an opening marks a follow-up only in a question this short (content words):
 # a longer one names its own subject ("On what date did the IOPC release its full finding?").
 MAX_TERMS = 3
 
 
 def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
-    """Does this question lean on the one before it?
+    """Does this question lean on the one before it, so that it cannot stand alone?
 
-    Yes when it has at most one content word ("When?", "Rotherham?"), or holds a
-    pronoun ("When did it happen?") or opens with "what about", "and", "why" or
-    "how so", and has at most ``max_terms`` content words (None: any number).
+    Yes when it has at most one content word ("When?", "Rotherham?") and does not name
+    its own subject ("Are there any convictions?" does); or when it has at most
+    ``max_terms`` content words (None: any number) and opens with "what about", "how
+    about", "how so" or "and", or holds a pronoun that points outside it (below).
+    Greetings and thanks are never follow-ups.
+
+    A pronoun points outside the question unless the question gives it something to
+    refer to: a possessive or reflexive after a content word ("When did SYP publish its
+    apology?"); a subject pronoun that opens a clause after a content word ("Did SYP admit
+    they had failed?", "Does the report say when it was published?"); or the "it" of "Is
+    it true that …". "this", "these" and "those" always point outside.
     """
     tokens = words(question)
-    if not tokens:
+    if not tokens or (any(t in SOCIAL for t in tokens) and all(t in SOCIAL or t in STOPWORDS for t in tokens)):
         return False
     count = len(terms(question))
-    if count <= 1:
+    if count <= 1 and not (tokens[0] in AUXILIARIES and tokens[1:2] and tokens[1] in OWN_SUBJECTS):
         return True
     if max_terms is not None and count > max_terms:
         return False
     if any(tuple(tokens[: len(opening)]) == opening for opening in OPENINGS):
         return True
-    return any(token in PRONOUNS for token in tokens)
+    return any(_points_outside(tokens, i) for i, token in enumerate(tokens) if token in PRONOUNS)
+
+
+def _points_outside(tokens: list[str], i: int) -> bool:
+    """Does the pronoun tokens[i] need an earlier question to refer to?"""
+    pronoun, before, after = tokens[i], tokens[:i], tokens[i + 1 :]
+    named = any(t not in STOPWORDS for t in before)  # a content word it may refer to
+    if pronoun in OWN:
+        return not named
+    if pronoun == "it" and before and before[-1] in AUXILIARIES and ("that" in after or "whether" in after):
+        return False  # "Is it true that SYP apologised?": "it" stands for the clause that follows
+    if pronoun in SUBJECTS and named and after and (before[-1] in CLAUSE_OPENERS or before[-1] not in STOPWORDS):
+        return False  # the subject of a clause of the question's own: "say they", "when it"
+    return True
 
 
 class Conversation:
@@ -81,7 +127,7 @@ class Conversation:
                 return []
             return [self._last] if self._last == self._root else [self._last, self._root]
 
-    def ask(self, question: str, k: int = 3) -> Answer:
+    def ask(self, question: str, k: int = DEFAULT_K) -> Answer:
         earlier = self.context(question)
         asked = " ".join([question.strip(), *earlier]) if earlier else question
         answer = self._answer(asked, k=k)

@@ -21,6 +21,10 @@ class QuestionError(ReportQAError):
     """The question cannot be answered as given (for example, it is empty)."""
 
 
+class SettingsError(ReportQAError, ValueError):
+    """A setting (or k) has an unknown or out-of-range value; the message names it and what it allows."""
+
+
 class IndexFormatError(IndexError_):
     """The index was written by a newer reportqa; it is left alone unless rebuilt on purpose."""
 

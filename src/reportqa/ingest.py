@@ -90,8 +90,11 @@ def source_files(source: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def decode(data: bytes, name: str) -> str:
-    """Strict UTF-8, with an error that names the file and the byte position."""
+def decode(data: bytes, name: str, in_folder: bool = True) -> str:
+    """Strict UTF-8, with an error that names the file and the byte position.
+
+    ``in_folder``: the file is one of a source folder's, not a file given as the source itself.
+    """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             raise SourceError(
@@ -99,9 +102,8 @@ def decode(data: bytes, name: str) -> str:
             )
     nul = data.find(b"\x00")
     if nul != -1:
-        raise SourceError(
-            f"{name} looks like a binary file (NUL byte at byte {nul}): remove it from the source folder."
-        )
+        remedy = "remove it from the source folder" if in_folder else "pass a .txt or .md file of text as the source"
+        raise SourceError(f"{name} looks like a binary file (NUL byte at byte {nul}): {remedy}.")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -121,12 +123,13 @@ def read_documents(source: Path, notify: Callable[[str], None] | None = None) ->
     makes the index stale. A source with no text at all is an error.
     """
     docs = []
+    in_folder = Path(source).is_dir()
     for name, path in source_files(source):
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-        text = decode(data, name)
+        text = decode(data, name if in_folder else str(source), in_folder)
         docs.append(Document(name, path, text, hashlib.sha256(data).hexdigest()))
     empty = [d.name for d in docs if not d.text.strip()]
     if len(empty) == len(docs) == 1:

@@ -238,7 +238,7 @@ def signals_text(answer: Answer, style: Style) -> str:
             cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(row)
         )
         out.append(style.paint(line.rstrip(), DIM) if n < 2 else line.rstrip())
-    out.append(style.paint("Ranks are 1-based; - means the passage was not in that list.", DIM))
+    out.append(style.paint("Ranks are 1-based, among all the passages.", DIM))
     return "\n".join(out)
 
 

@@ -31,6 +31,7 @@ from .commands import ALIASES, COMMANDS, KEYS, MAX_K, CommandCompleter, SlashCom
 from .console import is_terminal, isatty
 from .errors import ReportQAError
 from .paths import history_path
+from .settings import DEFAULT_K
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import Answer, Citation
@@ -73,9 +74,10 @@ class Repl(SlashCommands):
         *,
         out: TextIO | None = None,
         style: render.Style | None = None,
-        k: int = 3,
+        k: int = DEFAULT_K,
         json_mode: bool = False,
         err: TextIO | None = None,
+        piped: bool = False,
     ):
         self.backend = backend
         self._out = out  # None: whatever sys.stdout is when writing
@@ -83,6 +85,7 @@ class Repl(SlashCommands):
         self._style = style
         self.k = k
         self.json_mode = json_mode
+        self.piped = piped  # cli.answer_lines: JSON Lines carry only answers (SlashCommands.confirm)
         self.last: Answer | None = None
         self._notices: list[str] = []
         self._lock = threading.Lock()
@@ -165,6 +168,11 @@ class Repl(SlashCommands):
             if live:
                 self.out.write(erase(shown))
                 self.out.flush()
+
+    def notice_on_stderr(self, message: str) -> None:
+        stream = self._err if self._err is not None else sys.stderr
+        stream.write(message + "\n")
+        stream.flush()
 
     def error(self, message: str) -> None:
         if self._err is None:

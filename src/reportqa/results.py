@@ -52,9 +52,6 @@ class Signals:
     late_score: float  # best single-sentence late-interaction score in the passage
     fused_score: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class Considered:
@@ -91,7 +88,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     quote: Quote | None = None  # offsets of ``text``; None when not answered
     signals: tuple[Signals, ...] = field(default=(), repr=False, compare=False)
-    notice: str = ""  # e.g. "question truncated to 256 wordpieces"
+    notice: str = ""  # e.g. "The question was 1,048,576 characters long; only its first 1,999 were used."
     # In a chat (``Assistant.chat()``): the earlier question(s) a follow-up was read with.
     followup_to: tuple[str, ...] = ()
     # Why it answered or not (for ``/why``): the best candidate quotes, best first, and the

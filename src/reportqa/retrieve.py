@@ -24,7 +24,8 @@ from .text import STOPWORDS
 
 @dataclass(frozen=True)
 class Ranking:
-    """Per-passage signals for one question; arrays are indexed by chunk id."""
+    """The signals of one question: per-passage arrays are indexed by chunk id, per-sentence
+    ones (``sentence_cos``, ``sentence_lexical``, ``context_cos``, ``late``) by sentence row."""
 
     lexical: np.ndarray
     dense: np.ndarray

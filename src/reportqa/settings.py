@@ -8,7 +8,15 @@ here: they are data of the reader that uses them (``reader/linear.json``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass, fields, replace
+
+from .errors import SettingsError
+
+# How many passages an answer cites: ``answer(question, k=...)``, ``-k N`` and the chat's ``/k N``.
+DEFAULT_K = 3
+MAX_K = 20
+FUSIONS = ("zscore", "rrf")
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,59 @@ class Settings:
     store: str = "files"
     store_passages: int = 50
 
+    def __post_init__(self) -> None:
+        """Refuse an unknown or out-of-range value (SettingsError), rather than run on a guess."""
+        for f in fields(self):
+            low, high = _RANGES.get(f.name, (0, math.inf))
+            value = getattr(self, f.name)
+            if f.name == "fusion":
+                if value not in FUSIONS:
+                    raise SettingsError(f"Settings.fusion must be one of {', '.join(map(repr, FUSIONS))}, not {value!r}.")
+            elif f.name == "reader":
+                # The names are checked against reader.READERS when the reader is made (it is open
+                # to readers registered later); here only that it is a name at all.
+                if not isinstance(value, str) or not value.strip():
+                    raise SettingsError(f"Settings.reader must be the name of a reader, such as 'cross' or 'linear', not {value!r}.")
+            elif f.name == "store":
+                # The URI's form is checked by stores.parse_store, where it is read.
+                if not isinstance(value, str) or not value.strip():
+                    raise SettingsError(f"Settings.store must be 'files' or a Milvus URI, not {value!r}.")
+            elif value is None and f.name == "abstain_threshold":
+                continue
+            elif not _number(value, whole=f.type == "int") or not low <= value <= high:
+                kind = "a whole number" if f.type == "int" else "a number"
+                allowed = f"from {low:g} to {high:g}" if high != math.inf else f"{low:g} or more"
+                extra = " (or None: the reader's own)" if f.name == "abstain_threshold" else ""
+                raise SettingsError(f"Settings.{f.name} must be {kind}, {allowed}{extra}, not {value!r}.")
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+
+# Allowed ranges (inclusive) of the numeric settings other than [0, inf).
+_RANGES = {
+    "bm25_b": (0, 1),
+    "late_passages": (1, math.inf),
+    "answer_passages": (1, math.inf),
+    "store_passages": (1, math.inf),
+    "abstain_threshold": (0, 1),
+}
+
+
+def _number(value: object, whole: bool) -> bool:
+    """A finite int or float (an int when whole); never a bool."""
+    if isinstance(value, bool):
+        return False
+    if whole:
+        return isinstance(value, int)
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def check_k(k: object) -> int:
+    """k, the number of passages an answer cites, if it is a whole number from 1 to MAX_K."""
+    if not _number(k, whole=True) or not 1 <= k <= MAX_K:  # type: ignore[operator]
+        raise SettingsError(f"k must be a whole number from 1 to {MAX_K} (passages cited), not {k!r}.")
+    return k  # type: ignore[return-value]
 
 
 DEFAULT = Settings()
