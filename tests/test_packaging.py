@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
+PROJECT_FILES = ("LICENSE", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
 PROJECT_FOLDERS = ("src", "source_text", "index")
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the venv layout below is POSIX")
