@@ -1,6 +1,6 @@
 """The named readers side by side: linear, cross, span and span+cross, in one run.
 
-    python benchmarks/readers.py                          # every reader whose model is installed
+    python benchmarks/readers.py                          # every reader (span ones need a shipped passage reader)
     python benchmarks/readers.py --readers cross span     # some of them
     python benchmarks/readers.py --span-model PATH.onnx   # a passage reader not (yet) shipped
 
