@@ -37,22 +37,11 @@ class CrossEncoderModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"The reader's weights are missing ({self.path}): reinstall reportqa.")
-        try:
-            import onnxruntime as ort
-            import tokenizers  # noqa: F401 - checked here, used by load_tokenizer
-        except ImportError as exc:
-            raise ModelError(f"The reader needs {exc.name}: run `pip install -e .`.") from exc
         if tokenizer_path is None:
             from .encoder import model_path
 
             tokenizer_path = model_path() / "tokenizer.json"
-        try:
-            self.session = runtime.session(self.path, ort)
-        except Exception as exc:  # noqa: BLE001 - ORT raises its own types for unreadable models
-            raise ModelError(f"ONNX Runtime cannot load the reader {self.path} ({type(exc).__name__}): reinstall reportqa.") from None
-        self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
-        if self.meta.get("reportqa_reader") != str(FORMAT):
-            raise ModelError(f"{self.path} is not a reportqa reader of format {FORMAT}: reinstall reportqa.")
+        self.session, self.meta = runtime.reader_session(self.path, "reader", "reportqa_reader", FORMAT)
         self.max_length = int(self.meta.get("max_length", 128))
         self.tokenizer = load_tokenizer(Path(tokenizer_path), self.max_length)
         self.fingerprint = fingerprint(self.path)

@@ -30,3 +30,21 @@ def session(path: str | Path, ort=None, *, spin: bool = True):
     if not spin:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def reader_session(path: Path, what: str, format_key: str, fmt: int):
+    """(session, metadata) of a shipped reader graph, checked to be of format ``fmt`` under
+    ``format_key``; a ModelError names the reader (``what``) and says what to do."""
+    try:
+        import onnxruntime as ort
+        import tokenizers  # noqa: F401 - checked here, used by the reader's tokenizer
+    except ImportError as exc:
+        raise ModelError(f"The {what} needs {exc.name}: run `pip install -e .`.") from exc
+    try:
+        loaded = session(path, ort)
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own types for unreadable models
+        raise ModelError(f"ONNX Runtime cannot load the {what} {path} ({type(exc).__name__}): reinstall reportqa.") from None
+    meta = dict(loaded.get_modelmeta().custom_metadata_map)
+    if meta.get(format_key) != str(fmt):
+        raise ModelError(f"{path} is not a reportqa {what} of format {fmt}: reinstall reportqa.")
+    return loaded, meta

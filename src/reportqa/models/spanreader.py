@@ -36,23 +36,11 @@ class SpanReaderModel:
                              "training/train_span_reader.py and training/export_span_reader.py (docs/reader.md).")
         if not self.path.is_file():
             raise ModelError(f"The passage reader's weights are missing ({self.path}).")
-        try:
-            import onnxruntime as ort
-            import tokenizers  # noqa: F401 - checked here, used by load_tokenizer
-        except ImportError as exc:
-            raise ModelError(f"The passage reader needs {exc.name}: run `pip install -e .`.") from exc
         if tokenizer_path is None:
             from .encoder import model_path
 
             tokenizer_path = model_path() / "tokenizer.json"
-        try:
-            self.session = runtime.session(self.path, ort)
-        except Exception as exc:  # noqa: BLE001 - ORT raises its own types for unreadable models
-            raise ModelError(f"ONNX Runtime cannot load the passage reader {self.path} ({type(exc).__name__}): "
-                             "reinstall reportqa.") from None
-        self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
-        if self.meta.get("reportqa_span_reader") != str(FORMAT):
-            raise ModelError(f"{self.path} is not a reportqa passage reader of format {FORMAT}: reinstall reportqa.")
+        self.session, self.meta = runtime.reader_session(self.path, "passage reader", "reportqa_span_reader", FORMAT)
         self.max_length = int(self.meta.get("max_length", 320))
         self.tokenizer = load_tokenizer(Path(tokenizer_path))
         self.tokenizer.enable_truncation(self.max_length, strategy="only_second")
