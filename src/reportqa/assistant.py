@@ -245,10 +245,8 @@ class Assistant:
         citations = tuple(self._citation(index.chunks[i], float(ranking.fused[i])) for i in order)
         span = None
         if decision.span is not None:  # a passage reader's answer span, inside the chosen candidate
-            chunk = index.chunks[decision.choice_chunk]
-            span = SpanFound(Quote(chunk.source, decision.span.start, decision.span.end, *chunk.locate(decision.span.start)),
-                             chunk.text[decision.span.start - chunk.start : decision.span.end - chunk.start],
-                             round(decision.span.score, 4), round(decision.span.null, 4))
+            where, said = self._quote(index, (decision.choice_chunk, decision.span.start, decision.span.end))
+            span = SpanFound(where, said, round(decision.span.score, 4), round(decision.span.null, 4))
         why = {
             "signals": tuple(self._signals(ranking, i) for i in order),
             "considered": self._considered(index, decision),
