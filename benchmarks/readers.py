@@ -15,7 +15,6 @@ questions are declined although their best candidate is right ("declined, right 
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
 import fit  # noqa: E402
 import quality  # noqa: E402
 from reportqa import Assistant  # noqa: E402
-from reportqa.evaluate import curve, evaluate, load_questions, normalize, summarize  # noqa: E402
+from reportqa.evaluate import curve, evaluate, load_questions, summarize, token_f1  # noqa: E402
 from reportqa.reader import CrossReader, LinearReader, SpanCrossReader, SpanReader  # noqa: E402
 from reportqa.render import CONFIDENCE_BANDS  # noqa: E402
 
@@ -52,15 +51,6 @@ def make_reader(name: str, params, names):
                            candidates=extra.cross.candidates)
 
 
-def f1(pred: str, gold: str) -> float:
-    """SQuAD's token F1."""
-    p, g = normalize(pred).split(), normalize(gold).split()
-    common = sum((collections.Counter(p) & collections.Counter(g)).values())
-    if not p or not g or not common:
-        return float(p == g)
-    return 2 * common / (len(p) + len(g))
-
-
 def span_f1(a: Assistant, questions: list[dict]) -> float | None:
     """F1 of the answer span against the gold answers (x 100), over the answerable questions whose
     answer lies in a passage the reader read; None for a reader without spans."""
@@ -76,7 +66,7 @@ def span_f1(a: Assistant, questions: list[dict]) -> float | None:
         if not any(c.start <= s and e <= c.end for c in chunks for s, e in q["spans"]):
             continue
         found = a.answer(q["q"]).span_found
-        scores.append(max(f1(found.text if found else "", g) for g in q["answers"]))
+        scores.append(max(token_f1(found.text if found else "", g) for g in q["answers"]))
     return 100 * float(np.mean(scores)) if scores else None
 
 

@@ -9,17 +9,26 @@ from reportqa.models import graph
 from reportqa.reader.spans import best_span
 
 
-def test_span_graph_matches_transformers():
+@pytest.fixture(scope="module")
+def tiny_qa():
+    """A small random BertForQuestionAnswering, its config and its weights as numpy (BERT's names)."""
     torch = pytest.importorskip("torch")
-    import onnxruntime as ort
     from transformers import BertConfig, BertForQuestionAnswering
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=64, max_position_embeddings=64)
     model = BertForQuestionAnswering(config).eval()
-    torch.nn.init.normal_(model.qa_outputs.weight, std=1.0)
+    torch.nn.init.normal_(model.qa_outputs.weight, std=1.0)  # logits of a useful size
     weights = {k.removeprefix("bert."): v.detach().numpy() for k, v in model.state_dict().items()}
+    return model, config, weights
+
+
+def test_span_graph_matches_transformers(tiny_qa):
+    import onnxruntime as ort
+    import torch
+
+    model, config, weights = tiny_qa
     rng = np.random.default_rng(1)
     ids = rng.integers(1, 120, size=(3, 11)).astype(np.int64)
     types = np.zeros_like(ids)
@@ -57,17 +66,18 @@ def test_best_span_of_nothing_read_is_none():
     assert best_span(z, z, [(0, 0)] * 3, np.zeros(3, dtype=bool)) is None
 
 
-def test_bert_weights_invert_the_graph_layout():
-    torch = pytest.importorskip("torch")
-    from transformers import BertConfig, BertForQuestionAnswering
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=64)
-    model = BertForQuestionAnswering(config).eval()
-    weights = {k.removeprefix("bert."): v.detach().numpy() for k, v in model.state_dict().items()}
+def test_bert_weights_invert_the_graph_layout(tiny_qa):
+    _, config, weights = tiny_qa
     for store, tol in (("float32", 0.0), ("float16", 1e-2)):
         back = graph.bert_weights(graph.build_graph(weights, config.to_dict(), head="span", store=store))
         encoder = {k: v for k, v in weights.items() if not k.startswith(("qa_outputs", "pooler"))}
         assert set(back) == set(encoder)
         assert all(np.abs(back[k] - encoder[k]).max() <= tol * max(1.0, float(np.abs(encoder[k]).max())) for k in encoder)
+
+
+def test_token_f1_is_squads():
+    from reportqa.evaluate import token_f1
+
+    assert token_f1("the Operation Linden", "operation linden.") == 1.0  # articles and punctuation go
+    assert token_f1("five convictions", "five") == pytest.approx(2 / 3)
+    assert token_f1("", "") == 1.0 and token_f1("x", "") == 0.0 and token_f1("a b", "c d") == 0.0

@@ -22,12 +22,10 @@ stands for the margin.
 
 from __future__ import annotations
 
-import collections
-
 import numpy as np
 
 import span_data
-from reportqa.evaluate import contains_answer, normalize
+from reportqa.evaluate import normalize, token_f1
 from reportqa.reader.spans import best_span
 from reportqa.text import sentence_spans
 
@@ -45,17 +43,6 @@ def items(held) -> list[dict]:
         out.append({"question": qa["question"].strip(), "answers": [a["text"] for a in qa["answers"]],
                     "golds": golds, "chunks": [art.chunks[i] for i in [holder] + others]})
     return out
-
-
-def f1(pred: str, gold: str) -> float:
-    p, g = normalize(pred).split(), normalize(gold).split()
-    common = sum((collections.Counter(p) & collections.Counter(g)).values())
-    if not p or not g:
-        return float(p == g)
-    if common == 0:
-        return 0.0
-    prec, rec = common / len(p), common / len(g)
-    return 2 * prec * rec / (prec + rec)
 
 
 def quote_of(chunk, start: int, end: int) -> tuple[int, int]:
@@ -88,7 +75,7 @@ def span_figures(read, rows: list[dict]) -> dict:
         scores = read(r["question"], [c.text for c in r["chunks"]])
         own = scores[0]
         pred = r["chunks"][0].text[own.start : own.end] if own else ""
-        f1s.append(max(f1(pred, a) for a in r["answers"]))
+        f1s.append(max(token_f1(pred, a) for a in r["answers"]))
         ems.append(max(float(normalize(pred) == normalize(a)) for a in r["answers"]))
         margins = [s.margin if s else -1e9 for s in scores]
         best = int(np.argmax(margins[:3]))

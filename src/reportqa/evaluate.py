@@ -9,6 +9,7 @@ answer must come from, whose offsets are its spans.
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import statistics
@@ -52,6 +53,15 @@ def normalize(text: str) -> str:
     """SQuAD's answer normalisation: lower case, no punctuation or articles, single spaces."""
     text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text.lower())
     return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def token_f1(pred: str, gold: str) -> float:
+    """SQuAD's token F1 of a predicted answer against a gold one, after ``normalize``."""
+    p, g = normalize(pred).split(), normalize(gold).split()
+    common = sum((collections.Counter(p) & collections.Counter(g)).values())
+    if not p or not g or not common:
+        return float(p == g)
+    return 2 * common / (len(p) + len(g))
 
 
 def contains_answer(text: str, answers: list[str]) -> bool:
