@@ -402,7 +402,7 @@ def _sha256(path: Path) -> str:
 def fingerprint(sets: dict, exclude: str | None = None) -> dict:
     """What a fit was made from: the article and question files, the hand-set settings, the encoder, the code."""
     a = next(iter(sets.values()))[0]
-    settings = dataclasses.asdict(a.settings)
+    settings = a.settings.flat()  # by field name, as before the settings were grouped: the same fingerprint
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "benchmarks"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()

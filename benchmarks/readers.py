@@ -72,16 +72,16 @@ def span_f1(a: Assistant, questions: list[dict]) -> float | None:
 
 def figures(result: dict) -> dict:
     s = quality.summary(result)
-    threshold = s["threshold"]
     rows = [r for r in result["rows"] if r["answerable"]]
-    s["declined_right_first"] = sum(r["contains"] and r["p"] < threshold for r in rows) / max(1, len(rows))
+    s["declined_right_first"] = sum(r["contains"] and not r["answered"] for r in rows) / max(1, len(rows))
     return s
 
 
-def bands(rows: list[dict], threshold: float) -> str:
+def bands(rows: list[dict]) -> str:
+    """The answered rows by band of confidence: how many, and the share whose quote holds a gold answer."""
     out, top = [], 1.01
     for floor, label in CONFIDENCE_BANDS:
-        inside = [r for r in rows if max(floor, threshold) <= r["p"] < top]
+        inside = [r for r in rows if r["answered"] and floor <= r["p"] < top]
         top = floor
         right = f"{np.mean([r['answerable'] and r['contains'] for r in inside]):.2f}" if inside else "–"
         out.append(f"{label} {len(inside)} ({right} right)")
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
             sub = result["rows"][part]
             rows[name] = figures({"rows": sub, "summary": summarize(sub, params.threshold), "curve": curve(sub)})
         band_lines.append(f"{name}: threshold {params.threshold:.2f}; answered quotes of both sets by band shown: "
-                          f"{bands(result['rows'], params.threshold)}")
+                          f"{bands(result['rows'])}")
         print(f"# {name} measured in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     columns = quality.COLUMNS + EXTRA_COLUMNS
     print(quality.table("SQuAD 2.0 articles, macro, leave-one-article-out", squad_rows, columns))

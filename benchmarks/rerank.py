@@ -22,6 +22,7 @@ import fit  # noqa: E402
 
 from reportqa import Assistant  # noqa: E402
 from reportqa.evaluate import cited_rank, load_questions, rank_figures  # noqa: E402
+from reportqa.pipeline import citation  # noqa: E402
 from reportqa.reader.base import decide, make_reader  # noqa: E402
 from reportqa.settings import DEFAULT  # noqa: E402
 
@@ -33,7 +34,7 @@ def orders(a: Assistant, question: str) -> dict[str, list[int]]:
     """The cited passages' order under each variant, the answer's passage first in all."""
     query = a.query(question)
     ranking = query.ranking
-    d = decide(a.reader, query)
+    d = decide(a.reader, query, a.abstain_threshold)
     best = d.best.chunk_id if d.best is not None else None
     fused = {int(c): i for i, c in enumerate(ranking.order)}
     logits = d.scores.features[:, d.scores.names.index("reader")] if len(d.candidates) else np.zeros(0)
@@ -64,13 +65,13 @@ def figures(a: Assistant, questions: list[dict]) -> dict[str, tuple[float, float
         if q.get("answerable", True) is False:
             continue
         for v, order in orders(a, q["q"]).items():
-            ranks[v].append(cited_rank([a._citation(a.index.chunks[i], 0.0) for i in order], q))
+            ranks[v].append(cited_rank([citation(a.index.chunks[i], 0.0) for i in order], q))
     return {v: tuple(rank_figures(rs).values()) for v, rs in ranks.items()}
 
 
 def main() -> int:
     sets = fit.assistants()
-    shipped = make_reader(DEFAULT.reader)  # fit.assistants' Assistants carry no reader of their own
+    shipped = make_reader(DEFAULT.reading.reader)  # fit.assistants' Assistants carry no reader of their own
     rows = {slug: figures(a.with_settings(a.settings, reader=shipped), qs) for slug, (a, qs) in sets.items()}
     rows["SQuAD macro"] = {v: tuple(float(np.mean([rows[s][v][i] for s in fit.ARTICLES])) for i in range(3)) for v in ORDERS}
     bundled = Assistant(encoder=sets[fit.ARTICLES[0]][0].encoder, notify=lambda m: None)

@@ -107,7 +107,7 @@ def child(store: str, n_questions: int) -> dict:
     for q in qs:
         vec = encoder.encode([q])[0]
         t = time.perf_counter()
-        a._store.candidates(terms(q), vec, a.settings.store_passages, a._store_manifest)
+        a._store.candidates(terms(q), vec, a.settings.retrieval.store_passages, a._store_manifest)
         store_t.append(time.perf_counter() - t)
         t = time.perf_counter()
         a.answer(q)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from reportqa.evaluate import reliability, summarize
+from reportqa.evaluate import curve, misses, reliability, summarize
 
 
-def row(p: float, answerable: bool, contains: bool = False, style: str = "", rank=1) -> dict:
-    r = {"id": "x", "q": "q", "answerable": answerable, "p": p, "text": "t", "style": style}
+def row(p: float, answerable: bool, contains: bool = False, style: str = "", rank=1, answered: bool | None = None) -> dict:
+    """A result row; decided as an assistant at threshold 0.5 would have, unless answered says otherwise."""
+    answered = p >= 0.5 if answered is None else answered
+    r = {"id": "x", "q": "q", "answerable": answerable, "answered": answered, "p": p, "text": "t", "style": style}
     if answerable:
         r.update(contains=contains, rank=rank, answers=["a"])
     return r
@@ -37,3 +39,15 @@ def test_on_and_off_topic_abstention_are_counted_apart():
     assert s["abstain_off_topic"] == 1.0
     assert s["abstain_on_topic"] == pytest.approx(1 / 3)
     assert s["abstain_rate"] == pytest.approx(2 / 4)
+
+
+def test_the_summary_and_misses_read_each_rows_decision_not_the_confidence():
+    """The decision is made once, by the pipeline; the summary at the threshold never re-decides it from p."""
+    rows = [row(0.9, True, True, answered=False), row(0.1, False, answered=True), row(0.9, True, True, answered=True)]
+    s = summarize(rows, threshold=0.5)
+    assert s["answered_rate"] == 0.5 and s["abstain_rate"] == 0.0 and s["threshold"] == 0.5
+    assert s["contains"] == 0.5 and s["contains_all"] == 1.0
+    assert [m["why"] for m in misses(rows)] == ["abstained", "answered an unanswerable question"]
+    # the curve is a sweep over what-if thresholds: it reads p
+    at_half = next(c for c in curve(rows) if c["threshold"] == 0.5)
+    assert at_half["answered_rate"] == 1.0 and at_half["abstain_rate"] == 1.0

@@ -87,7 +87,7 @@ def test_scores_of_some_passages_equal_those_of_all_and_the_rest_are_nan(several
     assert np.isnan(np.delete(some, rows)).all() and len(rows) < len(some)
     # a report too large to keep in memory reads its candidates' rows from the index file
     monkeypatch.setattr(retrieve, "LATE_MEMORY_BYTES", 0)
-    big = retrieve.Retriever(a.index, a.settings)
+    big = retrieve.Retriever(a.index, a.settings.retrieval)
     assert big.token_matrix is None
     assert np.allclose(big.late_scores(np.array([0, 2]), vectors, weights)[rows], everything[rows])
     assert np.allclose(big.late_scores(np.arange(len(a.index.chunks)), vectors, weights), everything)

@@ -56,7 +56,7 @@ def compared(request, tmp_path_factory, bundled):
 
 
 class Recording:
-    """The assistant as evaluate() uses it, keeping every Answer its probe gives (for their offsets)."""
+    """The assistant as evaluate() uses it, keeping every Answer it gives or withholds (for their offsets)."""
 
     def __init__(self, assistant, answers: list):
         self.assistant, self.answers = assistant, answers
@@ -69,7 +69,7 @@ class Recording:
 
     def answer(self, question, k=3):
         a = self.assistant.answer(question, k=k)
-        self.answers.append(a)
+        self.answers.append(a.withheld or a)  # declined: the answer it withheld, whose quote is checked too
         return a
 
 

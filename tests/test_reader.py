@@ -28,7 +28,7 @@ def test_the_shipped_parameters_are_keyed_by_the_features():
     assert list(params.mean) == list(params.scale) == list(ABSTENTION_FEATURES)
     assert list(params.topic) == list(TOPIC_FEATURES) and list(params.answered) == list(ANSWERED_FEATURES)
     assert 0.0 <= params.threshold <= 1.0
-    assert DEFAULT.abstain_threshold is None  # the reader's fitted threshold applies
+    assert DEFAULT.reading.abstain_threshold is None  # the reader's fitted threshold applies
     fitted_on = params.fitted_on
     assert fitted_on["data"] and all(len(digest) == 64 for digest in fitted_on["data"].values())
     assert {"settings_sha256", "encoder", "git_commit"} <= set(fitted_on)
@@ -175,12 +175,13 @@ def test_candidates_are_sentences_and_adjacent_pairs_of_one_passage(tiny_source,
         assert c.start in starts and c.end in ends  # whole sentences only
         width = ends.index(c.end) - starts.index(c.start) + 1
         assert width == c.width == len(c.rows) == (2 if row[pair] else 1)
-        assert c.end - c.start <= a.settings.answer_max_chars or width == 1
+        assert c.end - c.start <= a.settings.candidates.answer_max_chars or width == 1
         if width == 1:
             assert query.table.span_text(c) == query.table.texts[c.rows[0]]
         assert c.passage_rank == query.top_passages.index(c.chunk_id)
-    decision = decide(a.reader, query)
+    decision = decide(a.reader, query, a.abstain_threshold)
     assert 0.0 <= decision.p <= 1.0 and decision.best == spans[decision.choice]
+    assert decision.answered == (decision.p >= a.abstain_threshold)
     assert decision.scores.names == ANSWER_FEATURES
     assert len(a.reader.abstention_features(query, spans, decision.scores)) == len(ABSTENTION_FEATURES)
     assert decision.p == a.reader.p_answerable(query, spans, decision.scores)

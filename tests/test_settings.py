@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import io
 import math
+from dataclasses import fields
 
 import pytest
 from cli_helpers import FakeAssistant
@@ -17,13 +18,50 @@ from reportqa.assistant import Assistant, answer
 from reportqa.conversation import Conversation
 from reportqa.errors import ReportQAError, SettingsError
 from reportqa.repl import Backend, Repl
-from reportqa.settings import DEFAULT, DEFAULT_K, FUSIONS, MAX_K, Settings, check_k
+from reportqa.settings import (
+    DEFAULT,
+    DEFAULT_K,
+    FUSIONS,
+    GROUPS,
+    MAX_K,
+    CandidateSettings,
+    ReaderSettings,
+    RetrievalSettings,
+    Settings,
+    check_k,
+)
 
 
 def test_the_defaults_are_valid_and_a_valid_change_is_kept():
     assert Settings() == DEFAULT
-    assert DEFAULT.with_(fusion="rrf", bm25_b=0.0, answer_max_chars=0, abstain_threshold=1.0).fusion == "rrf"
-    assert DEFAULT.with_(abstain_threshold=None).abstain_threshold is None
+    changed = DEFAULT.with_(fusion="rrf", bm25_b=0.0, answer_max_chars=0, abstain_threshold=1.0)
+    assert changed.retrieval.fusion == "rrf" and changed.retrieval.bm25_b == 0.0
+    assert changed.candidates.answer_max_chars == 0 and changed.reading.abstain_threshold == 1.0
+    assert changed.reading.reader == DEFAULT.reading.reader  # the rest of each group is kept
+    assert DEFAULT.with_(abstain_threshold=None).reading.abstain_threshold is None
+
+
+def test_the_groups_round_trip_and_each_field_lives_in_one_group():
+    changed = DEFAULT.with_(w_late=1.5, answer_passages=5, reader="linear", store="milvus:x.db")
+    flat = changed.flat()
+    assert set(flat) == {f.name for cls in GROUPS.values() for f in fields(cls)}  # no name in two groups
+    assert len(flat) == sum(len(fields(cls)) for cls in GROUPS.values())
+    assert DEFAULT.with_(**flat) == changed == Settings(**flat)  # by name, back to the same settings
+    assert Settings(**{g: getattr(changed, g) for g in GROUPS}) == changed  # by group too
+    assert DEFAULT.with_(retrieval=changed.retrieval) == Settings(retrieval=changed.retrieval)
+    assert changed.retrieval == RetrievalSettings(w_late=1.5, store="milvus:x.db")
+    assert changed.candidates == CandidateSettings(answer_passages=5)
+    assert changed.reading == ReaderSettings(reader="linear")
+    assert DEFAULT.with_() == DEFAULT and hash(changed) == hash(DEFAULT.with_(**flat))  # frozen, hashable
+
+
+def test_an_unknown_field_or_a_wrong_group_is_refused_naming_it():
+    with pytest.raises(SettingsError, match="Settings has no field 'fuson'"):
+        DEFAULT.with_(fuson="rrf")
+    with pytest.raises(SettingsError, match="Settings.retrieval must be a RetrievalSettings"):
+        Settings(retrieval=CandidateSettings())
+    with pytest.raises(SettingsError, match="Settings.fusion"):  # a group checks itself when made alone
+        RetrievalSettings(fusion="rff")
 
 
 def test_an_unknown_fusion_is_refused_naming_the_field_and_the_choices():

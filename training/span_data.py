@@ -80,7 +80,7 @@ def layout(article: dict, count_tokens) -> Article:
     text = "\n\n".join(paras)
     doc = Document(name=article["title"], path=Path(article["title"]), text=text, sha256="")
     chunks = chunk_document(doc, count_tokens, MAX_TOKENS)
-    bm25 = BM25.from_docs([terms(c.text) for c in chunks], DEFAULT.bm25_k1, DEFAULT.bm25_b)
+    bm25 = BM25.from_docs([terms(c.text) for c in chunks], DEFAULT.retrieval.bm25_k1, DEFAULT.retrieval.bm25_b)
     return Article(article["title"], text, offsets, chunks, bm25)
 
 

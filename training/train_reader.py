@@ -80,7 +80,7 @@ def spans_of(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, int
     cands = [(a, b, 1) for a, b in sents]
     for j in range(len(sents) - 1):
         a, b = sents[j][0], sents[j + 1][1]
-        if b - a <= DEFAULT.answer_max_chars and joins(text[slice(*sents[j])], text[slice(*sents[j + 1])]):
+        if b - a <= DEFAULT.candidates.answer_max_chars and joins(text[slice(*sents[j])], text[slice(*sents[j + 1])]):
             cands.append((a, b, 2))
     return sents, cands
 
@@ -177,7 +177,7 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
                 if swap:
                     for a, b, k in mentions(para["context"]):
                         kinds.setdefault(k, set()).add(para["context"][a:b])
-            bm25 = BM25.from_docs([terms(paras[pi]["context"][a:b]) for pi, a, b in rows], DEFAULT.bm25_k1, DEFAULT.bm25_b)
+            bm25 = BM25.from_docs([terms(paras[pi]["context"][a:b]) for pi, a, b in rows], DEFAULT.retrieval.bm25_k1, DEFAULT.retrieval.bm25_b)
             cache[ai] = {"per_para": per_para, "rows": rows, "bm25": bm25,
                          "mentions": {k: sorted(v) for k, v in kinds.items()}}
         return cache[ai]
@@ -212,7 +212,7 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
                             c = swap_rng.choice(clear)
                             out.append((twin, text[c[0] : c[1]], 0.0, -gid - 1))
             else:  # unanswerable: the paragraph's closest spans are all negatives
-                scores = BM25.from_docs([terms(text[a:b]) for a, b, _ in cands], DEFAULT.bm25_k1, DEFAULT.bm25_b).scores(terms(q))
+                scores = BM25.from_docs([terms(text[a:b]) for a, b, _ in cands], DEFAULT.retrieval.bm25_k1, DEFAULT.retrieval.bm25_b).scores(terms(q))
                 negs = [cands[i] for i in sorted(range(len(cands)), key=lambda i: -scores[i])[:3]]
             for c in negs:
                 out.append((q, text[c[0] : c[1]], 0.0, gid))

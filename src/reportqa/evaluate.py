@@ -95,30 +95,31 @@ def rank_figures(ranks: list[int | None]) -> dict:
 def evaluate(assistant, questions: list[dict], k: int = 10) -> dict:
     """Run every question; return {"summary": figures, "misses": rows, "curve": rows}.
 
-    Each question is answered once with abstention off (so answer quality is
-    measured on every question) and the default decision is read from the
-    confidence, which is P(answerable) compared with the threshold.
+    Each question is asked once. A row records what the assistant decided (``answered``,
+    at its threshold) and P(answerable); its text and citations are the answer it gave or,
+    declined, the one it withheld (``Answer.withheld``), so answer quality is measured on
+    every question, and the abstention curve sweeps other thresholds over the same rows.
     """
     threshold = assistant.abstain_threshold
-    probe = assistant.with_settings(assistant.settings.with_(abstain_threshold=0.0))
     rows = []
     started = time.perf_counter()
     for q in questions:
-        a = probe.answer(q["q"], k=k)
+        a = assistant.answer(q["q"], k=k)
+        said = a.withheld or a
         answerable = q.get("answerable", True) is not False
-        row = {"id": q["id"], "q": q["q"], "answerable": answerable, "p": a.confidence, "text": a.text,
-               "style": q.get("style", "")}
+        row = {"id": q["id"], "q": q["q"], "answerable": answerable, "answered": a.answered, "p": a.confidence,
+               "text": said.text, "style": q.get("style", "")}
         if answerable:
             row.update(
-                rank=cited_rank(a.citations, q),
-                contains=contains_answer(a.text, q.get("answers", [])),
+                rank=cited_rank(said.citations, q),
+                contains=contains_answer(said.text, q.get("answers", [])),
                 answers=q.get("answers", []),
             )
         rows.append(row)
     seconds = time.perf_counter() - started
     return {
         "summary": summarize(rows, threshold) | {"seconds": round(seconds, 2)},
-        "misses": misses(rows, threshold),
+        "misses": misses(rows),
         "curve": curve(rows),
         "rows": rows,
     }
@@ -145,15 +146,17 @@ def reliability(rows: list[dict], bins: int = 10) -> tuple[list[dict], float | N
 
 
 def summarize(rows: list[dict], threshold: float) -> dict:
+    """The figures of rows as decided (each row's ``answered``); ``threshold``, the one they were
+    decided at, is reported with them."""
     ans = [r for r in rows if r["answerable"]]
     una = [r for r in rows if not r["answerable"]]
     # SQuAD's unanswerable questions carry no style: they are on topic, written to look answerable.
     off = [r for r in una if r.get("style") == "off-topic"]
     on = [r for r in una if r.get("style") != "off-topic"]
     n = len(ans) or 1
-    answered = [r for r in ans if r["p"] >= threshold]
-    abstained_una = [r for r in una if r["p"] < threshold]
-    abstained_all = [r for r in rows if r["p"] < threshold]
+    answered = [r for r in ans if r["answered"]]
+    abstained_una = [r for r in una if not r["answered"]]
+    abstained_all = [r for r in rows if not r["answered"]]
     answered_rate = len(answered) / n
     abstain_rate = len(abstained_una) / len(una) if una else None
     return {
@@ -169,14 +172,15 @@ def summarize(rows: list[dict], threshold: float) -> dict:
         "balanced_accuracy": (answered_rate + abstain_rate) / 2 if una else None,
         "abstain_precision": len(abstained_una) / len(abstained_all) if abstained_all else None,
         "abstain_recall": abstain_rate,
-        "abstain_on_topic": sum(r["p"] < threshold for r in on) / len(on) if on else None,
-        "abstain_off_topic": sum(r["p"] < threshold for r in off) / len(off) if off else None,
+        "abstain_on_topic": sum(not r["answered"] for r in on) / len(on) if on else None,
+        "abstain_off_topic": sum(not r["answered"] for r in off) / len(off) if off else None,
         "ece": reliability(rows)[1],
     }
 
 
 def curve(rows: list[dict], steps: int = 20) -> list[dict]:
-    """Abstention trade-off at thresholds 0, 1/steps, ..., 1."""
+    """Abstention trade-off at thresholds 0, 1/steps, ..., 1: a sweep over what-ifs, not the decision
+    (which is each row's ``answered``, at the assistant's one threshold)."""
     ans = [r["p"] for r in rows if r["answerable"]]
     una = [r["p"] for r in rows if not r["answerable"]]
     out = []
@@ -193,7 +197,7 @@ def curve(rows: list[dict], steps: int = 20) -> list[dict]:
     return out
 
 
-def misses(rows: list[dict], threshold: float) -> list[dict]:
+def misses(rows: list[dict]) -> list[dict]:
     out = []
     for r in rows:
         if r["answerable"]:
@@ -202,11 +206,11 @@ def misses(rows: list[dict], threshold: float) -> list[dict]:
                 why.append(f"evidence at rank {r['rank']}" if r["rank"] else "evidence not retrieved")
             if not r["contains"]:
                 why.append("answer lacks gold")
-            if r["p"] < threshold:
+            if not r["answered"]:
                 why.append("abstained")
             if why:
                 out.append({"id": r["id"], "q": r["q"], "why": "; ".join(why), "got": r["text"], "expected": r["answers"]})
-        elif r["p"] >= threshold:
+        elif r["answered"]:
             out.append({"id": r["id"], "q": r["q"], "why": "answered an unanswerable question", "got": r["text"], "expected": []})
     return out
 

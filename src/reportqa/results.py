@@ -99,6 +99,9 @@ class Answer:
     # None when not answered or when the reader gives no span.
     span: Quote | None = None
     span_found: SpanFound | None = field(default=None, repr=False, compare=False)  # for /why, also when declined
+    # Declined with a candidate in hand: the answer it would have given (its quote first among the
+    # citations), so answers to every question are scored from one run (evaluate.py); not in the JSON.
+    withheld: Answer | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: question, answered, text, confidence, citations, quote, notice.

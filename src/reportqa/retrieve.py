@@ -10,16 +10,16 @@ where its pooled vector can still sit closest to the question's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from .embed import Tokens, unit_rows
+from .embed import Encoder, Tokens, unit_rows
 from .index import Index
 from .lexical import BM25
-from .settings import Settings
-from .text import STOPWORDS
+from .settings import RetrievalSettings
+from .text import STOPWORDS, terms
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,26 @@ class Ranking:
     passage_late: np.ndarray  # best late-interaction score of a sentence in each passage
     fused: np.ndarray
     order: np.ndarray  # chunk ids, best first
+    terms: list[str] = field(default_factory=list)  # the question's stemmed terms, as BM25 read them
 
     def rank_of(self, signal: np.ndarray, chunk_id: int) -> int:
         """1-based rank of chunk_id under one signal (ties share the better rank)."""
         return int((signal > signal[chunk_id]).sum()) + 1
+
+
+@dataclass(frozen=True, eq=False)
+class Encoded:
+    """A question as retrieval reads it: its text, stemmed terms, vector and wordpiece vectors."""
+
+    text: str
+    terms: list[str]
+    vector: np.ndarray
+    tokens: Tokens | None
+
+    @classmethod
+    def of(cls, question: str, encoder: Encoder) -> "Encoded":
+        vectors, tokens = encoder.encode_tokens([question])
+        return cls(question, terms(question), vectors[0], tokens[0])
 
 
 def zscore(values: np.ndarray, of: float | None = None):
@@ -91,9 +107,10 @@ class Retriever:
     What answer selection reads of each sentence lives in reader.SentenceTable.
     """
 
-    def __init__(self, index: Index, settings: Settings):
+    def __init__(self, index: Index, settings: RetrievalSettings, encoder: Encoder | None = None):
         self.index = index
         self.settings = settings
+        self.encoder = encoder  # encodes the questions search() is given as text
         # Sentences of a passage are consecutive rows; reduceat needs each start.
         counts = np.array([len(c.sentences) for c in index.chunks], dtype=np.int64)
         self.sentence_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
@@ -202,6 +219,16 @@ class Retriever:
         i, s = self.index, self.settings
         return BM25(i.vocab, i.chunk_postings, len(i.chunks), s.bm25_k1, s.bm25_b)
 
+    def search(self, question: str | Encoded) -> Ranking:
+        """Every passage scored for a question, as asked: its terms and encoding are the retriever's own.
+
+        A question already encoded (``Encoded.of``, e.g. to ask a store for passages first) is not encoded again."""
+        if isinstance(question, str):
+            if self.encoder is None:
+                raise TypeError("Retriever.search(text) needs the Retriever made with an encoder")
+            question = Encoded.of(question, self.encoder)
+        return self.rank(question.terms, question.vector, question.text, question.tokens)
+
     def rank(self, query_terms: list[str], query_vec: np.ndarray, question: str = "", tokens: Tokens | None = None) -> Ranking:
         """Every passage scored for a question: its terms, its vector and, for late interaction, its wordpieces."""
         s = self.settings
@@ -228,7 +255,8 @@ class Retriever:
         if s.w_late and late.size:  # fusion is a sum over signals, so the late term is added on
             fused = fused + self._fuse([(s.w_late, passage_late)])
         order = np.argsort(-fused, kind="stable")
-        return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, context_cos, late, passage_late, fused, order)
+        return Ranking(lexical, dense, sentence, sentence_cos, sentence_lexical, context_cos, late, passage_late, fused, order,
+                       list(query_terms))
 
     def _fuse(self, signals: list[tuple[float, np.ndarray]]) -> np.ndarray:
         s = self.settings

@@ -40,7 +40,7 @@ class Reader(Protocol):
     """Scores answer candidates for a question and estimates P(the report answers it)."""
 
     name: str
-    threshold: float  # its default: answer when P(answerable) >= threshold (Settings.abstain_threshold overrides)
+    threshold: float  # its default: answer when P(answerable) >= threshold (the setting abstain_threshold overrides)
 
     def score(self, query: Query, candidates: Sequence[Candidate]) -> Scores:
         """One score per candidate; the highest is the answer."""
@@ -53,10 +53,14 @@ class Reader(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class Decision:
-    """The answer span (or None), P(answerable), and what they were chosen from."""
+    """The answer span (or None), P(answerable), whether to answer, and what they were chosen from.
+
+    ``answered`` is decided once, in ``decide``, against the threshold; whatever shows or scores
+    the decision reads it and never compares ``p`` with a threshold again."""
 
     best: Candidate | None  # the chosen candidate, after the yes/no extension
     p: float
+    answered: bool  # best is not None and p >= the threshold
     candidates: tuple[Candidate, ...]
     scores: Scores
     choice: int | None  # index of the chosen candidate in candidates, before the extension
@@ -68,8 +72,9 @@ class Decision:
         return self.candidates[self.choice].chunk_id if self.choice is not None else None
 
 
-def decide(reader: Reader, query: Query) -> Decision:
-    """Choose the answer span and estimate whether the report answers at all."""
+def decide(reader: Reader, query: Query, threshold: float) -> Decision:
+    """Choose the answer span, estimate whether the report answers at all, and decide whether to
+    answer: when there is a span and P(answerable) is at least the threshold (the one place it is compared)."""
     spans = candidates(query)
     scores = reader.score(query, spans)
     choice = scores.choice
@@ -77,7 +82,7 @@ def decide(reader: Reader, query: Query) -> Decision:
     best = extend_yes_no(query, spans[choice] if choice is not None else None)
     span_of = getattr(reader, "span_of", None)  # a passage reader marks the answer span inside the quote
     span = span_of(query, spans[choice]) if span_of is not None and choice is not None else None
-    return Decision(best, p, tuple(spans), scores, choice, span)
+    return Decision(best, p, best is not None and p >= threshold, tuple(spans), scores, choice, span)
 
 
 # name -> a callable making the reader (no arguments). Implementations add themselves on import.

@@ -20,7 +20,7 @@ import numpy as np
 from ..index import Index
 from ..lexical import BM25
 from ..retrieve import Ranking, zscore
-from ..settings import Settings
+from ..settings import CandidateSettings
 from ..text import terms, typed_tokens, words
 from .candidate import Candidate
 from .qtype import answer_type, key_terms
@@ -84,7 +84,7 @@ class SentenceTable:
 class Query:
     """One question as the reader sees it: text, terms, the retriever's ranking, the index's sentence table.
 
-    ``settings`` are the hand-set settings in force (how many passages give
+    ``settings`` are the candidate settings in force (how many passages give
     candidates, the longest pair, the yes/no rule). The cached properties are
     computed once per question and shared by span generation and the reader.
     """
@@ -94,7 +94,7 @@ class Query:
     ranking: Ranking
     table: SentenceTable
     bm25: BM25  # the passage-level statistics: IDF weights and which terms the report has
-    settings: Settings
+    settings: CandidateSettings
 
     @property
     def index(self) -> Index:
