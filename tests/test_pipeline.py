@@ -150,3 +150,13 @@ def test_evaluate_records_the_decision_and_scores_the_withheld_answer(tiny):
     s = result["summary"]
     assert s["answered_rate"] == 0.0 and s["contains_all"] == 1.0 and s["contains"] == 0.0 and s["threshold"] == 0.5
     assert result["misses"][0]["why"].endswith("abstained")
+
+
+def test_searching_needs_no_threshold(tiny):
+    """The fits (benchmarks/fit.py) query through an Assistant whose stand-in reader has no threshold."""
+
+    class NoReader:
+        name = "none"
+
+    a = tiny.with_settings(tiny.settings, reader=NoReader())
+    assert a.query(QUESTION).ranking.terms == terms(QUESTION)

@@ -132,7 +132,12 @@ class Pipeline:
 
     def __init__(self, searcher: Searcher, reader: Reader, settings: Settings):
         self.searcher, self.reader, self.settings = searcher, reader, settings
-        self.threshold = threshold_of(settings, reader)
+
+    @property
+    def threshold(self) -> float:
+        """What answers are decided at (read when deciding: a pipeline that only searches, as the
+        fits' do with a stand-in reader, needs none)."""
+        return threshold_of(self.settings, self.reader)
 
     def query(self, question: str) -> Query:
         """The question as the reader sees it (used as given: ``answer`` cleans it first)."""
