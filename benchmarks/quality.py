@@ -1,8 +1,8 @@
 """Answer-quality benchmark: the final pipeline and its ablations, measured in one run.
 
-    python benchmarks/quality.py                                  # bundled set + SQuAD (leave-one-article-out)
-    python benchmarks/quality.py --source R.txt --questions Q.jsonl   # any report and question file
-    python benchmarks/quality.py --followups                      # only the follow-up figures
+    python -m benchmarks.quality                                  # bundled set + SQuAD (leave-one-article-out)
+    python -m benchmarks.quality --source R.txt --questions Q.jsonl   # any report and question file
+    python -m benchmarks.quality --followups                      # only the follow-up figures
 
 Question files use the ../shared/benchmarks format (see reportqa.evaluate). For
 each variant it prints hit@1, hit@3, MRR@10, answer-contains (answering every
@@ -27,21 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
+from reportqa import Assistant, chunking
+from reportqa.embed import default_encoder
+from reportqa.evaluate import evaluate, load_questions, reliability
+from reportqa.reader import CrossReader, LinearParams, LinearReader
+from reportqa.render import CONFIDENCE_BANDS
+from reportqa.reader.cross import shipped_cross_params
+from reportqa.reader.features import BEST_OF
+from reportqa.reader.linear import shipped_params
+from reportqa.settings import DEFAULT, DEFAULT_K, Settings
+from training import fit_data, fitting
 
-import fit  # noqa: E402
-from reportqa import Assistant, chunking  # noqa: E402
-from reportqa.embed import default_encoder  # noqa: E402
-from reportqa.evaluate import evaluate, load_questions, reliability  # noqa: E402
-from reportqa.reader import CrossReader, LinearParams, LinearReader  # noqa: E402
-from reportqa.render import CONFIDENCE_BANDS  # noqa: E402
-from reportqa.reader.cross import shipped_cross_params  # noqa: E402
-from reportqa.reader.features import BEST_OF  # noqa: E402
-from reportqa.reader.linear import shipped_params  # noqa: E402
-from reportqa.settings import DEFAULT, DEFAULT_K, Settings  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
 
 BUNDLED_QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
 FOLLOWUP_QUESTIONS = ROOT / "tests" / "data" / "followups.jsonl"
@@ -105,7 +103,7 @@ COLUMNS = [
     ("abst. off-topic", "abstain_off_topic"),
     ("ECE", "ece"),
 ]
-MODEL = None  # the reader's cross-encoder, shared by every variant (fit.MemoModel)
+MODEL = None  # the reader's cross-encoder, shared by every variant (fit_data.MemoModel)
 
 
 def reader_for(m: LinearParams):
@@ -116,7 +114,7 @@ def reader_for(m: LinearParams):
     if MODEL is None:
         from reportqa.models.crossencoder import CrossEncoderModel
 
-        MODEL = fit.MemoModel(CrossEncoderModel())
+        MODEL = fit_data.MemoModel(CrossEncoderModel())
     return CrossReader(m, model=MODEL)
 
 
@@ -325,12 +323,12 @@ def run_followups(encoder, squad: bool = True, sets: dict | None = None, fitted:
         "bundled set, one chat in file order": chat_score(bundled, bqs, "chat", False),
         "bundled set, one chat, detector without the length cap": chat_score(bundled, bqs, "any length", False),
     }
-    if squad and fit.SHARED.is_dir():
+    if squad and fit_data.SHARED.is_dir():
         if sets is None or fitted is None:  # the shipped reader, refitted leaving each article out
-            sets = fit.assistants(encoder)
-            names = fit.cross_features(reader_for(shipped_cross_params()).model, reader_for(shipped_cross_params()).candidates)
-            items = fit.collect(sets, names=names, absent=True)
-            fitted = {held: fit.fitted_params(sets, items, exclude=held, names=names) for held in fit.ARTICLES}
+            sets = fit_data.assistants(encoder)
+            names = fit_data.cross_features(reader_for(shipped_cross_params()).model, reader_for(shipped_cross_params()).candidates)
+            items = fit_data.collect(sets, names=names, absent=True)
+            fitted = {held: fitting.fitted_params(sets, items, exclude=held, names=names) for held in fit_data.ARTICLES}
         for mode, label in (
             ("alone", "each question alone"),
             ("chat", "one chat per article in file order"),
@@ -373,13 +371,13 @@ def run_one(source: Path, questions_path: Path, encoder) -> str:
 def run_default(encoder) -> str:
     started = time.perf_counter()
     out = []
-    sets = fit.assistants(encoder)
+    sets = fit_data.assistants(encoder)
     reader_for(shipped_cross_params())  # makes MODEL
-    names = fit.cross_features(MODEL, int(shipped_cross_params().fitted_on.get("reader_candidates", fit.DEFAULT_CANDIDATES)))
-    items = fit.collect(sets, names=names, absent=True)  # the cross reader's features; the linear fit reads the first columns
+    names = fit_data.cross_features(MODEL, int(shipped_cross_params().fitted_on.get("reader_candidates", fit_data.DEFAULT_CANDIDATES)))
+    items = fit_data.collect(sets, names=names, absent=True)  # the cross reader's features; the linear fit reads the first columns
     fitted = {
-        held: {"cross": fit.fitted_params(sets, items, exclude=held, names=names), "linear": fit.fitted_params(sets, items, exclude=held)}
-        for held in fit.ARTICLES
+        held: {"cross": fitting.fitted_params(sets, items, exclude=held, names=names), "linear": fitting.fitted_params(sets, items, exclude=held)}
+        for held in fit_data.ARTICLES
     }
     plains = {slug: unmerged(a) for slug, (a, _) in sets.items()}
     per_article = {name: {} for name in VARIANTS}
@@ -407,7 +405,7 @@ def run_default(encoder) -> str:
     out.append(curve_table("Abstention curve, bundled set", [b_results["final"]["curve"]]))
     out.append(reliability_table("Reliability of the confidence, SQuAD pooled (LOAO)", [r for res in per_article["final"].values() for r in res["rows"]]))
     out.append(reliability_table("Reliability of the confidence, bundled set", b_results["final"]["rows"]))
-    out.append(latency(bundled, bqs, encoder.enc if isinstance(encoder, fit.MemoEncoder) else encoder))
+    out.append(latency(bundled, bqs, encoder.enc if isinstance(encoder, fit_data.MemoEncoder) else encoder))
     out.append(run_followups(encoder, sets=sets, fitted={slug: f["cross"] for slug, f in fitted.items()}))
     out.append(f"measured in one run of benchmarks/quality.py in {time.perf_counter() - started:.0f} s")
     return "\n\n".join(out)
@@ -419,7 +417,7 @@ def main(argv=None) -> int:
     ap.add_argument("--questions", type=Path, help="its question file (../shared/benchmarks format)")
     ap.add_argument("--followups", action="store_true", help="only the follow-up figures (tests/data/followups.jsonl)")
     args = ap.parse_args(argv)
-    encoder = fit.MemoEncoder(default_encoder())
+    encoder = fit_data.MemoEncoder(default_encoder())
     if args.followups:
         print(run_followups(encoder))
         return 0
@@ -428,8 +426,8 @@ def main(argv=None) -> int:
             ap.error("--source and --questions go together")
         print(run_one(args.source, args.questions, encoder))
         return 0
-    if not fit.SHARED.is_dir():
-        print(f"No benchmark data in {fit.SHARED}: pass --source and --questions.", file=sys.stderr)
+    if not fit_data.SHARED.is_dir():
+        print(f"No benchmark data in {fit_data.SHARED}: pass --source and --questions.", file=sys.stderr)
         return 2
     print(run_default(encoder))
     return 0

@@ -1,28 +1,22 @@
-"""training/train_reader.py's example builders (no torch: only main() trains)."""
+"""The sentence reader's example builders (training/reader_data.py, training/squad.py; no torch: only main() trains).
+
+The repository's top is on the path in tests (pyproject.toml's ``pythonpath``), as it is for
+``python -m training.…`` run from there.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import random
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "training" / "train_reader.py"
-
-
-def load():
-    spec = importlib.util.spec_from_file_location("train_reader", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from training import reader_data, squad
 
 
 def test_a_swapped_twin_changes_one_name_or_figure_the_answer_holds_for_one_it_does_not():
-    tr = load()
     span = "Beyoncé released Dangerously in Love in 2003, with Jay-Z on one track."
     article = {"name": ["Beyoncé", "Destiny's Child", "Kelly Rowland"], "year": ["2003", "2006"], "figure": ["20"]}
     seen = set()
     for seed in range(40):
-        twin = tr.swapped_question("When did Beyoncé release Dangerously in Love?", span, article, random.Random(seed))
+        twin = reader_data.swapped_question("When did Beyoncé release Dangerously in Love?", span, article, random.Random(seed))
         assert twin is not None
         seen.add(twin)
     # Capitalised runs of the question that the span holds ("Beyoncé", "Dangerously", "Love":
@@ -30,22 +24,20 @@ def test_a_swapped_twin_changes_one_name_or_figure_the_answer_holds_for_one_it_d
     q = "When did Beyoncé release Dangerously in Love?"
     expected = {q.replace(old, new) for old in ("Beyoncé", "Dangerously", "Love") for new in ("Destiny's Child", "Kelly Rowland")}
     assert seen <= expected and len(seen) >= 4
-    assert tr.swapped_question("In 2003 who sang on it?", "It came out in 2003.", article, random.Random(0)) == \
+    assert reader_data.swapped_question("In 2003 who sang on it?", "It came out in 2003.", article, random.Random(0)) == \
         "In 2006 who sang on it?"  # a year for a year
 
 
 def test_no_twin_when_the_question_names_nothing_its_answer_holds():
-    tr = load()
     article = {"name": ["Paris", "Lyon"], "year": ["1900"]}
-    assert tr.swapped_question("What is the capital?", "Paris is the capital.", article, random.Random(0)) is None
-    assert tr.swapped_question("Why did Rome fall?", "It fell slowly.", article, random.Random(0)) is None
+    assert reader_data.swapped_question("What is the capital?", "Paris is the capital.", article, random.Random(0)) is None
+    assert reader_data.swapped_question("Why did Rome fall?", "It fell slowly.", article, random.Random(0)) is None
     # Nothing of the same kind to swap in: no twin either.
-    assert tr.swapped_question("When did Paris grow?", "Paris and Lyon grew.", {"name": ["Paris", "Lyon"]}, random.Random(0)) is None
+    assert reader_data.swapped_question("When did Paris grow?", "Paris and Lyon grew.", {"name": ["Paris", "Lyon"]}, random.Random(0)) is None
 
 
 def test_the_heldout_articles_are_drawn_from_those_without_unanswerable_questions():
-    tr = load()
     data = {"data": [{"title": f"a{i}", "paragraphs": [{"qas": [{"is_impossible": i % 3 == 0}]}]} for i in range(12)]}
-    held = tr.heldout_titles(data, 13, 4)
-    assert len(held) == 4 and held == tr.heldout_titles(data, 13, 4)
+    held = squad.heldout_titles(data, 13, 4)
+    assert len(held) == 4 and held == squad.heldout_titles(data, 13, 4)
     assert not held & {"a0", "a3", "a6", "a9"}
