@@ -41,3 +41,28 @@ def test_the_heldout_articles_are_drawn_from_those_without_unanswerable_question
     held = squad.heldout_titles(data, 13, 4)
     assert len(held) == 4 and held == squad.heldout_titles(data, 13, 4)
     assert not held & {"a0", "a3", "a6", "a9"}
+
+
+PARAGRAPH = (
+    "The inspectors visited the bus depot in March 2019 and found the brakes worn. "
+    "Yes. "
+    "It was not the first time. "
+    "The operator replaced every brake pad within a fortnight, at a cost of 40,000 pounds."
+)
+
+
+def test_training_spans_are_the_candidates_the_reader_weighs_at_run_time(tmp_path, fake_encoder):
+    """reader_data.spans_of cuts a paragraph as reader.candidates cuts a passage: the lone "Yes." is no
+    candidate (too few content words), the pairs are those text.joins allows (the copy it replaced kept "Yes.")."""
+    from reportqa import Assistant
+    from reportqa.reader import candidates
+
+    (tmp_path / "report.txt").write_text(PARAGRAPH, encoding="utf-8")
+    a = Assistant(tmp_path / "report.txt", tmp_path / "index", encoder=fake_encoder, reader="linear", notify=lambda m: None)
+    a.load()
+    assert len(a.index.chunks) == 1
+    at_run_time = {(c.start, c.end, c.width) for c in candidates(a.query("When did the inspectors visit the depot?"))}
+    sentences, spans = reader_data.spans_of(PARAGRAPH)
+    assert set(spans) == at_run_time
+    yes = PARAGRAPH.index("Yes.")
+    assert (yes, yes + 4) in sentences and (yes, yes + 4, 1) not in spans

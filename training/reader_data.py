@@ -1,8 +1,9 @@
 """The sentence reader's examples: (question, candidate span, label, group) from SQuAD train.
 
-Spans are cut in the form the answer candidates take at run time (reportqa's own sentence
-splitter: one sentence, or two adjacent sentences that ``text.joins`` allows, at most
-``answer_max_chars`` long).
+Spans are cut as the answer candidates are at run time (``reader.candidates.passage_spans``
+over reportqa's own sentence splitter: one sentence, or two adjacent sentences that
+``text.joins`` allows, at most ``answer_max_chars`` long, lone sentences with too few
+content words left out), and a gold answer is matched as ``evaluate.normalize`` reads it.
 ``train_reader.py``'s docstring says which examples a question gets.
 """
 
@@ -11,24 +12,25 @@ from __future__ import annotations
 import random
 import re
 
+from reportqa.evaluate import normalize
 from reportqa.lexical import BM25
+from reportqa.reader.candidates import passage_spans
 from reportqa.settings import DEFAULT
-from reportqa.text import joins, sentence_spans, terms
+from reportqa.text import sentence_spans, terms
 
 
 def spans_of(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]]:
-    """Sentences of a paragraph, and its candidate spans (start, end, width) as at run time."""
+    """Sentences of a paragraph, and its candidate spans (start, end, width) as at run time: those of
+    ``reader.candidates`` with the paragraph as the passage (all spans when none passes the word floor)."""
     sents = sentence_spans(text)
-    cands = [(a, b, 1) for a, b in sents]
-    for j in range(len(sents) - 1):
-        a, b = sents[j][0], sents[j + 1][1]
-        if b - a <= DEFAULT.answer_max_chars and joins(text[slice(*sents[j])], text[slice(*sents[j + 1])]):
-            cands.append((a, b, 2))
-    return sents, cands
+    texts = [text[a:b] for a, b in sents]
+    counts = [len(set(terms(t))) for t in texts]
 
+    def cut(min_terms: int) -> list[tuple[int, int, int]]:
+        return [(sents[j][0], sents[j + width - 1][1], width)
+                for j, width in passage_spans(sents, texts.__getitem__, counts.__getitem__, min_terms, DEFAULT.answer_max_chars)]
 
-def norm(s: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
+    return sents, cut(DEFAULT.min_answer_terms) or cut(0)
 
 
 # Names and numbers in a question or an article: capitalised runs (not the question's first
@@ -125,7 +127,7 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
             sents, cands = art["per_para"][pi]
             q = qa["question"].strip()
             golds = [(a["answer_start"], a["answer_start"] + len(a["text"])) for a in qa.get("answers", [])]
-            gold_texts = {norm(a["text"]) for a in qa.get("answers", []) if norm(a["text"])}
+            gold_texts = {normalize(a["text"]) for a in qa.get("answers", []) if normalize(a["text"])}
             holds = [c for c in cands if golds and any(c[0] <= s and e <= c[1] for s, e in golds)]
             clear = [c for c in cands if not any(c[0] < e and s < c[1] for s, e in golds)]
             if golds:
@@ -161,7 +163,7 @@ def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.
                     if p2 == pi:
                         continue
                     s = articles[ai]["paragraphs"][p2]["context"][a:b]
-                    if any(g in norm(s) for g in gold_texts):
+                    if any(g in normalize(s) for g in gold_texts):
                         continue  # another paragraph may well answer it too
                     out.append((q, s, 0.0, gid))
                     want -= 1
