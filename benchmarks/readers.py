@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import quality
+from benchmarks import tables
+from benchmarks.variants import BUNDLED_QUESTIONS
 from reportqa import Assistant
 from reportqa.evaluate import curve, evaluate, load_questions, summarize, token_f1
 from reportqa.reader import CrossReader, LinearReader, SpanCrossReader, SpanReader
@@ -69,7 +70,7 @@ def span_f1(a: Assistant, questions: list[dict]) -> float | None:
 
 
 def figures(result: dict) -> dict:
-    s = quality.summary(result)
+    s = tables.summary(result)
     threshold = s["threshold"]
     rows = [r for r in result["rows"] if r["answerable"]]
     s["declined_right_first"] = sum(r["contains"] and r["p"] < threshold for r in rows) / max(1, len(rows))
@@ -99,7 +100,7 @@ def main(argv=None) -> int:
     sets = fit_data.assistants(encoder)
     bundled = Assistant(encoder=encoder, notify=lambda m: None)
     bundled.load()
-    bqs = load_questions(quality.BUNDLED_QUESTIONS)
+    bqs = load_questions(BUNDLED_QUESTIONS)
     cqs = load_questions(CASUAL_QUESTIONS)
     span_model = None
     if args.span_model:
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
             s["span_f1"] = span_f1(target, qs)
             per.append(s)
         squad_rows[name] = {key: (float(np.mean(v)) if (v := [p[key] for p in per if p.get(key) is not None]) else None)
-                            for _, key in quality.COLUMNS + EXTRA_COLUMNS}
+                            for _, key in tables.COLUMNS + EXTRA_COLUMNS}
         params = fitting.fitted_params(sets, items, names=names)
         target = bundled.with_settings(bundled.settings, reader=make_reader(name, params, names))
         result = evaluate(target, bqs + cqs)
@@ -136,14 +137,14 @@ def main(argv=None) -> int:
         band_lines.append(f"{name}: threshold {params.threshold:.2f}; answered quotes of both sets by band shown: "
                           f"{bands(result['rows'], params.threshold)}")
         print(f"# {name} measured in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    columns = quality.COLUMNS + EXTRA_COLUMNS
-    print(quality.table("SQuAD 2.0 articles, macro, leave-one-article-out", squad_rows, columns))
+    columns = tables.COLUMNS + EXTRA_COLUMNS
+    print(tables.table("SQuAD 2.0 articles, macro, leave-one-article-out", squad_rows, columns))
     print()
-    print(quality.table(f"Bundled report, fixed set ({len(bqs)} questions; fitted on the three SQuAD articles)", bundled_rows, columns))
+    print(tables.table(f"Bundled report, fixed set ({len(bqs)} questions; fitted on the three SQuAD articles)", bundled_rows, columns))
     print()
-    print(quality.table(f"Bundled report, casual set ({len(cqs)} questions)", casual_rows, columns))
+    print(tables.table(f"Bundled report, casual set ({len(cqs)} questions)", casual_rows, columns))
     print()
-    print(quality.table(f"Bundled report, both sets ({len(bqs) + len(cqs)} questions)", both_rows, columns))
+    print(tables.table(f"Bundled report, both sets ({len(bqs) + len(cqs)} questions)", both_rows, columns))
     print()
     print("\n".join(band_lines))
     print(f"\nmeasured in one run of benchmarks/readers.py in {time.perf_counter() - started:.0f} s")
