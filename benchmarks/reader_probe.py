@@ -3,7 +3,7 @@
     python -m benchmarks.reader_probe [--reader FILE] [--top N ...] [--limit Q]
 
 For every SQuAD question (answerable, SQuAD-unanswerable, off-topic) and every
-bundled question it collects today's candidates and features (fit.py), scores the
+bundled question it collects today's candidates and features (training/fit_data.py), scores the
 top N candidates by today's linear scorer with the reader, and prints, leave one
 article out: contains for today's choice, the reader's choice among the N, and a
 refitted linear scorer with the reader's logit as a feature.

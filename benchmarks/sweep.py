@@ -7,7 +7,7 @@
 A variant is a JSON object of ``Settings`` fields to change, plus an optional
 ``"drop"``: answer features (``reader.features.ANSWER_FEATURES`` names) left out of the fit.
 For each variant the answer scorer, both abstention models and the threshold are
-fitted leave-one-article-out on the SQuAD articles (as ``fit.py --loao``), and each
+fitted leave-one-article-out on the SQuAD articles (as ``python -m training.fit --loao``), and each
 held-out article is scored with the fit on the other two; the bundled set is scored
 with the fit on all three, and is never used to choose anything. Unlike the rows of
 ``quality.py``, which zero a part of the shipped settings, these rows are what the

@@ -7,8 +7,11 @@ The repository's top is on the path in tests (pyproject.toml's ``pythonpath``), 
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
 
-from training import reader_data, squad
+import pytest
+
+from training import loop, reader_data, squad
 
 
 def test_a_swapped_twin_changes_one_name_or_figure_the_answer_holds_for_one_it_does_not():
@@ -66,3 +69,29 @@ def test_training_spans_are_the_candidates_the_reader_weighs_at_run_time(tmp_pat
     assert set(spans) == at_run_time
     yes = PARAGRAPH.index("Yes.")
     assert (yes, yes + 4) in sentences and (yes, yes + 4, 1) not in spans
+
+
+def test_a_checkpoint_keeps_its_format_and_a_run_resumes_from_it(tmp_path):
+    """loop.py's checkpoint is the one both trainers wrote before it existed, so a run started then resumes."""
+    torch = pytest.importorskip("torch")
+    said = []
+    args = SimpleNamespace(out=tmp_path, resume=False, freeze_word_embeddings=False, lr=1e-2, warmup=0.1)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    optimizer, schedule = loop.optimiser(model, args, 10, torch)
+    assert loop.resume(args, model, optimizer, schedule, 10, torch, said.append) == loop.Resumed(0, [], False)
+    model(torch.ones(2, 3)).sum().backward()
+    optimizer.step()
+    schedule.step()
+    loop.save_checkpoint(tmp_path, model, optimizer, schedule, 1, [(1, 0.5)], torch)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert set(state) == {"model", "optimizer", "schedule", "torch_rng", "step", "curve"} and state["step"] == 1
+
+    assert loop.resume(args, model, optimizer, schedule, 10, torch, said.append) is None  # no --resume: refused
+    assert "pass --resume" in said[-1]
+    args.resume = True
+    again = torch.nn.Linear(3, 1)
+    optimizer2, schedule2 = loop.optimiser(again, args, 10, torch)
+    at = loop.resume(args, again, optimizer2, schedule2, 10, torch, said.append)
+    assert (at.step, at.curve, at.resumed) == (1, [(1, 0.5)], True) and said[-1] == "resumed at step 1 of 10"
+    assert torch.equal(again.weight, model.weight) and schedule2.get_last_lr() == schedule.get_last_lr()

@@ -42,7 +42,8 @@ batches with dynamic padding and an exact mid-epoch resume in a few lines.
 Discipline: a fixed seed for the sample, the order and the model's initial head; progress
 with an estimated time to finish; a checkpoint (model, optimiser, schedule, RNG, step) every
 ``--checkpoint-every`` steps; ``train.log`` (settings, data SHA-256, loss curve) in the run
-folder (``loop.py``, shared with ``train_span_reader.py``). The examples are ``reader_data.py``'s. The result is exported to ``src/reportqa/models/reader.onnx`` by ``export_reader.py``.
+folder (``loop.py``, shared with ``train_span_reader.py``). The examples are ``reader_data.py``'s.
+The result is exported to ``src/reportqa/models/reader.onnx`` by ``export_reader.py``.
 """
 
 from __future__ import annotations
