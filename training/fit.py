@@ -8,7 +8,7 @@
 Run from the top of the checkout, with reportqa installed (``pip install -e .``). It writes the
 shipped numbers, so it lives in training/; the benchmarks that refit a reader leaving one
 article out use ``fit_data`` and ``fitting`` in memory and write nothing. The linear fit took
-192 s on 2 busy cores (nice 10, a model training beside it).
+192 s and the cross fit 2,479 s on 2 busy cores (nice 10, a model training beside it).
 
 Both are fitted in numpy (``fitting.py``) on questions from ``../shared/benchmarks/squad2-articles``
 (``fit_data.py``):
