@@ -1,9 +1,9 @@
 """Probe how to use the reader: how many candidates, which features, before it is wired in.
 
-    python benchmarks/reader_probe.py [--reader FILE] [--top N ...] [--limit Q]
+    python -m benchmarks.reader_probe [--reader FILE] [--top N ...] [--limit Q]
 
 For every SQuAD question (answerable, SQuAD-unanswerable, off-topic) and every
-bundled question it collects today's candidates and features (fit.py), scores the
+bundled question it collects today's candidates and features (training/fit_data.py), scores the
 top N candidates by today's linear scorer with the reader, and prints, leave one
 article out: contains for today's choice, the reader's choice among the N, and a
 refitted linear scorer with the reader's logit as a feature.
@@ -12,22 +12,19 @@ refitted linear scorer with the reader's logit as a feature.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fit  # noqa: E402
-
-from reportqa.evaluate import load_questions  # noqa: E402
-from reportqa.models.crossencoder import READER_PATH, CrossEncoderModel  # noqa: E402
-from reportqa.reader import LinearReader  # noqa: E402
-from reportqa.reader.features import ANSWER_FEATURES  # noqa: E402
+from reportqa.evaluate import load_questions
+from reportqa.models.crossencoder import READER_PATH, CrossEncoderModel
+from reportqa.reader import LinearReader
+from reportqa.reader.features import ANSWER_FEATURES
+from training import fit_data, fitting
 
 LINEAR = LinearReader().weights  # the shipped linear scorer, which also picks the spans to read
 
-BUNDLED_Q = fit.ROOT / "tests" / "data" / "questions.jsonl"
+BUNDLED_Q = fit_data.ROOT / "tests" / "data" / "questions.jsonl"
 
 
 def reader_logits(model, a, it, top: int) -> np.ndarray:
@@ -50,7 +47,7 @@ def with_reader(features: np.ndarray, logits: np.ndarray) -> np.ndarray:
 
 
 def fit_softmax(data, n_feat: int) -> np.ndarray:
-    return fit.fit_softmax(data, n_feat, ANSWER_FEATURES.index("length"), iters=400)
+    return fitting.fit_softmax(data, n_feat, ANSWER_FEATURES.index("length"), iters=400)
 
 
 def main(argv=None) -> int:
@@ -60,25 +57,25 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="questions per article (0: all)")
     args = ap.parse_args(argv)
     model = CrossEncoderModel(args.reader)
-    sets = fit.assistants()
+    sets = fit_data.assistants()
     if args.limit:
         sets = {k: (a, qs[: args.limit]) for k, (a, qs) in sets.items()}
-    items = fit.collect(sets, off_topic=0)
+    items = fit_data.collect(sets, off_topic=0)
     from reportqa import Assistant
 
     bundled = Assistant(encoder=next(iter(sets.values()))[0].encoder)
     bundled.load()
     bq = load_questions(BUNDLED_Q)
-    b_items = [fit.item(bundled, "bundled", q, "answerable" if q.get("answerable", True) is not False else q.get("style", "unanswerable")) for q in bq]
+    b_items = [fit_data.item(bundled, "bundled", q, "answerable" if q.get("answerable", True) is not False else q.get("style", "unanswerable")) for q in bq]
     for top in args.top:
         logits = [reader_logits(model, sets[it.article][0], it, top) for it in items]
         b_logits = [reader_logits(model, bundled, it, top) for it in b_items]
         print(f"\n## top {top}")
         rows = []
-        for held in fit.ARTICLES:
+        for held in fit_data.ARTICLES:
             train = [(with_reader(it.features, lg), it.labels.astype(float)) for it, lg in zip(items, logits)
                      if it.article != held and it.kind == "answerable" and it.labels.any()]
-            w_base = fit.fit_answer([it for it in items if it.article != held])
+            w_base = fitting.fit_answer([it for it in items if it.article != held])
             w = fit_softmax(train, len(ANSWER_FEATURES) + 2)
             test = [(it, lg) for it, lg in zip(items, logits) if it.article == held and it.kind == "answerable"]
             base = np.mean([it.labels[int(np.argmax(it.features @ w_base))] if it.spans else 0 for it, _ in test])

@@ -1,10 +1,10 @@
 """The named readers side by side: linear, cross, span and span+cross, in one run.
 
-    python benchmarks/readers.py                          # every reader (span ones need a shipped passage reader)
-    python benchmarks/readers.py --readers cross span     # some of them
-    python benchmarks/readers.py --span-model PATH.onnx   # a passage reader not (yet) shipped
+    python -m benchmarks.readers                          # every reader (span ones need a shipped passage reader)
+    python -m benchmarks.readers --readers cross span     # some of them
+    python -m benchmarks.readers --span-model PATH.onnx   # a passage reader not (yet) shipped
 
-Each reader is fitted (``fit.fitted_params``) on the SQuAD 2.0 dev articles in
+Each reader is fitted (``fitting.fitted_params``) on the SQuAD 2.0 dev articles in
 ``../shared/benchmarks`` leaving the scored article out, and scored on it (macro over the
 three); the bundled set is scored with the fit on all three articles, as shipped. The
 columns are ``quality.py``'s, plus the bundled set's confidence bands (how often a quote
@@ -22,17 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
+from benchmarks import tables
+from benchmarks.variants import BUNDLED_QUESTIONS
+from reportqa import Assistant
+from reportqa.evaluate import curve, evaluate, load_questions, summarize, token_f1
+from reportqa.reader import CrossReader, LinearReader, SpanCrossReader, SpanReader
+from reportqa.render import CONFIDENCE_BANDS
+from training import fit_data, fitting
 
-import fit  # noqa: E402
-import quality  # noqa: E402
-from reportqa import Assistant  # noqa: E402
-from reportqa.evaluate import curve, evaluate, load_questions, summarize, token_f1  # noqa: E402
-from reportqa.reader import CrossReader, LinearReader, SpanCrossReader, SpanReader  # noqa: E402
-from reportqa.render import CONFIDENCE_BANDS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
 
 READERS = ("linear", "cross", "span", "span+cross")
 CASUAL_QUESTIONS = ROOT / "tests" / "data" / "casual.jsonl"  # typed as a new user would; written before measuring
@@ -71,7 +70,7 @@ def span_f1(a: Assistant, questions: list[dict]) -> float | None:
 
 
 def figures(result: dict) -> dict:
-    s = quality.summary(result)
+    s = tables.summary(result)
     rows = [r for r in result["rows"] if r["answerable"]]
     s["declined_right_first"] = sum(r["contains"] and not r["answered"] for r in rows) / max(1, len(rows))
     return s
@@ -97,11 +96,11 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     from reportqa.embed import default_encoder
 
-    encoder = fit.MemoEncoder(default_encoder())
-    sets = fit.assistants(encoder)
+    encoder = fit_data.MemoEncoder(default_encoder())
+    sets = fit_data.assistants(encoder)
     bundled = Assistant(encoder=encoder, notify=lambda m: None)
     bundled.load()
-    bqs = load_questions(quality.BUNDLED_QUESTIONS)
+    bqs = load_questions(BUNDLED_QUESTIONS)
     cqs = load_questions(CASUAL_QUESTIONS)
     span_model = None
     if args.span_model:
@@ -114,21 +113,21 @@ def main(argv=None) -> int:
         if name.startswith("span"):
             from reportqa.models.crossencoder import CrossEncoderModel
 
-            names = fit.span_features(span_model, args.passages,
-                                      fit.MemoModel(CrossEncoderModel()) if name == "span+cross" else None)
+            names = fit_data.span_features(span_model, args.passages,
+                                      fit_data.MemoModel(CrossEncoderModel()) if name == "span+cross" else None)
         else:
-            names = fit.reader_features(name)
-        items = fit.collect(sets, names=names, absent=name != "linear")
+            names = fit_data.reader_features(name)
+        items = fit_data.collect(sets, names=names, absent=name != "linear")
         per = []
         for slug, (a, qs) in sets.items():
-            params = fit.fitted_params(sets, items, exclude=slug, names=names)
+            params = fitting.fitted_params(sets, items, exclude=slug, names=names)
             target = a.with_settings(a.settings, reader=make_reader(name, params, names))
             s = figures(evaluate(target, qs))
             s["span_f1"] = span_f1(target, qs)
             per.append(s)
         squad_rows[name] = {key: (float(np.mean(v)) if (v := [p[key] for p in per if p.get(key) is not None]) else None)
-                            for _, key in quality.COLUMNS + EXTRA_COLUMNS}
-        params = fit.fitted_params(sets, items, names=names)
+                            for _, key in tables.COLUMNS + EXTRA_COLUMNS}
+        params = fitting.fitted_params(sets, items, names=names)
         target = bundled.with_settings(bundled.settings, reader=make_reader(name, params, names))
         result = evaluate(target, bqs + cqs)
         n = len(bqs)
@@ -138,14 +137,14 @@ def main(argv=None) -> int:
         band_lines.append(f"{name}: threshold {params.threshold:.2f}; answered quotes of both sets by band shown: "
                           f"{bands(result['rows'])}")
         print(f"# {name} measured in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    columns = quality.COLUMNS + EXTRA_COLUMNS
-    print(quality.table("SQuAD 2.0 articles, macro, leave-one-article-out", squad_rows, columns))
+    columns = tables.COLUMNS + EXTRA_COLUMNS
+    print(tables.table("SQuAD 2.0 articles, macro, leave-one-article-out", squad_rows, columns))
     print()
-    print(quality.table(f"Bundled report, fixed set ({len(bqs)} questions; fitted on the three SQuAD articles)", bundled_rows, columns))
+    print(tables.table(f"Bundled report, fixed set ({len(bqs)} questions; fitted on the three SQuAD articles)", bundled_rows, columns))
     print()
-    print(quality.table(f"Bundled report, casual set ({len(cqs)} questions)", casual_rows, columns))
+    print(tables.table(f"Bundled report, casual set ({len(cqs)} questions)", casual_rows, columns))
     print()
-    print(quality.table(f"Bundled report, both sets ({len(bqs) + len(cqs)} questions)", both_rows, columns))
+    print(tables.table(f"Bundled report, both sets ({len(bqs) + len(cqs)} questions)", both_rows, columns))
     print()
     print("\n".join(band_lines))
     print(f"\nmeasured in one run of benchmarks/readers.py in {time.perf_counter() - started:.0f} s")

@@ -1,6 +1,6 @@
 """Would ordering the cited passages by the reader help retrieval? (issue 11 asks; measured, not kept)
 
-    python benchmarks/rerank.py
+    python -m benchmarks.rerank
 
 ``Assistant.answer`` cites the chosen answer's passage first and the rest in the fused
 retrieval order. This compares that order with two reranks of the passages after the
@@ -12,19 +12,14 @@ shipped ``cross.json``, the same for every order), their macro average, and the 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fit  # noqa: E402
-
-from reportqa import Assistant  # noqa: E402
-from reportqa.evaluate import cited_rank, load_questions, rank_figures  # noqa: E402
-from reportqa.pipeline import citation  # noqa: E402
-from reportqa.reader.base import decide, make_reader  # noqa: E402
-from reportqa.settings import DEFAULT  # noqa: E402
+from reportqa import Assistant
+from reportqa.pipeline import citation
+from reportqa.evaluate import cited_rank, load_questions, rank_figures
+from reportqa.reader.base import decide, make_reader
+from reportqa.settings import DEFAULT
+from training import fit_data
 
 ORDERS = ("fused", "reader", "answer score")
 K = 10
@@ -70,13 +65,13 @@ def figures(a: Assistant, questions: list[dict]) -> dict[str, tuple[float, float
 
 
 def main() -> int:
-    sets = fit.assistants()
-    shipped = make_reader(DEFAULT.reading.reader)  # fit.assistants' Assistants carry no reader of their own
+    sets = fit_data.assistants()
+    shipped = make_reader(DEFAULT.reading.reader)  # fit_data.assistants' Assistants carry no reader of their own
     rows = {slug: figures(a.with_settings(a.settings, reader=shipped), qs) for slug, (a, qs) in sets.items()}
-    rows["SQuAD macro"] = {v: tuple(float(np.mean([rows[s][v][i] for s in fit.ARTICLES])) for i in range(3)) for v in ORDERS}
-    bundled = Assistant(encoder=sets[fit.ARTICLES[0]][0].encoder, notify=lambda m: None)
+    rows["SQuAD macro"] = {v: tuple(float(np.mean([rows[s][v][i] for s in fit_data.ARTICLES])) for i in range(3)) for v in ORDERS}
+    bundled = Assistant(encoder=sets[fit_data.ARTICLES[0]][0].encoder, notify=lambda m: None)
     bundled.load()
-    rows["bundled"] = figures(bundled, load_questions(fit.ROOT / "tests" / "data" / "questions.jsonl"))
+    rows["bundled"] = figures(bundled, load_questions(fit_data.ROOT / "tests" / "data" / "questions.jsonl"))
     print(f"{'':34} {'order':>13}  hit@1  hit@3  MRR@10")
     for name, by in rows.items():
         for v, (h1, h3, mrr) in by.items():

@@ -1,7 +1,7 @@
 """How cost grows with the number of chunks: build, load, query and memory (issue 4, "Scale").
 
-    python benchmarks/scale.py [--sizes 1000,10000,100000] [--build 1000] [--queries 60]
-    python benchmarks/scale.py --store milvus:/tmp/scale.db --sizes 10000,100000   (scale_store.py)
+    python -m benchmarks.scale [--sizes 1000,10000,100000] [--build 1000] [--queries 60]
+    python -m benchmarks.scale --store milvus:/tmp/scale.db --sizes 10000,100000   (scale_store.py)
 
 * Build: the three SQuAD articles of ../shared/benchmarks, copied as separate
   files until there are about --build chunks, indexed from scratch with the
@@ -223,7 +223,7 @@ def main() -> None:
     ap.add_argument("--child-store", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.store != "files":
-        import scale_store
+        from benchmarks import scale_store
 
         if args.child_store:
             print(json.dumps(scale_store.child(args.store, args.queries)))

@@ -1,6 +1,6 @@
 """The Milvus store at scale (issue 20): build, query and memory, beside the files store.
 
-    python benchmarks/scale.py --store milvus:/tmp/scale.db --sizes 10000,100000 [--base DIR]
+    python -m benchmarks.scale --store milvus:/tmp/scale.db --sizes 10000,100000 [--base DIR]
 
 Rows are the passages of an index folder (--base, default the bundled report's),
 repeated under new file names up to each size, with their real text (the engine's

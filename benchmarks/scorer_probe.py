@@ -1,8 +1,8 @@
 """Is the answer scorer short of data or of features? Variants of the cross reader's scorer, LOAO.
 
-    python benchmarks/scorer_probe.py      # about 4 minutes on 2 cores
+    python -m benchmarks.scorer_probe      # about 4 minutes on 2 cores
 
-The cross reader's answer scorer (``fit.fit_softmax`` over the linear features and the
+The cross reader's answer scorer (``fitting.fit_softmax`` over the linear features and the
 reader's) is fitted on two SQuAD dev articles and scored on the third, as ``quality.py``
 does, answering every question (the scorer's own choice: no yes/no extension). Variants:
 
@@ -27,24 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fit  # noqa: E402 (sets up sys.path and the cache folder)
+from reportqa import Assistant
+from reportqa.evaluate import cited_rank
+from training import fit_data, fitting
+from training.squad import DATA as TRAIN, heldout_titles
 
-from reportqa import Assistant  # noqa: E402
-from reportqa.evaluate import cited_rank  # noqa: E402
-
-sys.path.insert(0, str(fit.ROOT / "training"))
-import train_reader  # noqa: E402 (no torch at import: only its main() trains)
-
-TRAIN = fit.ROOT.parent / "shared" / "datasets" / "squad-train" / "squad-train.json.gz"
 READER_SEED, HELDOUT_ARTICLES = 13, 6  # the shipped reader's run (docs/reader.md)
 
 
 def heldout_train_articles(folder: Path) -> dict[str, tuple[Path, list[dict]]]:
     """The training articles the shipped reader never read, as report files and question lists
-    (chosen by train_reader.py's own heldout_titles)."""
+    (chosen by training/squad.py's heldout_titles, as train_reader.py chose them)."""
     data = json.load(gzip.open(TRAIN, "rt", encoding="utf-8"))
-    held = train_reader.heldout_titles(data, READER_SEED, HELDOUT_ARTICLES)
+    held = heldout_titles(data, READER_SEED, HELDOUT_ARTICLES)
     out = {}
     for art in data["data"]:
         if art["title"] not in held:
@@ -63,7 +58,7 @@ def heldout_train_articles(folder: Path) -> dict[str, tuple[Path, list[dict]]]:
     return out
 
 
-def reader_rank(item: fit.Item, column: int) -> np.ndarray:
+def reader_rank(item: fit_data.Item, column: int) -> np.ndarray:
     """1 for the spans the reader rates second and third."""
     logits = item.features[:, column]
     rank = np.empty(len(logits))
@@ -72,39 +67,39 @@ def reader_rank(item: fit.Item, column: int) -> np.ndarray:
 
 
 def main() -> int:
-    for needed in (fit.SHARED, TRAIN):
+    for needed in (fit_data.SHARED, TRAIN):
         if not needed.exists():
             print(f"No benchmark data at {needed}.", file=sys.stderr)
             return 2
     started = time.perf_counter()
-    sets = fit.assistants()
-    names = fit.cross_features()
-    items = [it for it in fit.collect(sets, names=names) if it.kind == "answerable"]
+    sets = fit_data.assistants()
+    names = fit_data.cross_features()
+    items = [it for it in fit_data.collect(sets, names=names) if it.kind == "answerable"]
     questions = {(slug, q["q"]): q for slug, (_, qs) in sets.items() for q in qs}
     extra = []
     with tempfile.TemporaryDirectory() as tmp:
         for title, (path, qs) in heldout_train_articles(Path(tmp)).items():
             a = Assistant(source=path, encoder=next(iter(sets.values()))[0].encoder, notify=lambda m: None)
             a.load()
-            extra += [fit.item(a, title, q, "answerable", names) for q in qs]
+            extra += [fit_data.item(a, title, q, "answerable", names) for q in qs]
     print(f"{len(items)} answerable dev questions, {len(extra)} from the held-out training articles "
           f"({time.perf_counter() - started:.0f} s)\n")
     column = names.answer.index("reader")
     length = names.answer.index("length")
 
-    def gold_passage(it: fit.Item, c: int) -> bool:
+    def gold_passage(it: fit_data.Item, c: int) -> bool:
         chunk = it.query.table.index.chunks[it.spans[c].chunk_id]
         return cited_rank([chunk], questions[(it.article, it.question)]) is not None  # evaluate's own overlap test
 
-    print("| variant | hit@1 | contains | " + " | ".join(f"{s} hit@1 / contains" for s in fit.ARTICLES) + " |")
-    print("|---|---|---|" + "---|" * len(fit.ARTICLES))
+    print("| variant | hit@1 | contains | " + " | ".join(f"{s} hit@1 / contains" for s in fit_data.ARTICLES) + " |")
+    print("|---|---|---|" + "---|" * len(fit_data.ARTICLES))
     for label, more, ranks in (("shipped form (dev articles only)", False, False), ("+ held-out training articles", True, False),
                                ("+ reader rank 2nd / 3rd", False, True), ("+ both", True, True)):
         x = (lambda it: np.hstack([it.features, reader_rank(it, column)])) if ranks else (lambda it: it.features)
         per = []
-        for held in fit.ARTICLES:
+        for held in fit_data.ARTICLES:
             train = [it for it in items if it.article != held] + (extra if more else [])
-            w = fit.fit_softmax([(x(it), it.labels.astype(float)) for it in train if it.labels.any()],
+            w = fitting.fit_softmax([(x(it), it.labels.astype(float)) for it in train if it.labels.any()],
                                 x(train[0]).shape[1], length)
             test = [it for it in items if it.article == held and len(it.spans)]
             picks = [int(np.argmax(x(it) @ w)) for it in test]

@@ -1,7 +1,7 @@
 """Soak: does memory stay flat over many answers in one process? (issue 5)
 
-    python benchmarks/soak.py                 # 10,000 answers on the bundled report
-    python benchmarks/soak.py --answers 2000 --max-growth-mb 20
+    python -m benchmarks.soak                 # 10,000 answers on the bundled report
+    python -m benchmarks.soak --answers 2000 --max-growth-mb 20
 
 Asks the fixed questions of tests/data/questions.jsonl, each made unique with a
 counter (so no cache can hide a leak), through ``reportqa.answer``. Prints RSS

@@ -1,6 +1,6 @@
 """The speed table, measured in one run: medians of --runs runs, with min and max (issue 11 targets).
 
-    python benchmarks/speed.py [--runs 7] [--rounds 3] [--readme]
+    python -m benchmarks.speed [--runs 7] [--rounds 3] [--readme]
 
 --readme measures only what the README quotes (cold `ask`, the prompt, a warm
 answer) and ends with the sentence the README carries, figures filled in.
@@ -251,7 +251,7 @@ def main() -> None:
             f"\nREADME: the prompt appears after {prompt_text} and a cold `reportqa ask` takes "
             f"{figure(ours)}, wall clock of the whole process from its start (interpreter "
             f"included); a warm answer takes {statistics.median(p50s) * 1e3:.1f} ms. "
-            f"Medians of {runs} runs of `python benchmarks/speed.py --readme`, min–max in brackets, "
+            f"Medians of {runs} runs of `python -m benchmarks.speed --readme`, min–max in brackets, "
             f"at a 1-minute load average of {load_before:.1f}."
         )
         return

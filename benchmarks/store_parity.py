@@ -1,6 +1,6 @@
 """The Milvus store against the files store: the same questions, the same figures? (issue 20)
 
-    python benchmarks/store_parity.py [--store-passages 50] [--articles bundled,normans,...]
+    python -m benchmarks.store_parity [--store-passages 50] [--articles bundled,normans,...]
 
 For the bundled report and each SQuAD article of ../shared/benchmarks: builds the
 index folder and a Milvus Lite collection (in a temp folder), runs the question

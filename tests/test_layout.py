@@ -1,11 +1,14 @@
-"""The package's shape: no import cycles between its modules, and no module over MAX_LINES lines."""
+"""The package's shape: no import cycles between its modules, and no module over MAX_LINES lines
+(nor any script of training/ or benchmarks/)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "reportqa"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "reportqa"
+SCRIPTS = ("training", "benchmarks")  # held to MAX_LINES too (not tests/)
 MAX_LINES = 400
 # Modules allowed over MAX_LINES for now, and import edges left out of the cycle check: none.
 TOO_LONG_FOR_NOW: set[str] = set()
@@ -135,3 +138,22 @@ def test_no_module_is_too_long():
         and path.relative_to(PACKAGE).as_posix() not in TOO_LONG_FOR_NOW
     }
     assert not long, f"modules over {MAX_LINES} lines (split them by job): {long}"
+
+
+def test_no_training_or_benchmark_script_is_too_long():
+    scripts = sorted(path for folder in SCRIPTS for path in (ROOT / folder).glob("*.py"))
+    assert len(scripts) > 10
+    long = {
+        path.relative_to(ROOT).as_posix(): n
+        for path in scripts
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"scripts over {MAX_LINES} lines (split them by job): {long}"
+
+
+def test_training_and_benchmarks_import_by_package_name_not_sys_path():
+    """They run as ``python -m training.fit`` … from the checkout's top and import each other by package name."""
+    edits = [path.relative_to(ROOT).as_posix() for folder in SCRIPTS for path in (ROOT / folder).glob("*.py")
+             if "sys.path" in path.read_text(encoding="utf-8")]
+    assert not edits, f"sys.path edited in {edits}"
+    assert all((ROOT / folder / "__init__.py").is_file() for folder in SCRIPTS)

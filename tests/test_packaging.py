@@ -74,6 +74,7 @@ def test_the_wheel_holds_the_report_and_its_index(wheel):
             assert f"reportqa/_bundled/{path.parent.name}/{path.name}" in names
     assert "reportqa/py.typed" in names
     assert not any(n.startswith(("source_text/", "index/")) for n in names)  # inside the package only
+    assert not any(n.startswith(("training/", "benchmarks/")) for n in names)  # the checkout's, not the package's
 
 
 def test_an_installed_wheel_answers_from_its_own_report(wheel, tmp_path):

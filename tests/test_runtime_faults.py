@@ -154,10 +154,9 @@ def test_answers_over_a_crlf_emoji_report_cite_exact_offsets(odd_assistant, ques
 @pytest.mark.slow
 def test_memory_stays_flat_over_10000_answers():
     """benchmarks/soak.py in a fresh process; measured +2.0 MB over 10,000 answers (the bounded stem cache)."""
-    soak = TESTS.parent / "benchmarks" / "soak.py"
     result = subprocess.run(
-        [sys.executable, str(soak), "--answers", "10000", "--max-growth-mb", "20"],
-        capture_output=True, text=True, timeout=1800, check=False,
+        [sys.executable, "-m", "benchmarks.soak", "--answers", "10000", "--max-growth-mb", "20"],
+        capture_output=True, text=True, timeout=1800, check=False, cwd=TESTS.parent,
     )
     print(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,28 +1,25 @@
-"""training/train_reader.py's example builders (no torch: only main() trains)."""
+"""The sentence reader's example builders (training/reader_data.py, training/squad.py; no torch: only main() trains).
+
+The repository's top is on the path in tests (pyproject.toml's ``pythonpath``), as it is for
+``python -m training.…`` run from there.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import random
-from pathlib import Path
+from types import SimpleNamespace
 
-SCRIPT = Path(__file__).resolve().parents[1] / "training" / "train_reader.py"
+import pytest
 
-
-def load():
-    spec = importlib.util.spec_from_file_location("train_reader", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from training import loop, reader_data, squad
 
 
 def test_a_swapped_twin_changes_one_name_or_figure_the_answer_holds_for_one_it_does_not():
-    tr = load()
     span = "Beyoncé released Dangerously in Love in 2003, with Jay-Z on one track."
     article = {"name": ["Beyoncé", "Destiny's Child", "Kelly Rowland"], "year": ["2003", "2006"], "figure": ["20"]}
     seen = set()
     for seed in range(40):
-        twin = tr.swapped_question("When did Beyoncé release Dangerously in Love?", span, article, random.Random(seed))
+        twin = reader_data.swapped_question("When did Beyoncé release Dangerously in Love?", span, article, random.Random(seed))
         assert twin is not None
         seen.add(twin)
     # Capitalised runs of the question that the span holds ("Beyoncé", "Dangerously", "Love":
@@ -30,22 +27,71 @@ def test_a_swapped_twin_changes_one_name_or_figure_the_answer_holds_for_one_it_d
     q = "When did Beyoncé release Dangerously in Love?"
     expected = {q.replace(old, new) for old in ("Beyoncé", "Dangerously", "Love") for new in ("Destiny's Child", "Kelly Rowland")}
     assert seen <= expected and len(seen) >= 4
-    assert tr.swapped_question("In 2003 who sang on it?", "It came out in 2003.", article, random.Random(0)) == \
+    assert reader_data.swapped_question("In 2003 who sang on it?", "It came out in 2003.", article, random.Random(0)) == \
         "In 2006 who sang on it?"  # a year for a year
 
 
 def test_no_twin_when_the_question_names_nothing_its_answer_holds():
-    tr = load()
     article = {"name": ["Paris", "Lyon"], "year": ["1900"]}
-    assert tr.swapped_question("What is the capital?", "Paris is the capital.", article, random.Random(0)) is None
-    assert tr.swapped_question("Why did Rome fall?", "It fell slowly.", article, random.Random(0)) is None
+    assert reader_data.swapped_question("What is the capital?", "Paris is the capital.", article, random.Random(0)) is None
+    assert reader_data.swapped_question("Why did Rome fall?", "It fell slowly.", article, random.Random(0)) is None
     # Nothing of the same kind to swap in: no twin either.
-    assert tr.swapped_question("When did Paris grow?", "Paris and Lyon grew.", {"name": ["Paris", "Lyon"]}, random.Random(0)) is None
+    assert reader_data.swapped_question("When did Paris grow?", "Paris and Lyon grew.", {"name": ["Paris", "Lyon"]}, random.Random(0)) is None
 
 
 def test_the_heldout_articles_are_drawn_from_those_without_unanswerable_questions():
-    tr = load()
     data = {"data": [{"title": f"a{i}", "paragraphs": [{"qas": [{"is_impossible": i % 3 == 0}]}]} for i in range(12)]}
-    held = tr.heldout_titles(data, 13, 4)
-    assert len(held) == 4 and held == tr.heldout_titles(data, 13, 4)
+    held = squad.heldout_titles(data, 13, 4)
+    assert len(held) == 4 and held == squad.heldout_titles(data, 13, 4)
     assert not held & {"a0", "a3", "a6", "a9"}
+
+
+PARAGRAPH = (
+    "The inspectors visited the bus depot in March 2019 and found the brakes worn. "
+    "Yes. "
+    "It was not the first time. "
+    "The operator replaced every brake pad within a fortnight, at a cost of 40,000 pounds."
+)
+
+
+def test_training_spans_are_the_candidates_the_reader_weighs_at_run_time(tmp_path, fake_encoder):
+    """reader_data.spans_of cuts a paragraph as reader.candidates cuts a passage: the lone "Yes." is no
+    candidate (too few content words), the pairs are those text.joins allows (the copy it replaced kept "Yes.")."""
+    from reportqa import Assistant
+    from reportqa.reader import candidates
+
+    (tmp_path / "report.txt").write_text(PARAGRAPH, encoding="utf-8")
+    a = Assistant(tmp_path / "report.txt", tmp_path / "index", encoder=fake_encoder, reader="linear", notify=lambda m: None)
+    a.load()
+    assert len(a.index.chunks) == 1
+    at_run_time = {(c.start, c.end, c.width) for c in candidates(a.query("When did the inspectors visit the depot?"))}
+    sentences, spans = reader_data.spans_of(PARAGRAPH)
+    assert set(spans) == at_run_time
+    yes = PARAGRAPH.index("Yes.")
+    assert (yes, yes + 4) in sentences and (yes, yes + 4, 1) not in spans
+
+
+def test_a_checkpoint_keeps_its_format_and_a_run_resumes_from_it(tmp_path):
+    """loop.py's checkpoint is the one both trainers wrote before it existed, so a run started then resumes."""
+    torch = pytest.importorskip("torch")
+    said = []
+    args = SimpleNamespace(out=tmp_path, resume=False, freeze_word_embeddings=False, lr=1e-2, warmup=0.1)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    optimizer, schedule = loop.optimiser(model, args, 10, torch)
+    assert loop.resume(args, model, optimizer, schedule, 10, torch, said.append) == loop.Resumed(0, [], False)
+    model(torch.ones(2, 3)).sum().backward()
+    optimizer.step()
+    schedule.step()
+    loop.save_checkpoint(tmp_path, model, optimizer, schedule, 1, [(1, 0.5)], torch)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert set(state) == {"model", "optimizer", "schedule", "torch_rng", "step", "curve"} and state["step"] == 1
+
+    assert loop.resume(args, model, optimizer, schedule, 10, torch, said.append) is None  # no --resume: refused
+    assert "pass --resume" in said[-1]
+    args.resume = True
+    again = torch.nn.Linear(3, 1)
+    optimizer2, schedule2 = loop.optimiser(again, args, 10, torch)
+    at = loop.resume(args, again, optimizer2, schedule2, 10, torch, said.append)
+    assert (at.step, at.curve, at.resumed) == (1, [(1, 0.5)], True) and said[-1] == "resumed at step 1 of 10"
+    assert torch.equal(again.weight, model.weight) and schedule2.get_last_lr() == schedule.get_last_lr()

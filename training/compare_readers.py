@@ -1,9 +1,9 @@
 """The passage reader against the shipped sentence reader, on the same held-out questions and passages.
 
-    python training/compare_readers.py --run training/runs/span-proto        # a run's torch model
-    python training/compare_readers.py --onnx src/reportqa/models/span_reader.onnx
+    python -m training.compare_readers --run training/runs/span-proto        # a run's torch model
+    python -m training.compare_readers --onnx src/reportqa/models/span_reader.onnx
 
-Held out: the training articles ``train_reader.heldout_titles`` keeps out (no reader saw
+Held out: the training articles ``squad.heldout_titles`` keeps out (no reader saw
 them), the first ``--questions`` of their shuffled questions, each read once with its
 answer's passage among three and once with three passages that do not answer
 (``span_eval``). Prints both readers' figures as JSON.
@@ -16,18 +16,15 @@ import gzip
 import json
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "training"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub
 
-import span_data  # noqa: E402
-import span_eval  # noqa: E402
-from train_reader import DATA, heldout_titles, spans_of  # noqa: E402
+from training import span_data, span_eval  # noqa: E402
+from training.reader_data import spans_of  # noqa: E402
+from training.squad import DATA, heldout_titles  # noqa: E402
 
 
 def main(argv=None) -> int:

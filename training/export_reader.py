@@ -1,7 +1,7 @@
 """Export a trained reader (``train_reader.py``'s run folder) to the ONNX file reportqa ships.
 
-    python training/export_reader.py                       # training/runs/reader -> src/reportqa/models/reader.onnx
-    python training/export_reader.py --run DIR --out FILE [--store float16|int8|float32]
+    python -m training.export_reader                       # training/runs/reader -> src/reportqa/models/reader.onnx
+    python -m training.export_reader --run DIR --out FILE [--store float16|int8|float32]
 
 The graph is reportqa's own (``models.graph``, classifier head with token types), built
 from the trained weights without torch. By default its weights are stored in half
@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

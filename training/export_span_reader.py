@@ -1,6 +1,6 @@
 """Export a trained passage reader (``train_span_reader.py``'s run folder) to the ONNX file reportqa ships.
 
-    python training/export_span_reader.py --run DIR [--out FILE] [--store float16|float32]
+    python -m training.export_span_reader --run DIR [--out FILE] [--store float16|float32]
 
 The graph is reportqa's own (``models.graph``, span head with token types), built from the
 trained weights without torch, stored in half precision with a cast to float32 after each
@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402

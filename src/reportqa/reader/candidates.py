@@ -7,6 +7,7 @@ when the two read as one thought. Every reader scores the same candidates.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..text import is_heading, joins
@@ -31,20 +32,36 @@ def _candidates(query: Query, min_terms: int) -> list[Candidate]:
     for rank, cid in enumerate(query.top_passages):
         chunk = query.index.chunks[cid]
         first = int(table.starts[cid])
-        n = len(chunk.sentences)
-        for j in range(n):
-            for width in (1, 2):
-                if j + width > n:
-                    break
-                a, b = chunk.sentences[j][0], chunk.sentences[j + width - 1][1]
-                if width == 1 and (
-                    len(table.term_sets[first + j]) < min_terms or (min_terms and is_heading(table.texts[first + j]))
-                ):
-                    continue  # a caption, a stray label ("| Google Maps") or a heading is no answer on its own
-                if width == 2 and (b - a > s.answer_max_chars or not joins(table.texts[first + j], table.texts[first + j + 1])):
-                    continue  # too long, or not one thought (a heading beside prose, two bullets)
-                spans.append(Candidate(cid, a, b, range(first + j, first + j + width), rank))
+        for j, width in passage_spans(
+            chunk.sentences, lambda j: table.texts[first + j], lambda j: len(table.term_sets[first + j]), min_terms, s.answer_max_chars
+        ):
+            a, b = chunk.sentences[j][0], chunk.sentences[j + width - 1][1]
+            spans.append(Candidate(cid, a, b, range(first + j, first + j + width), rank))
     return spans
+
+
+def passage_spans(
+    sentences: Sequence[tuple[int, int]], text: Callable[[int], str], term_count: Callable[[int], int], min_terms: int, max_chars: int
+) -> list[tuple[int, int]]:
+    """The candidates of one passage as (first sentence, width 1 or 2), in sentence order, single before pair.
+
+    ``sentences`` are the passage's (start, end) offsets, ``text(j)`` sentence j's text and
+    ``term_count(j)`` its number of distinct content words (``text.terms``). Training
+    (``training/reader_data.py``) cuts its examples with this too, so it reads what use reads.
+    """
+    out: list[tuple[int, int]] = []
+    n = len(sentences)
+    for j in range(n):
+        for width in (1, 2):
+            if j + width > n:
+                break
+            a, b = sentences[j][0], sentences[j + width - 1][1]
+            if width == 1 and (term_count(j) < min_terms or (min_terms and is_heading(text(j)))):
+                continue  # a caption, a stray label ("| Google Maps") or a heading is no answer on its own
+            if width == 2 and (b - a > max_chars or not joins(text(j), text(j + 1))):
+                continue  # too long, or not one thought (a heading beside prose, two bullets)
+            out.append((j, width))
+    return out
 
 
 def extend_yes_no(query: Query, best: Candidate | None) -> Candidate | None:

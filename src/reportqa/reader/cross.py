@@ -6,7 +6,7 @@ behind the linear features cannot. It is slower (milliseconds per candidate), so
 it reads only the ``candidates`` best spans by the linear reader's own score (its
 shipped fit, ``linear.json``), batched in ONNX Runtime calls of similar lengths. Its logits become
 features of the same kind of linear scorer and abstention models, fitted again with
-them (``cross.json``, by ``benchmarks/fit.py --reader cross``):
+them (``cross.json``, by ``training/fit.py --reader cross``):
 
 * answer features ``reader`` (the logit; spans it did not read get the lowest
   logit read, minus one) and ``best_reader`` (1 for the span it rates highest);

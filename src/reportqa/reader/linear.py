@@ -10,7 +10,7 @@
   nearest passage than answerable ones do.
 
 The fitted numbers are data, ``linear.json`` beside this file, written by
-``benchmarks/fit.py`` and keyed by feature name; loading refuses a file whose
+``training/fit.py`` and keyed by feature name; loading refuses a file whose
 names are not exactly the features the code computes.
 
 A second reader can reuse this scorer with more features: ``LinearReader(params,
@@ -112,7 +112,7 @@ class LinearParams:
         missing = [n for n in names if n not in self.answer]
         if missing:
             raise ReaderError(f"The reader parameters have no answer weights for {', '.join(missing)}: "
-                              "refit them with `python benchmarks/fit.py`.")
+                              "refit them with `python -m training.fit`.")
         return np.asarray([self.answer[n] for n in names], dtype=np.float64)
 
     def with_answer_weights(self, **weights: float) -> "LinearParams":
@@ -140,7 +140,7 @@ class LinearParams:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ReaderError(f"{source} is not a linear reader's parameter file (no \"format\": \"{FORMAT}\").")
         if data.get("version") != VERSION:
-            raise ReaderError(f"{source} has version {data.get('version')!r}; this reportqa reads version {VERSION}. Refit with benchmarks/fit.py.")
+            raise ReaderError(f"{source} has version {data.get('version')!r}; this reportqa reads version {VERSION}. Refit with training/fit.py.")
         try:
             params = cls(
                 answer=_numbers(data["answer"]["weights"]),
@@ -191,7 +191,7 @@ class LinearParams:
         if problems:
             raise ReaderError(
                 f"{source} do not match the features this reportqa computes ({' | '.join(problems)}). "
-                "Refit them with `python benchmarks/fit.py`."
+                "Refit them with `python -m training.fit`."
             )
 
 

@@ -5,7 +5,7 @@ reads the question with each of the ``passages`` best passages whole, in one ONN
 call, and scores every span of them and "no answer". A candidate (a sentence, or an allowed
 pair) scores the best span inside it, as a margin over its passage's "no answer" score;
 that becomes features of the same kind of linear scorer and abstention models as the cross
-reader's, fitted again with them (``span.json``, by ``benchmarks/fit.py --reader span``):
+reader's, fitted again with them (``span.json``, by ``training/fit.py --reader span``):
 
 * answer features ``span`` (the margin; candidates of passages not read, or holding no
   whole span, get the lowest margin read, minus one) and ``best_span`` (1 for the best);
