@@ -568,7 +568,7 @@ def test_eval_missing_question_file_exits_2(capsys, fake, tmp_path):
 
 def test_cli_and_repl_import_nothing_heavy():
     code = (
-        "import sys; import reportqa.cli, reportqa.repl, reportqa.render; "
+        "import sys; import reportqa.cli, reportqa.ui.repl, reportqa.render; "
         "from reportqa.cli import build_parser; build_parser(); "
         "heavy = [m for m in ('numpy', 'torch', 'sentence_transformers', 'tokenizers', "
         "'reportqa.assistant', 'reportqa.index') if m in sys.modules]; print(heavy)"
