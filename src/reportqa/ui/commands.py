@@ -46,12 +46,13 @@ class Chat(Protocol):
     @property
     def style(self) -> render.Style: ...
 
-    def say(self, text: str) -> None: ...
-
-    def confirm(self, text: str) -> None:
-        """A one-line confirmation: into JSON Lines only answers go, so there it goes to stderr."""
+    def say(self, text: str) -> None:
+        """Human text: the terminal, or in JSON Lines stderr (the session's one rule)."""
 
     def error(self, message: str) -> None: ...
+
+    def show_json(self, answer: Answer) -> None:
+        """An answer as JSON, as the session writes answers in JSON mode."""
 
     def sources(self) -> dict:
         """``Assistant.sources_info()``, once loading has finished."""
@@ -142,7 +143,7 @@ def cmd_json(chat: Chat, arg: str) -> None:
         return
     chat.say("JSON output on.")
     if chat.last is not None:
-        chat.say(render.answer_json(chat.last, indent=2) + "\n")
+        chat.show_json(chat.last)
 
 
 def cmd_why(chat: Chat, arg: str) -> None:
@@ -154,7 +155,7 @@ def cmd_why(chat: Chat, arg: str) -> None:
 
 def cmd_new(chat: Chat, arg: str) -> None:
     chat.new()
-    chat.confirm("New conversation: the next question is read on its own.")
+    chat.say("New conversation: the next question is read on its own.")
 
 
 BODIES: dict[str, Callable[[Chat, str], None]] = {

@@ -8,6 +8,8 @@ assistant or prompt_toolkit, so tests drive it with a fake.
 Piped (``piped=True``): each answer in text starts with a ``Q:`` line and blocks are set apart
 by one blank line; an answer's notice and a refused question go to stderr, and a problem
 with the source, the index or the model ends the run (the command line's exit status).
+The one rule of JSON Lines (piped, with --json or /json on): stdout carries only answers,
+one JSON object a line; whatever else the session says goes to stderr.
 """
 
 from __future__ import annotations
@@ -87,14 +89,14 @@ class Session:
         # Asked each time so the text follows a resized terminal.
         return self._style if self._style is not None else render.Style.for_stream(sys.__stdout__)
 
-    def say(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+    @property
+    def json_lines(self) -> bool:
+        """Is stdout JSON Lines now? Then it carries nothing but answers."""
+        return self.piped and self.json_mode
 
-    def confirm(self, text: str) -> None:
-        """A command's one-line confirmation. Into JSON Lines (piped, with --json or /json on)
-        only answers go: there it goes to stderr, where the errors go."""
-        stream = self.err if self.piped and self.json_mode else self.out
+    def say(self, text: str) -> None:
+        """What the session says besides answers; in JSON Lines it goes to stderr."""
+        stream = self.err if self.json_lines else self.out
         stream.write(text + "\n")
         stream.flush()
 
