@@ -452,9 +452,40 @@ def test_piped_new_in_plain_mode_still_says_so(capsys, fake, monkeypatch):
 def test_piped_json_command_switches_to_json_lines(capsys, fake, monkeypatch):
     stdin(monkeypatch, "/json\nwho is the depot manager\n")
     assert cli.main([]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "JSON output on."
-    assert valid_answer(json.loads(lines[1]))["question"] == "who is the depot manager"
+    captured = capsys.readouterr()
+    # "JSON output on." used to be the first line of the JSON Lines: now it goes to stderr.
+    assert captured.err == "JSON output on.\n"
+    (line,) = captured.out.splitlines()
+    assert valid_answer(json.loads(line))["question"] == "who is the depot manager"
+
+
+def test_piped_json_toggles_between_text_and_json_lines(capsys, fake, monkeypatch):
+    # /json on after an answer writes that answer first, as one JSON line (it used to be indented).
+    stdin(monkeypatch, "who is the depot manager\n/json\nprice of tea\n/json\n/k 1\n")
+    assert cli.main([]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "JSON output on.\n"
+    _, json_lines, tail = captured.out.split("\n\n")[-3:]
+    assert captured.out.startswith("Q: who is the depot manager\nThe depot manager, Ann Lee")
+    first, second, off = json_lines.splitlines()
+    assert [valid_answer(json.loads(line))["question"] for line in (first, second)] == ["who is the depot manager", "price of tea"]
+    assert off == "JSON output off."
+    assert tail == "Showing 1 passage per answer from now on.\n"
+
+
+def test_piped_json_lines_hold_nothing_but_answers(capsys, fake, monkeypatch):
+    # /k N and every other command used to write plain-text lines among the JSON Lines.
+    lines = "who is the depot manager\n/k 2\n/k\n/why\n/show 1\n/sources\n/help\n/nope\n/new\nprice of tea\n"
+    stdin(monkeypatch, lines)
+    assert cli.main(["--json"]) == 0
+    captured = capsys.readouterr()
+    objects = [valid_answer(json.loads(line)) for line in captured.out.splitlines()]
+    assert [(o["question"], len(o["citations"])) for o in objects] == [("who is the depot manager", 3), ("price of tea", 2)]
+    err = captured.err
+    for said in ("Showing 2 passages per answer from now on.\n", "Showing 2 passages per answer. Change it",
+                 "lexical", "(cited)", "source:  report.txt", "Type a question", "unknown command /nope.",
+                 "New conversation"):
+        assert said in err, said
 
 
 # -- index ----------------------------------------------------------------------------
@@ -568,7 +599,7 @@ def test_eval_missing_question_file_exits_2(capsys, fake, tmp_path):
 
 def test_cli_and_repl_import_nothing_heavy():
     code = (
-        "import sys; import reportqa.cli, reportqa.repl, reportqa.render; "
+        "import sys; import reportqa.cli, reportqa.ui.repl, reportqa.render; "
         "from reportqa.cli import build_parser; build_parser(); "
         "heavy = [m for m in ('numpy', 'torch', 'sentence_transformers', 'tokenizers', "
         "'reportqa.assistant', 'reportqa.index') if m in sys.modules]; print(heavy)"

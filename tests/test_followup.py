@@ -14,7 +14,8 @@ from prompt_toolkit.output import DummyOutput
 
 from reportqa import render
 from reportqa.conversation import Conversation, is_followup
-from reportqa.repl import Backend, Repl
+from reportqa.ui.repl import Repl
+from reportqa.ui.session import Backend
 
 DATA = Path(__file__).resolve().parent / "data"
 FOLLOWUPS = [json.loads(line) for line in (DATA / "followups.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -167,7 +168,8 @@ def test_the_chat_shows_a_follow_up_on_one_dim_line_and_new_forgets_it(forget):
 def test_new_is_listed_in_help_and_completed_by_tab():
     from prompt_toolkit.document import Document
 
-    from reportqa.repl import COMMANDS, CommandCompleter
+    from reportqa.ui.commands import COMMANDS
+    from reportqa.ui.repl import CommandCompleter
 
     assert "/new" in COMMANDS
     found = [c.text for c in CommandCompleter(lambda name: "").get_completions(Document("/n"), None)]

@@ -14,10 +14,12 @@ MAX_LINES = 400
 TOO_LONG_FOR_NOW: set[str] = set()
 KNOWN_EDGES: set[tuple[str, str]] = set()
 # LAZY_FACADE: ``reportqa/__init__.py`` gives the public names (``reportqa.Assistant`` …)
-# through a module ``__getattr__`` that imports them on first use, and modules read
-# ``__version__`` from it (cli, index). Those lazy imports never run while the package
-# is being imported, so they are not counted as edges; every other import is, also one
-# inside a function.
+# through a module ``__getattr__`` that imports them on first use (and names their types
+# under ``if TYPE_CHECKING:``), and modules read ``__version__`` from it (cli, index).
+# Those lazy imports never run while the package is being imported, so they are not
+# counted as edges; every other import is, also one inside a function, and also one
+# under ``if TYPE_CHECKING:`` elsewhere: a module that needs another's types only to
+# type-check still depends on it, and a cycle of such imports is still a cycle.
 
 
 def modules() -> dict[str, Path]:
@@ -36,16 +38,17 @@ def _type_checking_only(node: ast.AST) -> bool:
 
 
 def imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """The package modules that ``name`` imports when it runs (anywhere in it, also inside
-    functions), leaving out ``if TYPE_CHECKING:`` blocks, which never run."""
+    """The package modules that ``name`` imports (anywhere in it: inside functions, and under
+    ``if TYPE_CHECKING:``), leaving out a package ``__init__``'s lazy facade (LAZY_FACADE)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if path.name == "__init__.py" and isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
-            return  # a package's lazy public names: they point down by design (see LAZY_FACADE)
-        if _type_checking_only(node):
-            for child in node.orelse:
+        if path.name == "__init__.py" and (
+            (isinstance(node, ast.FunctionDef) and node.name == "__getattr__") or _type_checking_only(node)
+        ):
+            # a package's lazy public names and their types: they point down by design (see LAZY_FACADE)
+            for child in getattr(node, "orelse", []):
                 visit(child)
             return
         if isinstance(node, ast.Import):
@@ -126,8 +129,9 @@ def test_the_cycle_finder_finds_cycles():
 def test_relative_imports_resolve():
     graph = import_graph()
     assert "reportqa.models.encoder" in graph["reportqa.models.onnx_encoder"]
-    assert "reportqa.render" in graph["reportqa.commands"]  # `from . import render`
-    assert "reportqa.repl" not in graph["reportqa.commands"]  # only under TYPE_CHECKING
+    assert "reportqa.render" in graph["reportqa.ui.commands"]  # `from .. import render`
+    assert "reportqa.ui.commands" in graph["reportqa.ui.session"]  # `from . import commands`
+    assert "reportqa.results" in graph["reportqa.ui.commands"]  # only under TYPE_CHECKING: counted too
 
 
 def test_no_module_is_too_long():

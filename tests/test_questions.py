@@ -207,9 +207,10 @@ def test_repl_shows_one_error_line_for_bad_questions_and_goes_on(bundled):
     from prompt_toolkit.output import DummyOutput
 
     from reportqa import render
-    from reportqa import repl as repl_mod
+    from reportqa.ui import repl as repl_mod
+    from reportqa.ui import session as session_mod
 
-    backend = repl_mod.Backend(
+    backend = session_mod.Backend(
         ask=lambda q, k: bundled.answer(q, k=k),
         sources=bundled.sources_info,
         surroundings=lambda c, n: bundled.surroundings(c, n),

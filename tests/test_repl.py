@@ -17,8 +17,10 @@ from prompt_toolkit.output import DummyOutput
 
 from reportqa import render
 from reportqa.errors import IndexError_
-from reportqa.repl import Backend, CommandCompleter, Repl, history_path, open_history
+from reportqa.paths import history_path
 from reportqa.results import Answer, Citation, Quote
+from reportqa.ui.repl import CommandCompleter, Repl, open_history
+from reportqa.ui.session import Backend
 
 CTRL_C, CTRL_D = "\x03", "\x04"
 
@@ -619,11 +621,11 @@ def test_a_quote_inside_a_longer_passage_is_cited_at_its_own_line():
 def test_one_list_of_commands_drives_help_completion_dispatch_and_the_docs():
     from pathlib import Path
 
-    from reportqa.repl import COMMANDS
+    from reportqa.ui import commands
+    from reportqa.ui.commands import COMMANDS
 
-    repl = Repl(backend_for(FakeAssistant()), out=io.StringIO(), style=render.Style())
     for name in COMMANDS:
-        assert name == "/quit" or callable(getattr(repl, "cmd_" + name[1:]))
+        assert name == "/quit" or callable(getattr(commands, "cmd_" + name[1:]))
     docs = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
     table = docs.split("## Commands", 1)[1].split("\n\n")[1]
     assert re.findall(r"^\| `(/\w+)", table, re.M) == list(COMMANDS)

@@ -56,7 +56,8 @@ assert cli.main(["chat"]) == 0
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from reportqa import render
-from reportqa.repl import Backend, Repl
+from reportqa.ui.repl import Repl
+from reportqa.ui.session import Backend
 bundled = Assistant()
 out = io.StringIO()
 repl = Repl(Backend(ask=lambda q, k: bundled.answer(q, k=k), sources=bundled.sources_info,

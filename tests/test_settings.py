@@ -17,7 +17,6 @@ from reportqa import cli, render
 from reportqa.assistant import Assistant, answer
 from reportqa.conversation import Conversation
 from reportqa.errors import ReportQAError, SettingsError
-from reportqa.repl import Backend, Repl
 from reportqa.settings import (
     DEFAULT,
     DEFAULT_K,
@@ -30,6 +29,8 @@ from reportqa.settings import (
     Settings,
     check_k,
 )
+from reportqa.ui.repl import Repl
+from reportqa.ui.session import Backend
 
 
 def test_the_defaults_are_valid_and_a_valid_change_is_kept():

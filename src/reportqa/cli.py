@@ -136,81 +136,29 @@ def answer_lines(
 ) -> int:
     """Non-terminal input: answer each non-empty line, plain text or JSON Lines.
 
-    A line that starts with "/" is a chat command, run by the chat's own code
-    (/k and /json change what follows, /quit stops); its errors go to stderr.
-    A bare "quit" or "exit" stops too, as it does in the chat.
+    The chat's own session runs each line (``ui/session.py``): a line that starts with "/"
+    is a chat command (/k and /json change what follows, /quit stops), and a bare "quit"
+    or "exit" stops too. Each line is read on its own (no follow-ups), and errors go to stderr.
     """
-    from .repl import Backend, Repl, is_leave_word
+    from .ui.session import Backend, Session
 
-    style = render.Style(color=False, width=render.terminal_width(out))
-    out = _Tail(out)
     backend = Backend(
         ask=lambda question, n: assistant.answer(question, k=n),
         sources=assistant.sources_info,
         surroundings=assistant.surroundings,
     )
-    repl = Repl(backend, out=out, err=sys.stderr, style=style, k=k, json_mode=json_mode, piped=True)
+    style = render.Style(color=False, width=render.terminal_width(out))
+    session = Session(backend, out=out, err=sys.stderr, style=style, k=k, json_mode=json_mode, piped=True)
     for line in lines:
-        question = line.strip()
-        if not question:
-            continue
-        if is_leave_word(question):
+        if not session.handle(line):
             break
-        if question.startswith("/"):
-            if not repl.json_mode:
-                out.gap()
-            if not repl.command(question):
-                break
-            continue
-        try:
-            answer = assistant.answer(question, k=repl.k)
-        except QuestionError as exc:
-            print(
-                f"reportqa: {render.printable(str(exc))} (question: {render.printable(question)[:80]})",
-                file=sys.stderr,
-            )
-            continue
-        repl.last = answer
-        if answer.notice:
-            stderr_notice(answer.notice)
-        if repl.json_mode:
-            out.write(render.answer_json(answer) + "\n")
-        else:
-            out.gap()
-            out.write(render.paragraph("Q: " + render.printable(answer.question), style) + "\n")
-            out.write(render.answer_text(answer, style) + "\n")
-        out.flush()
     return EXIT_OK
-
-
-class _Tail:
-    """A text stream that remembers how its output ends, to put one blank line between blocks."""
-
-    def __init__(self, stream: TextIO):
-        self.stream, self.tail, self.pending = stream, "", False
-
-    def write(self, text: str) -> int:
-        if self.pending and text:
-            self.pending = False
-            if self.tail and self.tail != "\n\n":
-                self.write("\n")
-        self.tail = (self.tail + text)[-2:]
-        return self.stream.write(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def isatty(self) -> bool:
-        return False
-
-    def gap(self) -> None:
-        """A blank line before what is written next, unless it is the first output or follows one."""
-        self.pending = True
 
 
 def chat_terminal(args: argparse.Namespace) -> int:
     from .conversation import Conversation
-    from .repl import Backend, Repl, open_history
+    from .ui.repl import Repl, open_history
+    from .ui.session import Backend
 
     if args.source is not None:
         from .ingest import check_source
