@@ -158,12 +158,19 @@ class Pipeline:
             question = text  # what was asked of the report, cut (the notice says so), not a megabyte echoed back
         query = self.query(text)
         decision = self.decide(query)
-        answer = self._answer(question, notice, query, decision, k, decision.answered)
+        span = None
+        if decision.span is not None:  # a passage reader's answer span, inside the chosen candidate
+            where, said = quote(query.index, (decision.choice_chunk, decision.span.start, decision.span.end))
+            span = SpanFound(where, said, round(decision.span.score, 4), round(decision.span.null, 4))
+        # What /why shows of the decision, the same whether the answer is given or withheld.
+        why = {"considered": considered(query.index, decision), "threshold": self.threshold, "span_found": span}
+        answer = self._answer(question, notice, query, decision, k, decision.answered, why)
         if not decision.answered and decision.best is not None:
-            answer = dataclasses.replace(answer, withheld=self._answer(question, notice, query, decision, k, True))
+            answer = dataclasses.replace(answer, withheld=self._answer(question, notice, query, decision, k, True, why))
         return answer
 
-    def _answer(self, question: str, notice: str, query: Query, decision: Decision, k: int, answered: bool) -> Answer:
+    def _answer(self, question: str, notice: str, query: Query, decision: Decision, k: int, answered: bool,
+                why: dict) -> Answer:
         """The Answer to the decision: the chosen span's passage cited first when answered, then the best-ranked others."""
         index, ranking, best, p = query.index, query.ranking, decision.best, decision.p
         order = [int(i) for i in ranking.order[: max(k, 1)]]
@@ -174,19 +181,11 @@ class Pipeline:
             order = [best.chunk_id] + order[: k - 1]
         order = order[:k]
         citations = tuple(citation(index.chunks[i], float(ranking.fused[i])) for i in order)
-        span = None
-        if decision.span is not None:  # a passage reader's answer span, inside the chosen candidate
-            where, said = quote(index, (decision.choice_chunk, decision.span.start, decision.span.end))
-            span = SpanFound(where, said, round(decision.span.score, 4), round(decision.span.null, 4))
-        why = {
-            "signals": tuple(signals(ranking, i) for i in order),
-            "considered": considered(index, decision),
-            "threshold": self.threshold,
-            "span_found": span,
-        }
+        why = why | {"signals": tuple(signals(ranking, i) for i in order)}
         if not answered or best is None:
             return Answer(question, False, "", round(p, 4), citations, None, notice=notice, **why)
         where, text = quote(index, best.span)
+        span = why["span_found"]
         return Answer(question, True, text, round(p, 4), citations, where, notice=notice,
                       span=span.quote if span is not None else None, **why)
 
