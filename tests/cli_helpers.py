@@ -1,17 +1,29 @@
-"""A deterministic fake of ``reportqa.assistant.Assistant`` for the CLI and REPL tests.
+"""A deterministic fake of ``reportqa.assistant.Assistant`` for the CLI and REPL tests, and what the
+command-line tests share: the JSON schema of an answer, a fake terminal and the fixtures that route
+``reportqa.cli`` to the fake.
 
-It answers from a tiny report by word overlap, with real offsets, so the
+The fake answers from a tiny report by word overlap, with real offsets, so the
 rendering code sees the same shapes as with the real core.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from reportqa import cli, render
 from reportqa.errors import IndexError_, QuestionError
 from reportqa.results import Answer, Citation, Quote, Signals
+from reportqa.ui.repl import Repl
+from reportqa.ui.session import Backend
 
 REPORT = (
     "Inspection report\n"
@@ -125,3 +137,105 @@ class BrokenAssistant(FakeAssistant):
 
     def build(self, force: bool = False, progress=None):
         raise IndexError_("Cannot write the index folder /nowhere: choose another with --index.")
+
+
+# -- what the command-line tests share ----------------------------------------------------
+
+CITATION_SCHEMA = {
+    "type": "object",
+    "required": ["source", "start", "end", "line", "paragraph", "text", "score"],
+    "properties": {
+        "source": {"type": "string", "minLength": 1},
+        "start": {"type": "integer", "minimum": 0},
+        "end": {"type": "integer", "minimum": 0},
+        "line": {"type": "integer", "minimum": 1},
+        "paragraph": {"type": "integer", "minimum": 1},
+        "text": {"type": "string", "minLength": 1},
+        "score": {"type": "number"},
+    },
+    "additionalProperties": False,
+}
+ANSWER_SCHEMA = {
+    "type": "object",
+    "required": ["question", "answered", "text", "confidence", "citations"],
+    "properties": {
+        "question": {"type": "string"},
+        "answered": {"type": "boolean"},
+        "text": {"type": "string"},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "citations": {"type": "array", "items": CITATION_SCHEMA},
+        "quote": {
+            "type": ["object", "null"],
+            "required": ["source", "start", "end", "line", "paragraph"],
+        },
+        "notice": {"type": "string"},
+        # a passage reader's answer span inside the quote, with the quote's fields
+        "span": {"type": "object", "required": ["source", "start", "end", "line", "paragraph"]},
+    },
+    "additionalProperties": False,
+    # Answered: a non-empty quote with its offsets; not answered: no text, no quote.
+    "if": {"properties": {"answered": {"const": True}}},
+    "then": {"properties": {"text": {"minLength": 1}, "quote": {"type": "object"}}},
+    "else": {"properties": {"text": {"maxLength": 0}, "quote": {"type": "null"}}},
+}
+
+
+def valid_answer(obj: dict) -> dict:
+    jsonschema.validate(obj, ANSWER_SCHEMA)
+    for c in obj["citations"]:
+        assert c["end"] - c["start"] == len(c["text"])
+    return obj
+
+
+class Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """Route the CLI to one FakeAssistant and return it."""
+    made = {}
+
+    def make(args, notify):
+        made["it"] = FakeAssistant(args.source, args.index_dir, notify=notify)
+        return made["it"]
+
+    monkeypatch.setattr(cli, "make_assistant", make)
+    return made
+
+
+@pytest.fixture
+def broken(monkeypatch):
+    monkeypatch.setattr(
+        cli, "make_assistant", lambda args, notify: BrokenAssistant(args.source, args.index_dir)
+    )
+
+
+def stdin(monkeypatch, text: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+
+# -- what the REPL tests share ------------------------------------------------------------
+
+CTRL_C, CTRL_D = "\x03", "\x04"
+
+
+def backend_for(fake: FakeAssistant, **changes) -> Backend:
+    return Backend(
+        ask=changes.pop("ask", fake.answer),
+        sources=fake.sources_info,
+        surroundings=fake.surroundings,
+        **changes,
+    )
+
+
+def run_repl(keys: str, backend: Backend | None = None, *, width: int = 60, **options):
+    """Type ``keys`` into a fresh REPL, then Ctrl-D; return (status, transcript, fake)."""
+    fake = FakeAssistant()
+    out = io.StringIO()
+    repl = Repl(backend or backend_for(fake), out=out, style=render.Style(width=width), **options)
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys + CTRL_D)
+        status = repl.run(repl.session(input=pipe, output=DummyOutput()))
+    return status, out.getvalue(), fake

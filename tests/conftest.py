@@ -17,7 +17,12 @@ import pytest
 
 from reportqa.embed import Tokens
 
+# The command-line tests' fixtures (`fake`, `broken`: reportqa.cli routed to cli_helpers.FakeAssistant).
+pytest_plugins = ["cli_helpers"]
+
 TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent  # the checkout's top
+DATA = TESTS / "data"  # question sets and sample reports, written before measuring
 
 PIECE = re.compile(r"\w{1,6}|[^\w\s]")  # long words count as several pieces, like wordpieces
 
@@ -108,6 +113,17 @@ class FakeReader:
 @pytest.fixture
 def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
+
+
+@pytest.fixture
+def built(tiny_source, tmp_path, fake_encoder):
+    """A fresh index of the tiny report in tmp_path/index: (source folder, index folder)."""
+    from reportqa.index import ensure_index
+
+    index_dir = tmp_path / "index"
+    _, summary = ensure_index(tiny_source, index_dir, fake_encoder)
+    assert summary is not None and summary.chunks > 0
+    return tiny_source, index_dir
 
 
 @pytest.fixture(scope="session")

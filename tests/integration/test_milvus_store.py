@@ -19,7 +19,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
-from conftest import TESTS, TINY_REPORT, FakeEncoder, FakeReader
+from conftest import TESTS, FakeEncoder, FakeReader
 
 from reportqa.assistant import Assistant
 from reportqa.errors import StoreError

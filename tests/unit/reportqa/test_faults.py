@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TESTS
+from conftest import ROOT
 
 from reportqa import faults
 
-SRC = TESTS.parent / "src" / "reportqa"
+SRC = ROOT / "src" / "reportqa"
 
 
 def test_every_fault_point_is_in_the_code_and_every_call_names_a_known_point():

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import TESTS, FakeEncoder
+from conftest import ROOT, FakeEncoder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,7 +157,7 @@ def test_memory_stays_flat_over_10000_answers():
     """benchmarks/soak.py in a fresh process; measured +2.0 MB over 10,000 answers (the bounded stem cache)."""
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.soak", "--answers", "10000", "--max-growth-mb", "20"],
-        capture_output=True, text=True, timeout=1800, check=False, cwd=TESTS.parent,
+        capture_output=True, text=True, timeout=1800, check=False, cwd=ROOT,
     )
     print(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr

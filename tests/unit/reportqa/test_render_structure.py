@@ -4,17 +4,17 @@ stay exact slices of the file."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
+from conftest import DATA, ROOT
 
 from reportqa import render
 from reportqa.results import Answer, Citation, Quote
 
-REPORT_PATH = Path(__file__).resolve().parent / "data" / "water-report.md"
+REPORT_PATH = DATA / "water-report.md"
 with open(REPORT_PATH, encoding="utf-8", newline="") as f:
     REPORT = f.read()
-BUNDLED_PATH = Path(__file__).resolve().parents[1] / "source_text" / "iopc-operation-amazon.txt"
+BUNDLED_PATH = ROOT / "source_text" / "iopc-operation-amazon.txt"
 with open(BUNDLED_PATH, encoding="utf-8", newline="") as f:
     BUNDLED = f.read()
 

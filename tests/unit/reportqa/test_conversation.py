@@ -1,14 +1,14 @@
-"""Follow-up questions in a chat: detection, the conversation's memory, /new, and the gain on
-tests/data/followups.jsonl (each pair written from what a reader would ask, before measuring)."""
+"""Follow-up questions in a chat: detection on tests/data/followups.jsonl and not_followups.jsonl, the
+conversation's memory and /new. The gain with the real model is in tests/quality/test_followup_accuracy.py."""
 
 from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from cli_helpers import FakeAssistant
+from conftest import DATA
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
@@ -17,7 +17,6 @@ from reportqa.conversation import Conversation, is_followup
 from reportqa.ui.repl import Repl
 from reportqa.ui.session import Backend
 
-DATA = Path(__file__).resolve().parent / "data"
 FOLLOWUPS = [json.loads(line) for line in (DATA / "followups.jsonl").read_text(encoding="utf-8").splitlines()]
 STANDALONE = [json.loads(line) for line in (DATA / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
 # Complete questions holding "they", "it" or "any", and greetings, each after a previous question
@@ -174,30 +173,3 @@ def test_new_is_listed_in_help_and_completed_by_tab():
     assert "/new" in COMMANDS
     found = [c.text for c in CommandCompleter(lambda name: "").get_completions(Document("/n"), None)]
     assert found == ["/new"]
-
-
-def test_follow_ups_score_better_with_the_previous_question(bundled):
-    """The real model on the follow-up set: the gold passage is found first far more often."""
-    from reportqa.evaluate import evaluate
-
-    class Chat:
-        def __init__(self, a, context: bool):
-            self.a, self.context, self.settings = a, context, a.settings
-            self.abstain_threshold = a.abstain_threshold
-
-        def with_settings(self, s):
-            return Chat(self.a.with_settings(s), self.context)
-
-        def answer(self, question, k=3):
-            if not self.context:
-                return self.a.answer(question, k=k)
-            chat = self.a.chat()
-            chat.ask(previous[question], k=k)
-            return chat.ask(question, k=k)
-
-    previous = {q["q"]: q["previous"] for q in FOLLOWUPS}
-    alone = evaluate(Chat(bundled, False), FOLLOWUPS)["summary"]
-    chained = evaluate(Chat(bundled, True), FOLLOWUPS)["summary"]
-    assert chained["hit@1"] >= alone["hit@1"] + 0.2
-    assert chained["contains_all"] > alone["contains_all"]
-    assert chained["abstain_rate"] == 1.0  # the unanswerable follow-ups are still declined

@@ -7,14 +7,14 @@ are in docs/quality.md).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from reportqa.assistant import Assistant
 from reportqa.evaluate import evaluate, format_report, load_questions
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = ROOT.parent / "shared"
 ARTICLE = SHARED / "benchmarks" / "squad2-articles" / "southern-california"
 
 # measured with the shipped reader ("cross"): hit@1 0.944, hit@3 0.978, contains 0.933 / 0.867

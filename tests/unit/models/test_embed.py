@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from reportqa import embed
 from reportqa.embed import NumpyEncoder, SentenceTransformerEncoder, make_encoder
 from reportqa.errors import ModelError
 
-ROOT = Path(__file__).resolve().parents[1]
 REPORT = (ROOT / "source_text" / "iopc-operation-amazon.txt").read_text("utf-8")
 
 TEXTS = [

@@ -12,18 +12,17 @@ Each store is built from scratch here: an index folder, and a Milvus Lite collec
 from __future__ import annotations
 
 from importlib.util import find_spec
-from pathlib import Path
 
 import pytest
+from conftest import DATA, ROOT
 
 from reportqa.assistant import Assistant
 from reportqa.evaluate import evaluate, load_questions
 from reportqa.settings import DEFAULT
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT.parent / "shared" / "benchmarks" / "squad2-articles" / "southern-california.txt"
 SETS = {
-    "bundled": (ROOT / "source_text", ROOT / "tests" / "data" / "questions.jsonl"),
+    "bundled": (ROOT / "source_text", DATA / "questions.jsonl"),
     "squad": (ARTICLE, ARTICLE.with_suffix(".questions.jsonl")),
 }
 

@@ -8,14 +8,13 @@ the day they are met. The set was never used to fit anything.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
+from conftest import DATA
 
 from reportqa.evaluate import evaluate, format_report, load_questions
 
-ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS = ROOT / "tests" / "data" / "questions.jsonl"
+QUESTIONS = DATA / "questions.jsonl"
 
 
 @pytest.fixture(scope="module")

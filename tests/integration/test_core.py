@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import DATA, ROOT
 
 import reportqa
 from reportqa.assistant import BUNDLED_INDEX, BUNDLED_SOURCE, Assistant
@@ -14,10 +15,9 @@ from reportqa.embed import default_encoder
 from reportqa.index import expected_manifest, read_index, staleness
 from reportqa.results import Answer, Citation
 
-ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "source_text" / "iopc-operation-amazon.txt"
 SHARED_REPORT = ROOT.parent / "shared" / "report" / "iopc-operation-amazon.txt"
-QUESTIONS = [json.loads(line) for line in (ROOT / "tests" / "data" / "questions.jsonl").read_text("utf-8").splitlines() if line.strip()]
+QUESTIONS = [json.loads(line) for line in (DATA / "questions.jsonl").read_text("utf-8").splitlines() if line.strip()]
 
 
 def file_text(name: str, source: Path = BUNDLED_SOURCE) -> str:

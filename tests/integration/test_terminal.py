@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -32,7 +33,6 @@ pytestmark = [
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\r|\x08")
 PROMPT = "reportqa> "
 QUESTION = "When did the IOPC publish the full findings of Operation Amazon?"
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def screen_text(raw: str) -> str:

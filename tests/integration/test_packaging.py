@@ -19,8 +19,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("LICENSE", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
 PROJECT_FOLDERS = ("src", "source_text", "index")
 
