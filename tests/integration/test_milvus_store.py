@@ -197,6 +197,23 @@ def test_empty_store_says_to_index(tmp_path, tiny_source):
         assistant(tiny_source, f"milvus:{tmp_path}/empty.db").answer("When was the roof finished?")
 
 
+@needs_milvus
+def test_more_files_and_passages_than_one_query_returns(tmp_path, tiny_source):
+    """Milvus returns at most 16,384 rows a query: the files and a file's passages are read page by page."""
+    a = assistant(tiny_source, f"milvus:{tmp_path}/store.db")
+    a.build()
+    store = a._open_store()
+    many = 16384 + 500
+    store.client.upsert(store.files_name, [{"source": f"f{i:05d}.txt", "sha": "0" * 64, "chunks": 1, "sentences": 1,
+                                            "unused": [0.0, 0.0]} for i in range(many)])
+    assert len(store.files()) == many + 1  # and report.txt
+    row = {k: v for k, v in store.client.query(store.name, filter='source == "report.txt"', output_fields=["*"], limit=1)[0].items()
+           if k != "sparse"}
+    store.client.upsert(store.name, [row | {"id": f"p{i}", "source": "long.txt", "start": i, "end": i + 1} for i in range(many)])
+    passages = store.passages_of("long.txt")
+    assert len(passages) == many and [c.start for c in passages] == list(range(many))
+
+
 # --- the Milvus Lite server ------------------------------------------------------------
 
 

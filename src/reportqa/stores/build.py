@@ -20,7 +20,7 @@ from ..errors import StoreError
 from ..faults import fault
 from ..index import BuildSummary, Progress, sentence_tokens
 from ..ingest import read_documents
-from .milvus import MAX_FILES, STORE_FORMAT, MilvusStore, expected_manifest, manifest_mismatch
+from .milvus import STORE_FORMAT, MilvusStore, expected_manifest, manifest_mismatch
 from .rows import pack_row
 
 BATCH = 64  # passages embedded and upserted per call
@@ -58,8 +58,6 @@ def sync_store(
         store.create(expected)
     store.load()
     done = store.files()
-    if len(docs) > MAX_FILES:
-        raise StoreError(f"{source} holds {len(docs):,} files; a Milvus store holds at most {MAX_FILES:,}: split it across collections (--store …#NAME).")
     todo = [d for d in docs if (done.get(d.name) or {}).get("sha") != d.sha256]
     gone = sorted(set(done) - {d.name for d in docs})
     chunked = [(d, chunk_documents([d], encoder.count_tokens, encoder.max_tokens)) for d in todo]

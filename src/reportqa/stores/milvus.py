@@ -29,7 +29,7 @@ from .uri import TOKEN_VARIABLE, StoreURI
 
 STORE_FORMAT = 1
 MANIFEST_KEY = "reportqa.manifest"
-MAX_FILES = 16384  # Milvus's largest query result
+PAGE = 4096  # rows a query iterator fetches at a time (Milvus caps one query's result at 16,384)
 CONNECT_TIMEOUT = 10.0  # seconds to reach a server before saying it is down
 INSTALL = "pip install 'reportqa[milvus]'"
 
@@ -193,11 +193,24 @@ class MilvusStore:
         """Each indexed file's row (sha, chunks, sentences), by name."""
         if not self.call("list collections", self.client.has_collection, self.files_name):
             return {}
-        # One query: Milvus caps a query's result window at MAX_FILES rows (Milvus Lite has no
-        # query iterator), so a collection holds at most that many files.
-        rows = self.call("read the files", self.client.query, self.files_name, filter='source != ""',
-                         output_fields=["source", "sha", "chunks", "sentences"], limit=MAX_FILES)
+        rows = self.query_all("read the files", self.files_name, 'source != ""', ["source", "sha", "chunks", "sentences"])
         return {r["source"]: r for r in rows}
+
+    def query_all(self, what: str, collection: str, expr: str, fields: list[str]) -> list[dict]:
+        """Every row that matches, a page at a time: one query returns at most 16,384 rows, so a
+        store with more files, or a file with more passages, is read with a query iterator."""
+
+        def read() -> list[dict]:
+            pages = self.client.query_iterator(collection, batch_size=PAGE, filter=expr, output_fields=fields)
+            out: list[dict] = []
+            try:
+                while page := pages.next():
+                    out.extend(page)
+            finally:
+                pages.close()
+            return out
+
+        return self.call(what, read)
 
     def upsert(self, rows: list[dict]) -> None:
         if rows:
@@ -246,8 +259,8 @@ class MilvusStore:
 
     def passages_of(self, source: str) -> list[Chunk]:
         """Every passage of one file, in order (for the chat's /show)."""
-        rows = self.call("read passages", self.client.query, self.name, filter=f"source == {literal(source)}",
-                         output_fields=["source", "start", "end", "line", "paragraph", "text", "sentences"], limit=16384)
+        rows = self.query_all("read passages", self.name, f"source == {literal(source)}",
+                              ["source", "start", "end", "line", "paragraph", "text", "sentences"])
         rows = sorted(rows, key=lambda r: int(r["start"]))
         return [Chunk(i, r["source"], int(r["start"]), int(r["end"]), int(r["line"]), int(r["paragraph"]), r["text"],
                       tuple((int(a), int(b)) for a, b in json.loads(r["sentences"]))) for i, r in enumerate(rows)]
