@@ -214,6 +214,25 @@ def test_more_files_and_passages_than_one_query_returns(tmp_path, tiny_source):
     assert len(passages) == many and [c.start for c in passages] == list(range(many))
 
 
+@needs_milvus
+def test_upserts_skip_pymilvus_character_walk_but_bad_rows_still_fail(tmp_path, tiny_source):
+    """The per-character check pymilvus runs on a row's strings is off only during reportqa's
+    upserts; a value of the wrong type or too long is still refused, as a StoreError."""
+    from pymilvus.client import entity_helper
+
+    a = assistant(tiny_source, f"milvus:{tmp_path}/store.db")
+    a.build()
+    assert entity_helper.CHECK_STR_ARRAY is True
+    store = a._open_store()
+    row = {k: v for k, v in store.client.query(store.name, filter='source == "report.txt"', output_fields=["*"], limit=1)[0].items()
+           if k != "sparse"}
+    for bad in ({"text": 12345}, {"text": "x" * 70000}):
+        with pytest.raises(StoreError, match="failed to store passages"):
+            store.upsert([row | {"id": "bad"} | bad])
+        assert entity_helper.CHECK_STR_ARRAY is True
+    assert not store.client.query(store.name, filter='id == "bad"', output_fields=["id"], limit=1)
+
+
 # --- the Milvus Lite server ------------------------------------------------------------
 
 
