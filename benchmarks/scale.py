@@ -249,8 +249,8 @@ def main() -> None:
         for n in (int(s) for s in args.sizes.split(",")):
             out = work / f"idx-{n}"
             make_index(base, n, out)
-            res = subprocess.run([sys.executable, __file__, "--child", str(out), "--queries", str(args.queries)],
-                                 capture_output=True, text=True, check=False)
+            res = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child", str(out), "--queries", str(args.queries)],
+                                 capture_output=True, text=True, check=False, cwd=ROOT)
             if res.returncode:
                 sys.exit(res.stderr[-2000:])
             r = json.loads(res.stdout.strip().splitlines()[-1])

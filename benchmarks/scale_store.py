@@ -15,7 +15,6 @@ process: answer() end to end with the real model and reader, the store's part of
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ def fill(base: Path, n: int, store: str, seed: int = 0) -> dict:
     from reportqa.chunking import Chunk
     from reportqa.index import quantise, read_index
     from reportqa.stores import parse_store
-    from reportqa.stores.milvus import MilvusStore, expected_manifest
+    from reportqa.stores.milvus import MilvusStore
     from reportqa.stores.rows import pack_row
 
     index = read_index(base)
@@ -85,7 +84,7 @@ def disk_mb(path: str) -> float:
 
 
 def child(store: str, n_questions: int) -> dict:
-    from scale import peak_mb, questions, rss_mb
+    from benchmarks.scale import peak_mb, questions, rss_mb
 
     started = time.perf_counter()
     from reportqa.assistant import Assistant
@@ -129,9 +128,10 @@ def run(store: str, sizes: list[int], base: Path, n_questions: int) -> list[dict
         if spec.embedded:
             shutil.rmtree(spec.uri, ignore_errors=True)
         b = fill(base, n, store)
-        res = subprocess.run([sys.executable, str(Path(__file__).with_name("scale.py")), "--store", store, "--child-store",
+        # the child is `python -m benchmarks.scale` from the checkout's top, as the parent was run
+        res = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--store", store, "--child-store",
                               "--queries", str(n_questions)], capture_output=True, text=True, check=False,
-                             cwd=Path(__file__).parent, env=os.environ | {"PYTHONPATH": str(Path(__file__).parent)})
+                             cwd=Path(__file__).resolve().parents[1])
         if res.returncode:
             sys.exit(res.stderr[-3000:])
         r = b | json.loads(res.stdout.strip().splitlines()[-1])
