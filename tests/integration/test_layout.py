@@ -163,3 +163,14 @@ def test_training_and_benchmarks_import_by_package_name_not_sys_path():
              if "sys.path" in path.read_text(encoding="utf-8")]
     assert not edits, f"sys.path edited in {edits}"
     assert all((ROOT / folder / "__init__.py").is_file() for folder in SCRIPTS)
+    # A sibling imported by its bare name ("from scale import …") works only where the folder
+    # itself is on sys.path: when the file is run as a script, not with -m.
+    siblings = {path.stem for folder in SCRIPTS for path in (ROOT / folder).glob("*.py")}
+    bare = []
+    for folder in SCRIPTS:
+        for path in sorted((ROOT / folder).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+                bare += [f"{path.relative_to(ROOT).as_posix()}:{node.lineno} {n}" for n in names if n.split(".")[0] in siblings]
+    assert not bare, f"imported by bare name, not by package: {bare}"
