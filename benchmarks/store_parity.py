@@ -1,18 +1,24 @@
 """The Milvus store against the files store: the same questions, the same figures? (issue 20)
 
-    python -m benchmarks.store_parity [--store-passages 50] [--articles bundled,normans,...]
+    python -m benchmarks.store_parity [--store-passages 50] [--articles bundled,normans,...] [--together]
 
 For the bundled report and each SQuAD article of ../shared/benchmarks: builds the
 index folder and a Milvus Lite collection (in a temp folder), runs the question
 file through both (reportqa.evaluate), and prints hit@1, contains and the
 abstention rate side by side, the seconds per question, and whether every answer
 from the store quotes its file exactly (file[start:end] == quote).
+
+With --together, the chosen reports are copied into one folder and indexed once, and
+each question set is asked of that whole corpus: more passages than the store returns
+(--store-passages), so the local stage sees only the engine's best ones, where the
+files store sees them all.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -49,6 +55,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--store-passages", type=int, default=50)
     ap.add_argument("--articles", default="", help="comma-separated names (default: all)")
+    ap.add_argument("--together", action="store_true", help="one corpus of all the chosen reports, each set asked of it")
     args = ap.parse_args()
     from reportqa.assistant import Assistant
     from reportqa.evaluate import evaluate, load_questions
@@ -60,6 +67,13 @@ def main() -> int:
     report = {}
     with tempfile.TemporaryDirectory() as tmp:
         files = None
+        if args.together:
+            corpus = Path(tmp) / "corpus"
+            corpus.mkdir()
+            for name, (source, _) in chosen.items():
+                for path in sorted(source.glob("*.txt")) if source.is_dir() else [source]:
+                    shutil.copyfile(path, corpus / f"{name}--{path.name}")
+            chosen = {name: (corpus, qpath) for name, (_, qpath) in chosen.items()}
         for name, (source, qpath) in chosen.items():
             questions = load_questions(qpath)
             files = Assistant(source, Path(tmp) / f"{name}-index", notify=lambda m: None,
