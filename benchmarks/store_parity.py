@@ -56,6 +56,7 @@ def main() -> int:
     ap.add_argument("--store-passages", type=int, default=50)
     ap.add_argument("--articles", default="", help="comma-separated names (default: all)")
     ap.add_argument("--together", action="store_true", help="one corpus of all the chosen reports, each set asked of it")
+    ap.add_argument("--ask", default="", help="with --together: the sets whose questions are asked (default: all)")
     args = ap.parse_args()
     from reportqa.assistant import Assistant
     from reportqa.evaluate import evaluate, load_questions
@@ -73,7 +74,8 @@ def main() -> int:
             for name, (source, _) in chosen.items():
                 for path in sorted(source.glob("*.txt")) if source.is_dir() else [source]:
                     shutil.copyfile(path, corpus / f"{name}--{path.name}")
-            chosen = {name: (corpus, qpath) for name, (_, qpath) in chosen.items()}
+            chosen = {name: (corpus, qpath) for name, (_, qpath) in chosen.items()
+                      if not args.ask or name in args.ask.split(",")}
         for name, (source, qpath) in chosen.items():
             questions = load_questions(qpath)
             files = Assistant(source, Path(tmp) / f"{name}-index", notify=lambda m: None,
