@@ -10,7 +10,16 @@ with character offsets of the answer in the passage, or ``-1, -1`` for "no answe
 * ``on-topic``: the same question with a passage of its article that reportqa's lexical
   first stage (BM25 over stemmed content words, passages as documents) ranks high but that
   holds no gold answer text: what the reader gets when retrieval misses;
-* ``impossible``: SQuAD 2.0's unanswerable questions with the passage of their paragraph.
+* ``impossible``: SQuAD 2.0's unanswerable questions with the passage of their paragraph;
+* ``lure`` (``--lures``): for a question that asks when, how many or who
+  (``qtype.answer_type``), a high-ranked passage of its article that holds no gold answer text
+  but does hold a year, number or name the question does not: the passage that pulls a
+  reader to a confident span of the right type, the wrong answer;
+* ``swapped`` (``--swaps SHARE``): for that share of the answerable questions, the question with one name, year or figure that its answer's
+  passage holds swapped for another of the same kind from its article that the passage does
+  not hold (the sentence reader's twins, ``reader_data.swapped_question``), read with the
+  same passage: it no longer answers it ("how many … in 2016" of a passage about 2017), as
+  SQuAD 2.0's unanswerables were written.
 
 ``group`` is the question's number, shared by its examples.
 """
@@ -20,14 +29,17 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from reportqa.chunking import Chunk, chunk_document
 from reportqa.ingest import Document
 from reportqa.lexical import BM25
 from reportqa.models.encoder import MAX_TOKENS
+from reportqa.reader.qtype import answer_type
 from reportqa.settings import DEFAULT
-from reportqa.text import terms
+from reportqa.text import terms, typed_tokens
+from training import reader_data
 
 NO_ANSWER = -1
 
@@ -45,7 +57,9 @@ class Example:
     start: int  # answer offsets in the passage, or NO_ANSWER
     end: int
     group: int
-    kind: str  # "answer", "on-topic" or "impossible"
+    kind: str  # "answer", "on-topic", "impossible", "lure" or "swapped"
+
+KINDS = ("answer", "on-topic", "impossible", "lure", "swapped")
 
 
 @dataclass
@@ -65,6 +79,14 @@ class Article:
     def paragraph(self, pi: int) -> str:
         end = self.offsets[pi + 1] - 2 if pi + 1 < len(self.offsets) else len(self.text)
         return self.text[self.offsets[pi] : end]
+
+    @cached_property
+    def mentions(self) -> dict[str, list[str]]:
+        """The article's names, years and figures by kind (``reader_data.mentions``), for swapped questions."""
+        kinds: dict[str, set[str]] = {}
+        for a, b, k in reader_data.mentions(self.text):
+            kinds.setdefault(k, set()).add(self.text[a:b])
+        return {k: sorted(v) for k, v in kinds.items()}
 
     def ranked(self, question: str) -> list[int]:
         """Passage numbers by BM25 score for the question, best first (ties in passage order)."""
@@ -104,7 +126,25 @@ def no_answer_passages(art: Article, qa: dict, exclude: set[int], n: int) -> lis
     return out
 
 
-def examples_for(art: Article, pi: int, qa: dict, group: int, on_topic: int) -> list[Example]:
+def lure_passages(art: Article, qa: dict, exclude: set[int], n: int, depth: int = 8) -> list[int]:
+    """Up to n of the ``depth`` best-ranked passages outside ``exclude`` that hold no answer text but hold
+    a token of the type the question asks for (a year, a number, two names) that the question does not."""
+    kind = answer_type(qa["question"])
+    if kind is None or n <= 0:
+        return []
+    asked = typed_tokens(qa["question"], kind)
+    need = 2 if kind == "person" else 1  # one capitalised word is too common to lure
+    out = []
+    for i in no_answer_passages(art, qa, exclude, depth):
+        if len(typed_tokens(art.chunks[i].text, kind) - asked) >= need:
+            out.append(i)
+            if len(out) == n:
+                break
+    return out
+
+
+def examples_for(art: Article, pi: int, qa: dict, group: int, on_topic: int, lures: int = 0,
+                 swaps: float = 0.0) -> list[Example]:
     q = qa["question"].strip()
     if qa.get("is_impossible"):  # its own paragraph's best passage: on topic, and written not to answer
         lo, hi = art.offsets[pi], art.offsets[pi] + len(art.paragraph(pi))
@@ -117,8 +157,16 @@ def examples_for(art: Article, pi: int, qa: dict, group: int, on_topic: int) -> 
     c = art.chunks[holder]
     s, e = spans[0]
     out = [Example(q, c.text, s - c.start, e - c.start, group, "answer")]
-    for i in no_answer_passages(art, qa, {holder}, on_topic):
+    negatives = no_answer_passages(art, qa, {holder}, on_topic)
+    for i in negatives:
         out.append(Example(q, art.chunks[i].text, NO_ANSWER, NO_ANSWER, group, "on-topic"))
+    for i in lure_passages(art, qa, {holder, *negatives}, lures):
+        out.append(Example(q, art.chunks[i].text, NO_ANSWER, NO_ANSWER, group, "lure"))
+    twin_rng = random.Random(group)  # its own generator: the other examples do not depend on swaps
+    if swaps and twin_rng.random() < swaps:
+        changed = reader_data.swapped_question(q, c.text, art.mentions, twin_rng)
+        if changed is not None:
+            out.append(Example(changed, c.text, NO_ANSWER, NO_ANSWER, group, "swapped"))
     return out
 
 
@@ -148,7 +196,8 @@ def held_out(data: dict, held_pool: list, n: int, count_tokens) -> list[tuple[Ar
 
 
 def build(data: dict, n_questions: int, heldout: set[str], rng: random.Random, count_tokens, log,
-          on_topic: int = 1, held_questions: int = 400, skip: int = 0) -> tuple[list[Example], list[tuple[Article, int, dict]]]:
+          on_topic: int = 1, held_questions: int = 400, skip: int = 0, lures: int = 0,
+          swaps: float = 0.0) -> tuple[list[Example], list[tuple[Article, int, dict]]]:
     """Training examples, and the held-out questions (article, paragraph, qa) for ``span_eval``.
 
     ``skip`` passes over the first answerable questions of the seeded order, so a run that
@@ -161,10 +210,10 @@ def build(data: dict, n_questions: int, heldout: set[str], rng: random.Random, c
     for group, (ai, pi, qa) in enumerate(sample):  # in article order: each article laid out once
         if ai not in current:
             current = {ai: layout(articles[ai], count_tokens)}
-        out.extend(examples_for(current[ai], pi, qa, group, on_topic))
+        out.extend(examples_for(current[ai], pi, qa, group, on_topic, lures, swaps))
     rng.shuffle(out)
     held = held_out(data, held_pool, held_questions, count_tokens)
-    kinds = {k: sum(1 for e in out if e.kind == k) for k in ("answer", "on-topic", "impossible")}
+    kinds = {k: sum(1 for e in out if e.kind == k) for k in KINDS}
     log(f"questions: sampled {n_questions:,} answerable (after the first {skip:,}) + {len(impossible)} unanswerable; examples {kinds}; "
         f"held out {len(held)} questions from {len(heldout)} articles")
     return out, held

@@ -95,3 +95,45 @@ def test_a_checkpoint_keeps_its_format_and_a_run_resumes_from_it(tmp_path):
     at = loop.resume(args, again, optimizer2, schedule2, 10, torch, said.append)
     assert (at.step, at.curve, at.resumed) == (1, [(1, 0.5)], True) and said[-1] == "resumed at step 1 of 10"
     assert torch.equal(again.weight, model.weight) and schedule2.get_last_lr() == schedule.get_last_lr()
+
+
+def _town_article():
+    from training import span_data
+
+    paras = ["The council talks about roads and the budget in the old hall, and the council talks about roads a lot. " * 2,
+             "In 1901 the council first met in the old hall, and the mayor, John Smith, opened the session. " * 2,
+             "The council talks about the roads every spring, and the hall is open to all who wish to listen. " * 2,
+             "The hall itself was built by Mary Jones of the county, long before the roads came to the town. " * 2]
+    return span_data.layout({"title": "T", "paragraphs": [{"context": p, "qas": []} for p in paras]}, len)  # one paragraph a passage
+
+
+def test_a_lure_holds_a_token_of_the_asked_type_and_no_answer():
+    from training import span_data
+
+    art = _town_article()
+    assert len(art.chunks) == 4
+    qa = {"question": "When does the council talk about the roads?", "answers": [{"text": "every spring", "answer_start": 0}]}
+    # Passage 1 is the only one with a year; the answer's passage (2) is excluded, passage 0 holds no year.
+    assert span_data.lure_passages(art, qa, {2}, 1) == [1]
+    assert span_data.lure_passages(art, qa, {1, 2}, 1) == []  # no other passage holds a year
+    why = dict(qa, question="Why does the council talk about the roads?")
+    assert span_data.lure_passages(art, why, {2}, 1) == []  # no answer type asked: no lure
+    assert span_data.lure_passages(art, qa, {2}, 0) == []
+
+
+def test_a_swapped_question_reads_its_own_passage_as_no_answer_and_changes_nothing_else():
+    from training import span_data
+
+    art = _town_article()
+    text = art.chunks[1].text
+    qa = {"question": "When did John Smith open the session in the old hall?",
+          "answers": [{"text": "1901", "answer_start": text.index("1901")}]}
+    plain = span_data.examples_for(art, 1, qa, 7, on_topic=1)
+    both = span_data.examples_for(art, 1, qa, 7, on_topic=1, swaps=1.0)
+    assert [e.kind for e in plain] == ["answer", "on-topic"]
+    assert both[: len(plain)] == plain  # the other examples do not depend on swaps
+    (twin,) = [e for e in both if e.kind == "swapped"]
+    assert twin.passage == art.chunks[1].text and twin.start == twin.end == span_data.NO_ANSWER
+    assert twin.question != qa["question"] and "John Smith" not in twin.question
+    new = twin.question.replace("When did ", "").split(" open")[0]
+    assert new in art.text and new not in twin.passage  # a name of the article that the passage lacks
