@@ -3,6 +3,7 @@
     python -m benchmarks.readers                          # every reader (span ones need a shipped passage reader)
     python -m benchmarks.readers --readers cross span     # some of them
     python -m benchmarks.readers --span-model PATH.onnx   # a passage reader not (yet) shipped
+    python -m benchmarks.readers --rows rows.json         # also each bundled question's outcome, per reader
 
 Each reader is fitted (``fitting.fitted_params``) on the SQuAD 2.0 dev articles in
 ``../shared/benchmarks`` leaving the scored article out, and scored on it (macro over the
@@ -15,6 +16,7 @@ questions are declined although their best candidate is right ("declined, right 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -92,6 +94,7 @@ def main(argv=None) -> int:
     ap.add_argument("--readers", nargs="+", choices=READERS, default=list(READERS))
     ap.add_argument("--span-model", type=Path, help="a passage reader .onnx (default: the shipped one)")
     ap.add_argument("--passages", type=int, default=None, help="passages the span readers read (default 3)")
+    ap.add_argument("--rows", type=Path, help="write each bundled question's outcome (both sets), per reader, to this JSON file")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     from reportqa.embed import default_encoder
@@ -107,7 +110,7 @@ def main(argv=None) -> int:
         from reportqa.models.spanreader import SpanReaderModel
 
         span_model = SpanReaderModel(args.span_model)
-    squad_rows, bundled_rows, casual_rows, both_rows, band_lines = {}, {}, {}, {}, []
+    squad_rows, bundled_rows, casual_rows, both_rows, band_lines, outcomes = {}, {}, {}, {}, [], {}
     for name in args.readers:
         t0 = time.perf_counter()
         if name.startswith("span"):
@@ -130,6 +133,7 @@ def main(argv=None) -> int:
         params = fitting.fitted_params(sets, items, names=names)
         target = bundled.with_settings(bundled.settings, reader=make_reader(name, params, names))
         result = evaluate(target, bqs + cqs)
+        outcomes[name] = result["rows"]
         n = len(bqs)
         for rows, qs, part in ((bundled_rows, bqs, slice(0, n)), (casual_rows, cqs, slice(n, None)), (both_rows, None, slice(None))):
             sub = result["rows"][part]
@@ -147,6 +151,9 @@ def main(argv=None) -> int:
     print(tables.table(f"Bundled report, both sets ({len(bqs) + len(cqs)} questions)", both_rows, columns))
     print()
     print("\n".join(band_lines))
+    if args.rows:
+        args.rows.write_text(json.dumps(outcomes, indent=1, default=str), encoding="utf-8")
+        print(f"\neach bundled question's outcome, per reader: {args.rows}")
     print(f"\nmeasured in one run of benchmarks/readers.py in {time.perf_counter() - started:.0f} s")
     return 0
 
