@@ -20,6 +20,12 @@ with character offsets of the answer in the passage, or ``-1, -1`` for "no answe
   not hold (the sentence reader's twins, ``reader_data.swapped_question``), read with the
   same passage: it no longer answers it ("how many … in 2016" of a passage about 2017), as
   SQuAD 2.0's unanswerables were written.
+* ``deleted`` (``--deletions SHARE``): for that share of the answerable questions, the answer's
+  own passage with the sentences that hold the gold span taken out (and no other copy of an
+  answer text left): the passage still talks about what the question names, in the same words,
+  and no longer says what it asks ("how many men were convicted in 2016" of a passage that says
+  only that men were convicted in 2016). SQuAD 2.0's annotators wrote such questions by hand;
+  taking the answer's sentence out makes them from any answerable one.
 
 ``group`` is the question's number, shared by its examples.
 """
@@ -38,7 +44,7 @@ from reportqa.lexical import BM25
 from reportqa.models.encoder import MAX_TOKENS
 from reportqa.reader.qtype import answer_type
 from reportqa.settings import DEFAULT
-from reportqa.text import terms, typed_tokens
+from reportqa.text import sentence_spans, terms, typed_tokens
 from training import reader_data
 
 NO_ANSWER = -1
@@ -57,9 +63,9 @@ class Example:
     start: int  # answer offsets in the passage, or NO_ANSWER
     end: int
     group: int
-    kind: str  # "answer", "on-topic", "impossible", "lure" or "swapped"
+    kind: str  # one of KINDS
 
-KINDS = ("answer", "on-topic", "impossible", "lure", "swapped")
+KINDS = ("answer", "on-topic", "impossible", "lure", "swapped", "deleted")
 
 
 @dataclass
@@ -143,8 +149,31 @@ def lure_passages(art: Article, qa: dict, exclude: set[int], n: int, depth: int 
     return out
 
 
+def without_answer(passage: str, start: int, end: int, answers: list[str]) -> str | None:
+    """The passage with the sentences that overlap passage[start:end] taken out, joined by the white space
+    on either side of them that breaks more lines (a paragraph break stays one).
+
+    None if nothing is left, or if what is left still holds an answer text or a name or figure of one
+    ("Assad" of "Bashar al-Assad"): not a clean negative."""
+    cut = [(a, b) for a, b in sentence_spans(passage) if a < end and start < b]
+    if not cut:
+        return None
+    a, b = cut[0][0], cut[-1][1]
+    head, tail = passage[:a].rstrip(), passage[b:].lstrip()
+    around = (passage[len(head) : a], passage[b : len(passage) - len(tail)])
+    joint = max(around, key=lambda w: (w.count("\n"), len(w))) if head and tail else ""
+    rest = head + joint + tail
+    left = set(re.findall(r"\w+", rest))
+    for answer in answers:
+        if norm(answer) and norm(answer) in norm(rest):
+            return None
+        if any(w in left for w in re.findall(r"\w+", answer) if w[0].isupper() or w[0].isdigit()):
+            return None
+    return rest if rest.strip() else None
+
+
 def examples_for(art: Article, pi: int, qa: dict, group: int, on_topic: int, lures: int = 0,
-                 swaps: float = 0.0) -> list[Example]:
+                 swaps: float = 0.0, deletions: float = 0.0) -> list[Example]:
     q = qa["question"].strip()
     if qa.get("is_impossible"):  # its own paragraph's best passage: on topic, and written not to answer
         lo, hi = art.offsets[pi], art.offsets[pi] + len(art.paragraph(pi))
@@ -167,6 +196,10 @@ def examples_for(art: Article, pi: int, qa: dict, group: int, on_topic: int, lur
         changed = reader_data.swapped_question(q, c.text, art.mentions, twin_rng)
         if changed is not None:
             out.append(Example(changed, c.text, NO_ANSWER, NO_ANSWER, group, "swapped"))
+    if deletions and random.Random(f"deleted-{group}").random() < deletions:  # its own generator too
+        rest = without_answer(c.text, s - c.start, e - c.start, [a["text"] for a in qa.get("answers", [])])
+        if rest is not None:
+            out.append(Example(q, rest, NO_ANSWER, NO_ANSWER, group, "deleted"))
     return out
 
 
@@ -197,7 +230,7 @@ def held_out(data: dict, held_pool: list, n: int, count_tokens) -> list[tuple[Ar
 
 def build(data: dict, n_questions: int, heldout: set[str], rng: random.Random, count_tokens, log,
           on_topic: int = 1, held_questions: int = 400, skip: int = 0, lures: int = 0,
-          swaps: float = 0.0) -> tuple[list[Example], list[tuple[Article, int, dict]]]:
+          swaps: float = 0.0, deletions: float = 0.0) -> tuple[list[Example], list[tuple[Article, int, dict]]]:
     """Training examples, and the held-out questions (article, paragraph, qa) for ``span_eval``.
 
     ``skip`` passes over the first answerable questions of the seeded order, so a run that
@@ -210,7 +243,7 @@ def build(data: dict, n_questions: int, heldout: set[str], rng: random.Random, c
     for group, (ai, pi, qa) in enumerate(sample):  # in article order: each article laid out once
         if ai not in current:
             current = {ai: layout(articles[ai], count_tokens)}
-        out.extend(examples_for(current[ai], pi, qa, group, on_topic, lures, swaps))
+        out.extend(examples_for(current[ai], pi, qa, group, on_topic, lures, swaps, deletions))
     rng.shuffle(out)
     held = held_out(data, held_pool, held_questions, count_tokens)
     kinds = {k: sum(1 for e in out if e.kind == k) for k in KINDS}

@@ -17,7 +17,8 @@ cut by reportqa's chunker (at most 256 wordpieces), with three kinds of example:
 holding the answer, an on-topic passage that does not (mined with the lexical first stage),
 and SQuAD 2.0's unanswerable questions with their own paragraph's passage; with ``--lures``
 and ``--swaps``, also passages that hold an answer of the asked type but not the answer, and
-questions whose year or number was changed so their own passage no longer answers them.
+questions whose year or number was changed so their own passage no longer answers them; with
+``--deletions``, the answer's own passage with the answer's sentence taken out.
 
 Discipline as in ``train_reader.py``, from ``loop.py``: a fixed seed (sample, order, the head's initialisation),
 progress with an ETA, a checkpoint (model, optimiser, schedule, RNG, step) every
@@ -111,6 +112,9 @@ def main(argv=None) -> int:
     ap.add_argument("--swaps", type=float, default=0.0, metavar="SHARE",
                     help="for this share of the answerable questions, the question with a name, year or figure its "
                          "passage holds swapped for one of its article's that the passage lacks, read as 'no answer'")
+    ap.add_argument("--deletions", type=float, default=0.0, metavar="SHARE",
+                    help="for this share of the answerable questions, also the answer's own passage with the sentences "
+                         "that hold the answer taken out, read as 'no answer' (on topic, in the question's words, silent)")
     ap.add_argument("--heldout-articles", type=int, default=6)
     ap.add_argument("--heldout-questions", type=int, default=400)
     ap.add_argument("--batch-size", type=int, default=16)
@@ -151,7 +155,8 @@ def main(argv=None) -> int:
     heldout = heldout_titles(data, args.seed, args.heldout_articles)
     t0 = time.time()
     examples, held = span_data.build(data, args.questions, heldout, random.Random(args.seed), count, log,
-                                     args.on_topic, args.heldout_questions, args.skip_questions, args.lures, args.swaps)
+                                     args.on_topic, args.heldout_questions, args.skip_questions, args.lures, args.swaps,
+                                     args.deletions)
     rows = encode(tokenizer, examples, args.max_len)
     log(f"encoded {len(rows):,} of {len(examples):,} examples in {time.time() - t0:.0f} s; "
         f"mean length {sum(len(r['ids']) for r in rows) / len(rows):.0f} wordpieces")

@@ -137,3 +137,43 @@ def test_a_swapped_question_reads_its_own_passage_as_no_answer_and_changes_nothi
     assert twin.question != qa["question"] and "John Smith" not in twin.question
     new = twin.question.replace("When did ", "").split(" open")[0]
     assert new in art.text and new not in twin.passage  # a name of the article that the passage lacks
+
+
+def test_a_deleted_passage_loses_the_answers_sentence_and_keeps_the_rest():
+    from training import span_data
+
+    text = "The hall opened in 1901. John Smith was its first mayor.\n\nHe served until 1920. The roads came later."
+    s = text.index("John Smith")
+    rest = span_data.without_answer(text, s, s + len("John Smith"), ["John Smith"])
+    assert rest == "The hall opened in 1901.\n\nHe served until 1920. The roads came later."
+    # An answer text still in what is left (another copy, or another accepted answer): no example.
+    assert span_data.without_answer(text, s, s + 4, ["John", "1920"]) is None
+    # A name or figure of the answer left (the surname of a full name): no example either.
+    assert span_data.without_answer(text.replace("He served", "Smith served"), s, s + 10, ["John Smith"]) is None
+    # Nothing left: no example.
+    assert span_data.without_answer("John Smith was mayor.", 0, 10, ["John Smith"]) is None
+    # The first sentence: the joint is dropped with it.
+    assert span_data.without_answer(text, 19, 23, ["1901"]) == "John Smith was its first mayor.\n\nHe served until 1920. The roads came later."
+
+
+def test_a_deleted_example_reads_the_question_with_its_passage_silent_and_changes_nothing_else():
+    from training import span_data
+
+    paras = ["The council talks about roads and the budget in the old hall, and the council talks about roads a lot. " * 2,
+             "The council first met in the old hall in 1901. John Smith, the mayor, opened that session with a long "
+             "speech about the roads. The hall was full of people from the town and from the farms around it."]
+    art = span_data.layout({"title": "T", "paragraphs": [{"context": p, "qas": []} for p in paras]}, len)
+    text = art.chunks[1].text
+    qa = {"question": "When did the council first meet in the old hall?",
+          "answers": [{"text": "1901", "answer_start": paras[1].index("1901")}]}
+    plain = span_data.examples_for(art, 1, qa, 7, on_topic=1)
+    both = span_data.examples_for(art, 1, qa, 7, on_topic=1, deletions=1.0)
+    assert [e.kind for e in plain] == ["answer", "on-topic"]
+    assert both[: len(plain)] == plain  # the other examples do not depend on deletions
+    (cut,) = [e for e in both if e.kind == "deleted"]
+    assert cut.question == qa["question"] and cut.start == cut.end == span_data.NO_ANSWER
+    assert cut.passage.startswith("John Smith, the mayor, opened") and "1901" not in cut.passage
+    assert text.endswith(cut.passage)
+    # With the answer said twice in its passage, taking one sentence out leaves it: no example.
+    twice = dict(qa, answers=[{"text": "hall", "answer_start": paras[1].index("hall")}])
+    assert [e.kind for e in span_data.examples_for(art, 1, twice, 7, on_topic=0, deletions=1.0)] == ["answer"]
