@@ -26,6 +26,12 @@ with character offsets of the answer in the passage, or ``-1, -1`` for "no answe
   and no longer says what it asks ("how many men were convicted in 2016" of a passage that says
   only that men were convicted in 2016). SQuAD 2.0's annotators wrote such questions by hand;
   taking the answer's sentence out makes them from any answerable one.
+* ``blanked`` (``--blanks SHARE``): for that share of the when, how-many and who questions, the
+  answer's own passage with the answer itself taken out of its sentence (and a preposition
+  right before it: "convicted in 2016" → "convicted"), kept only where that sentence still
+  holds a year, figure or two names the question does not: the sentence that matches the
+  question, with a wrong answer of the asked type inside it ("how many men were convicted in
+  2016" of "they were convicted in 2016 – 14 years later").
 
 ``group`` is the question's number, shared by its examples.
 """
@@ -65,7 +71,8 @@ class Example:
     group: int
     kind: str  # one of KINDS
 
-KINDS = ("answer", "on-topic", "impossible", "lure", "swapped", "deleted")
+KINDS = ("answer", "on-topic", "impossible", "lure", "swapped", "deleted", "blanked")
+PREPOSITIONS = frozenset("in on at of by from since to for with during about around than as".split())
 
 
 @dataclass
@@ -163,17 +170,43 @@ def without_answer(passage: str, start: int, end: int, answers: list[str]) -> st
     around = (passage[len(head) : a], passage[b : len(passage) - len(tail)])
     joint = max(around, key=lambda w: (w.count("\n"), len(w))) if head and tail else ""
     rest = head + joint + tail
-    left = set(re.findall(r"\w+", rest))
-    for answer in answers:
-        if norm(answer) and norm(answer) in norm(rest):
-            return None
-        if any(w in left for w in re.findall(r"\w+", answer) if w[0].isupper() or w[0].isdigit()):
-            return None
-    return rest if rest.strip() else None
+    return None if not rest.strip() or holds_answer(rest, answers) else rest
+
+
+def holds_answer(text: str, answers: list[str]) -> bool:
+    """Whether text still holds an answer text, or a name or figure of one ("Assad" of "Bashar al-Assad")."""
+    left = set(re.findall(r"\w+", text))
+    return any((norm(answer) and norm(answer) in norm(text))
+               or any(w in left for w in re.findall(r"\w+", answer) if w[0].isupper() or w[0].isdigit())
+               for answer in answers)
+
+
+def without_span(passage: str, start: int, end: int, answers: list[str], question: str) -> str | None:
+    """The passage with passage[start:end] (and a preposition right before it) taken out of its sentence,
+    if the question asks for a type (``answer_type``) and the sentence still holds a token of that type the
+    question does not (two names for "who"); None otherwise, or if an answer is still in the passage."""
+    kind = answer_type(question)
+    holder = [(a, b) for a, b in sentence_spans(passage) if a <= start and end <= b]
+    if kind is None or not holder:
+        return None
+    (a, b), tail = holder[0], passage[end:]
+    head = passage[:start].rstrip()
+    before = re.search(r"(\w+)$", head)
+    if before and before.group(1).lower() in PREPOSITIONS:
+        head = head[: before.start()].rstrip()
+    if not head:
+        tail = tail.lstrip()
+    joint = " " if head and tail[:1].isalnum() else ""  # else the tail's own space or punctuation joins
+    rest = head + joint + tail
+    sentence = head[a:] + joint + passage[end:b]
+    need = 2 if kind == "person" else 1
+    if len(typed_tokens(sentence, kind) - typed_tokens(question, kind)) < need or holds_answer(rest, answers):
+        return None
+    return rest
 
 
 def examples_for(art: Article, pi: int, qa: dict, group: int, on_topic: int, lures: int = 0,
-                 swaps: float = 0.0, deletions: float = 0.0) -> list[Example]:
+                 swaps: float = 0.0, deletions: float = 0.0, blanks: float = 0.0) -> list[Example]:
     q = qa["question"].strip()
     if qa.get("is_impossible"):  # its own paragraph's best passage: on topic, and written not to answer
         lo, hi = art.offsets[pi], art.offsets[pi] + len(art.paragraph(pi))
@@ -200,6 +233,10 @@ def examples_for(art: Article, pi: int, qa: dict, group: int, on_topic: int, lur
         rest = without_answer(c.text, s - c.start, e - c.start, [a["text"] for a in qa.get("answers", [])])
         if rest is not None:
             out.append(Example(q, rest, NO_ANSWER, NO_ANSWER, group, "deleted"))
+    if blanks and random.Random(f"blanked-{group}").random() < blanks:
+        rest = without_span(c.text, s - c.start, e - c.start, [a["text"] for a in qa.get("answers", [])], q)
+        if rest is not None:
+            out.append(Example(q, rest, NO_ANSWER, NO_ANSWER, group, "blanked"))
     return out
 
 
@@ -230,7 +267,7 @@ def held_out(data: dict, held_pool: list, n: int, count_tokens) -> list[tuple[Ar
 
 def build(data: dict, n_questions: int, heldout: set[str], rng: random.Random, count_tokens, log,
           on_topic: int = 1, held_questions: int = 400, skip: int = 0, lures: int = 0,
-          swaps: float = 0.0, deletions: float = 0.0) -> tuple[list[Example], list[tuple[Article, int, dict]]]:
+          swaps: float = 0.0, deletions: float = 0.0, blanks: float = 0.0) -> tuple[list[Example], list[tuple[Article, int, dict]]]:
     """Training examples, and the held-out questions (article, paragraph, qa) for ``span_eval``.
 
     ``skip`` passes over the first answerable questions of the seeded order, so a run that
@@ -243,7 +280,7 @@ def build(data: dict, n_questions: int, heldout: set[str], rng: random.Random, c
     for group, (ai, pi, qa) in enumerate(sample):  # in article order: each article laid out once
         if ai not in current:
             current = {ai: layout(articles[ai], count_tokens)}
-        out.extend(examples_for(current[ai], pi, qa, group, on_topic, lures, swaps, deletions))
+        out.extend(examples_for(current[ai], pi, qa, group, on_topic, lures, swaps, deletions, blanks))
     rng.shuffle(out)
     held = held_out(data, held_pool, held_questions, count_tokens)
     kinds = {k: sum(1 for e in out if e.kind == k) for k in KINDS}

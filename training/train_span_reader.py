@@ -18,7 +18,8 @@ holding the answer, an on-topic passage that does not (mined with the lexical fi
 and SQuAD 2.0's unanswerable questions with their own paragraph's passage; with ``--lures``
 and ``--swaps``, also passages that hold an answer of the asked type but not the answer, and
 questions whose year or number was changed so their own passage no longer answers them; with
-``--deletions``, the answer's own passage with the answer's sentence taken out.
+``--deletions``, the answer's own passage with the answer's sentence taken out; with ``--blanks``,
+with the answer itself taken out where its sentence holds another of the asked type.
 
 Discipline as in ``train_reader.py``, from ``loop.py``: a fixed seed (sample, order, the head's initialisation),
 progress with an ETA, a checkpoint (model, optimiser, schedule, RNG, step) every
@@ -115,6 +116,10 @@ def main(argv=None) -> int:
     ap.add_argument("--deletions", type=float, default=0.0, metavar="SHARE",
                     help="for this share of the answerable questions, also the answer's own passage with the sentences "
                          "that hold the answer taken out, read as 'no answer' (on topic, in the question's words, silent)")
+    ap.add_argument("--blanks", type=float, default=0.0, metavar="SHARE",
+                    help="for this share of the when / how-many / who questions, also the answer's own passage with the "
+                         "answer taken out of its sentence, where that sentence still holds a year, figure or names the "
+                         "question does not, read as 'no answer'")
     ap.add_argument("--heldout-articles", type=int, default=6)
     ap.add_argument("--heldout-questions", type=int, default=400)
     ap.add_argument("--batch-size", type=int, default=16)
@@ -156,7 +161,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     examples, held = span_data.build(data, args.questions, heldout, random.Random(args.seed), count, log,
                                      args.on_topic, args.heldout_questions, args.skip_questions, args.lures, args.swaps,
-                                     args.deletions)
+                                     args.deletions, args.blanks)
     rows = encode(tokenizer, examples, args.max_len)
     log(f"encoded {len(rows):,} of {len(examples):,} examples in {time.time() - t0:.0f} s; "
         f"mean length {sum(len(r['ids']) for r in rows) / len(rows):.0f} wordpieces")

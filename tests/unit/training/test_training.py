@@ -177,3 +177,25 @@ def test_a_deleted_example_reads_the_question_with_its_passage_silent_and_change
     # With the answer said twice in its passage, taking one sentence out leaves it: no example.
     twice = dict(qa, answers=[{"text": "hall", "answer_start": paras[1].index("hall")}])
     assert [e.kind for e in span_data.examples_for(art, 1, twice, 7, on_topic=0, deletions=1.0)] == ["answer"]
+
+
+def test_a_blanked_passage_loses_the_answer_and_keeps_a_wrong_one_of_its_type_beside_the_question():
+    from training import span_data
+
+    text = "They went on. The men were convicted in 2016, five of them, 14 years later. Police said so."
+    s = text.index("five")
+    rest = span_data.without_span(text, s, s + 4, ["five"], "How many men were convicted in 2016?")
+    # The answer is gone; "14" (a figure the question does not hold) stays in the sentence that matches.
+    assert rest == "They went on. The men were convicted in 2016, of them, 14 years later. Police said so."
+    s = text.index("2016")
+    # "When": the preposition goes with the year, and no other year is left in the sentence: no example.
+    assert span_data.without_span(text, s, s + 4, ["2016"], "When were the men convicted?") is None
+    # Who: two names of others must be left in the answer's sentence.
+    names = "The hall opened in 1901. John Smith ran it with Tom Brown until 1920."
+    s = names.index("John Smith")
+    assert span_data.without_span(names, s, s + 10, ["John Smith"], "Who ran the hall?") == \
+        "The hall opened in 1901. ran it with Tom Brown until 1920."
+    # No asked type ("what"), or the answer still elsewhere in the passage: no example.
+    assert span_data.without_span(text, text.index("five"), text.index("five") + 4, ["five"], "What happened?") is None
+    twice = text + " All five were jailed."
+    assert span_data.without_span(twice, text.index("five"), text.index("five") + 4, ["five"], "How many were convicted?") is None
