@@ -174,7 +174,11 @@ def without_answer(passage: str, start: int, end: int, answers: list[str]) -> st
 
 
 def holds_answer(text: str, answers: list[str]) -> bool:
-    """Whether text still holds an answer text, or a name or figure of one ("Assad" of "Bashar al-Assad")."""
+    """Whether text still holds an answer text, or a name or figure of one ("Assad" of "Bashar al-Assad").
+
+    Any capitalised word counts, a sentence-initial "The" of "The Beatles" too, so such answers give no
+    deleted or blanked example: stricter than needed, kept as span-del and span-blank were built with it
+    (docs/reader.md), so their commands rebuild the same data."""
     left = set(re.findall(r"\w+", text))
     return any((norm(answer) and norm(answer) in norm(text))
                or any(w in left for w in re.findall(r"\w+", answer) if w[0].isupper() or w[0].isdigit())
