@@ -233,14 +233,12 @@ def examples_for(art: Article, pi: int, qa: dict, group: int, on_topic: int, lur
         changed = reader_data.swapped_question(q, c.text, art.mentions, twin_rng)
         if changed is not None:
             out.append(Example(changed, c.text, NO_ANSWER, NO_ANSWER, group, "swapped"))
-    if deletions and random.Random(f"deleted-{group}").random() < deletions:  # its own generator too
-        rest = without_answer(c.text, s - c.start, e - c.start, [a["text"] for a in qa.get("answers", [])])
-        if rest is not None:
-            out.append(Example(q, rest, NO_ANSWER, NO_ANSWER, group, "deleted"))
-    if blanks and random.Random(f"blanked-{group}").random() < blanks:
-        rest = without_span(c.text, s - c.start, e - c.start, [a["text"] for a in qa.get("answers", [])], q)
-        if rest is not None:
-            out.append(Example(q, rest, NO_ANSWER, NO_ANSWER, group, "blanked"))
+    texts = [a["text"] for a in qa.get("answers", [])]
+    silenced = (("deleted", deletions, lambda: without_answer(c.text, s - c.start, e - c.start, texts)),
+                ("blanked", blanks, lambda: without_span(c.text, s - c.start, e - c.start, texts, q)))
+    for kind, share, make in silenced:  # each with its own generator too
+        if share and random.Random(f"{kind}-{group}").random() < share and (rest := make()) is not None:
+            out.append(Example(q, rest, NO_ANSWER, NO_ANSWER, group, kind))
     return out
 
 
