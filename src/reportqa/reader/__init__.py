@@ -9,6 +9,7 @@
     cross.py       the "cross" reader: the linear one plus a cross-encoder's logits (cross.json)
     spans.py       decoding a passage reader's start/end logits into the best span and "no answer"
     span.py        the "span" and "span+cross" readers: a passage reader's margins (span.json, span_cross.json)
+    gated.py       the "gated" reader: cross chooses the quote, span+cross decides whether to answer
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .base import READERS, Decision, Reader, Scores, decide, make_reader, regist
 from .candidates import Candidate, candidates, extend_yes_no
 from .context import Query, SentenceTable
 from .cross import CrossFeatures, CrossReader
+from .gated import GatedReader
 from .linear import ExtraFeatures, LinearFeatures, LinearParams, LinearReader
 from .qtype import answer_type, is_yes_no, key_terms
 from .span import SpanCrossReader, SpanFeatures, SpanReader
@@ -25,6 +27,7 @@ register("linear", LinearReader)
 register("cross", CrossReader)
 register("span", SpanReader)
 register("span+cross", SpanCrossReader)
+register("gated", GatedReader)
 
 __all__ = [
     "READERS",
@@ -33,6 +36,7 @@ __all__ = [
     "CrossReader",
     "Decision",
     "ExtraFeatures",
+    "GatedReader",
     "LinearFeatures",
     "LinearParams",
     "LinearReader",
