@@ -1,13 +1,15 @@
-"""The named readers side by side: linear, cross, span and span+cross, in one run.
+"""The named readers side by side: linear, cross, span, span+cross and gated, in one run.
 
     python -m benchmarks.readers                          # every reader (span ones need a shipped passage reader)
     python -m benchmarks.readers --readers cross span     # some of them
     python -m benchmarks.readers --span-model PATH.onnx   # a passage reader not (yet) shipped
     python -m benchmarks.readers --rows rows.json         # also each bundled question's outcome, per reader
+    python -m benchmarks.readers --save-fits DIR          # also each reader's fit on all three articles (DIR/NAME.json)
 
 Each reader is fitted (``fitting.fitted_params``) on the SQuAD 2.0 dev articles in
 ``../shared/benchmarks`` leaving the scored article out, and scored on it (macro over the
-three); the bundled set is scored with the fit on all three articles, as shipped. The
+three); the bundled set is scored with the fit on all three articles, as shipped. "gated" reads
+the cross and span+cross fits of the same run (fitted once, if those readers are measured too). The
 columns are ``quality.py``'s, plus the bundled set's confidence bands (how often a quote
 shown as high, medium or low held the answer), the ECE, and how many answerable bundled
 questions are declined although their best candidate is right ("declined, right first").
@@ -28,19 +30,24 @@ from benchmarks import tables
 from benchmarks.variants import BUNDLED_QUESTIONS
 from reportqa import Assistant
 from reportqa.evaluate import curve, evaluate, load_questions, summarize, token_f1
-from reportqa.reader import CrossReader, LinearReader, SpanCrossReader, SpanReader
+from reportqa.reader import CrossReader, GatedReader, LinearReader, SpanCrossReader, SpanReader
 from reportqa.render import CONFIDENCE_BANDS
 from training import fit_data, fitting
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("REPORTQA_CACHE_DIR", "/tmp/rqa-cache")
 
-READERS = ("linear", "cross", "span", "span+cross")
+READERS = ("linear", "cross", "span", "span+cross", "gated")
+PARTS = {"gated": ("cross", "span+cross")}  # a reader made of other readers' fits
 CASUAL_QUESTIONS = ROOT / "tests" / "data" / "casual.jsonl"  # typed as a new user would; written before measuring
 EXTRA_COLUMNS = [("span F1", "span_f1"), ("declined, right first", "declined_right_first")]
 
 
 def make_reader(name: str, params, names):
+    if name == "gated":
+        (quote, gate), (_, both) = params, names
+        return GatedReader(quote, gate, model=both.extra.span.model, cross_model=both.extra.cross.model,
+                           passages=both.extra.span.passages, candidates=both.extra.cross.candidates)
     extra = names.extra
     if name == "linear":
         return LinearReader(params)
@@ -50,6 +57,17 @@ def make_reader(name: str, params, names):
         return SpanReader(params, model=extra.model, passages=extra.passages)
     return SpanCrossReader(params, model=extra.span.model, cross_model=extra.cross.model, passages=extra.span.passages,
                            candidates=extra.cross.candidates)
+
+
+def settings_of(names) -> dict:
+    """What a fit's reader must be made with to read as it was fitted (LinearParams.fitted_on)."""
+    extra, out = names.extra, {}
+    for part in (extra, getattr(extra, "span", None), getattr(extra, "cross", None)):
+        if hasattr(part, "passages"):
+            out["span_passages"] = part.passages
+        if hasattr(part, "candidates"):
+            out["reader_candidates"] = part.candidates
+    return out
 
 
 def span_f1(a: Assistant, questions: list[dict]) -> float | None:
@@ -95,6 +113,9 @@ def main(argv=None) -> int:
     ap.add_argument("--span-model", type=Path, help="a passage reader .onnx (default: the shipped one)")
     ap.add_argument("--passages", type=int, default=None, help="passages the span readers read (default 3)")
     ap.add_argument("--rows", type=Path, help="write each bundled question's outcome (both sets), per reader, to this JSON file")
+    ap.add_argument("--save-fits", type=Path, metavar="DIR",
+                    help="write each reader's fit on all three articles to DIR/NAME.json (for benchmarks/reader_speed.py; "
+                         "the shipped fits come from training/fit.py)")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     from reportqa.embed import default_encoder
@@ -111,34 +132,51 @@ def main(argv=None) -> int:
 
         span_model = SpanReaderModel(args.span_model)
     squad_rows, bundled_rows, casual_rows, both_rows, band_lines, outcomes = {}, {}, {}, {}, [], {}
+    collected = {}  # reader -> (its feature names, its fitting items), each collected once
+
+    def collect(name: str):
+        if name not in collected:
+            if name.startswith("span"):
+                from reportqa.models.crossencoder import CrossEncoderModel
+
+                names = fit_data.span_features(span_model, args.passages,
+                                               fit_data.MemoModel(CrossEncoderModel()) if name == "span+cross" else None)
+            else:
+                names = fit_data.reader_features(name)
+            collected[name] = names, fit_data.collect(sets, names=names, absent=name != "linear")
+        return collected[name]
+
+    def fit(name: str, exclude: str | None = None):
+        """(params, names) of a reader fitted without the article exclude; tuples for a reader of PARTS."""
+        got = []
+        for part in PARTS.get(name, (name,)):
+            names, items = collect(part)
+            params = fitting.fitted_params(sets, items, exclude=exclude, names=names, fitted_on=settings_of(names))
+            if exclude is None and args.save_fits:
+                args.save_fits.mkdir(parents=True, exist_ok=True)
+                params.save(args.save_fits / f"{part}.json")
+            got.append((params, names))
+        return got[0] if len(got) == 1 else tuple(zip(*got))
+
     for name in args.readers:
         t0 = time.perf_counter()
-        if name.startswith("span"):
-            from reportqa.models.crossencoder import CrossEncoderModel
-
-            names = fit_data.span_features(span_model, args.passages,
-                                      fit_data.MemoModel(CrossEncoderModel()) if name == "span+cross" else None)
-        else:
-            names = fit_data.reader_features(name)
-        items = fit_data.collect(sets, names=names, absent=name != "linear")
         per = []
         for slug, (a, qs) in sets.items():
-            params = fitting.fitted_params(sets, items, exclude=slug, names=names)
-            target = a.with_settings(a.settings, reader=make_reader(name, params, names))
+            target = a.with_settings(a.settings, reader=make_reader(name, *fit(name, exclude=slug)))
             s = figures(evaluate(target, qs))
             s["span_f1"] = span_f1(target, qs)
             per.append(s)
         squad_rows[name] = {key: (float(np.mean(v)) if (v := [p[key] for p in per if p.get(key) is not None]) else None)
                             for _, key in tables.COLUMNS + EXTRA_COLUMNS}
-        params = fitting.fitted_params(sets, items, names=names)
-        target = bundled.with_settings(bundled.settings, reader=make_reader(name, params, names))
+        reader = make_reader(name, *fit(name))
+        target = bundled.with_settings(bundled.settings, reader=reader)
         result = evaluate(target, bqs + cqs)
         outcomes[name] = result["rows"]
         n = len(bqs)
         for rows, qs, part in ((bundled_rows, bqs, slice(0, n)), (casual_rows, cqs, slice(n, None)), (both_rows, None, slice(None))):
             sub = result["rows"][part]
-            rows[name] = figures({"rows": sub, "summary": summarize(sub, params.threshold), "curve": curve(sub)})
-        band_lines.append(f"{name}: threshold {params.threshold:.2f}; answered quotes of both sets by band shown: "
+            rows[name] = figures({"rows": sub, "summary": summarize(sub, reader.threshold), "curve": curve(sub)})
+        band_lines.append(f"{name}: threshold {reader.threshold:.2f}; answered quotes of both sets by band shown: "
                           f"{bands(result['rows'])}")
         print(f"# {name} measured in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     columns = tables.COLUMNS + EXTRA_COLUMNS
