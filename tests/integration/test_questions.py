@@ -96,14 +96,14 @@ def test_control_characters_and_nul_separate_words_like_spaces(bundled):
 
 def test_a_1_mb_question_is_cut_with_a_notice_and_answered_quickly(bundled):
     question = ("Who made the complaint about South Yorkshire Police? " * 20_000)[: 2**20]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time, not wall time: a busy machine must not fail it
     a = bundled.answer(question)
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     check_answer(a)
     # The answer records what was asked of the report: the question as cut, not the megabyte.
     assert a.question == clean_question(question)[0] and question.startswith(a.question)
     assert "1,048,576 characters long; only its first" in a.notice
-    # Deliberately loose (a 1 MB scan that grew quadratic would take minutes); typical: ~0.01 s.
+    # Deliberately loose (a 1 MB scan that grew quadratic would take minutes of CPU); typical: ~0.01 s.
     assert seconds < 5, seconds
 
 
