@@ -23,7 +23,11 @@ def session(path: str | Path, ort=None, *, spin: bool = True):
     after each run. The encoder runs just before the reader on every question; its
     threads spinning on the machine's 2 cores meanwhile slowed the reader's call from
     about 73 ms to 135 ms (benchmarks/speed.py, docs/speed.md), so the encoder does
-    not spin. The reader keeps spinning, which its own parallel sections gain from."""
+    not spin. The passage reader (models.spanreader) does not spin either: it runs just before
+    the cross-encoder in the span+cross and gated readers, and its spinning threads added about
+    55 ms a question there (gated, 1 passage: 163 ms p50 against cross alone's 85; 139 against
+    104 without spinning, benchmarks/reader_speed.py). The cross-encoder keeps spinning, which
+    its own parallel sections gain from."""
     ort = ort or import_onnxruntime()
     options = ort.SessionOptions()
     options.log_severity_level = 3
@@ -32,7 +36,7 @@ def session(path: str | Path, ort=None, *, spin: bool = True):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def reader_session(path: Path, what: str, format_key: str, fmt: int):
+def reader_session(path: Path, what: str, format_key: str, fmt: int, *, spin: bool = True):
     """(session, metadata) of a shipped reader graph, checked to be of format ``fmt`` under
     ``format_key``; a ModelError names the reader (``what``) and says what to do."""
     try:
@@ -41,7 +45,7 @@ def reader_session(path: Path, what: str, format_key: str, fmt: int):
     except ImportError as exc:
         raise ModelError(f"The {what} needs {exc.name}: run `pip install -e .`.") from exc
     try:
-        loaded = session(path, ort)
+        loaded = session(path, ort, spin=spin)
     except Exception as exc:  # noqa: BLE001 - ORT raises its own types for unreadable models
         raise ModelError(f"ONNX Runtime cannot load the {what} {path} ({type(exc).__name__}): reinstall reportqa.") from None
     meta = dict(loaded.get_modelmeta().custom_metadata_map)

@@ -40,7 +40,7 @@ class SpanReaderModel:
             from .encoder import model_path
 
             tokenizer_path = model_path() / "tokenizer.json"
-        self.session, self.meta = runtime.reader_session(self.path, "passage reader", "reportqa_span_reader", FORMAT)
+        self.session, self.meta = runtime.reader_session(self.path, "passage reader", "reportqa_span_reader", FORMAT, spin=False)
         self.max_length = int(self.meta.get("max_length", 320))
         self.tokenizer = load_tokenizer(Path(tokenizer_path))
         self.tokenizer.enable_truncation(self.max_length, strategy="only_second")

@@ -81,3 +81,17 @@ def test_token_f1_is_squads():
     assert token_f1("the Operation Linden", "operation linden.") == 1.0  # articles and punctuation go
     assert token_f1("five convictions", "five") == pytest.approx(2 / 3)
     assert token_f1("", "") == 1.0 and token_f1("x", "") == 0.0 and token_f1("a b", "c d") == 0.0
+
+
+def test_the_passage_reader_does_not_spin_while_the_cross_encoder_runs(tiny_qa, tmp_path):
+    # In the span+cross and gated readers the passage reader runs just before the cross-encoder;
+    # its threads busy-waiting meanwhile cost about 55 ms a question on 2 cores (models/runtime.py).
+    from reportqa.models import spanreader
+
+    _, config, weights = tiny_qa
+    model = graph.build_graph(weights, config.to_dict(), head="span")
+    model.metadata_props.add(key="reportqa_span_reader", value=str(spanreader.FORMAT))
+    path = tmp_path / "tiny-span.onnx"
+    path.write_bytes(model.SerializeToString())
+    session = spanreader.SpanReaderModel(path).session
+    assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
