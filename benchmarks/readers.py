@@ -3,6 +3,7 @@
     python -m benchmarks.readers                          # every reader (span ones need a shipped passage reader)
     python -m benchmarks.readers --readers cross span     # some of them
     python -m benchmarks.readers --span-model PATH.onnx   # a passage reader not (yet) shipped
+    python -m benchmarks.readers --passages 1 --candidates 4   # span readers read 1 passage, the cross-encoder 4 candidates
     python -m benchmarks.readers --rows rows.json         # also each bundled question's outcome, per reader
     python -m benchmarks.readers --save-fits DIR          # also each reader's fit on all three articles (DIR/NAME.json)
 
@@ -112,6 +113,8 @@ def main(argv=None) -> int:
     ap.add_argument("--readers", nargs="+", choices=READERS, default=list(READERS))
     ap.add_argument("--span-model", type=Path, help="a passage reader .onnx (default: the shipped one)")
     ap.add_argument("--passages", type=int, default=None, help="passages the span readers read (default 3)")
+    ap.add_argument("--candidates", type=int, default=fit_data.DEFAULT_CANDIDATES,
+                    help=f"candidates the cross-encoder reads (default {fit_data.DEFAULT_CANDIDATES})")
     ap.add_argument("--rows", type=Path, help="write each bundled question's outcome (both sets), per reader, to this JSON file")
     ap.add_argument("--save-fits", type=Path, metavar="DIR",
                     help="write each reader's fit on all three articles to DIR/NAME.json (for benchmarks/reader_speed.py; "
@@ -140,9 +143,10 @@ def main(argv=None) -> int:
                 from reportqa.models.crossencoder import CrossEncoderModel
 
                 names = fit_data.span_features(span_model, args.passages,
-                                               fit_data.MemoModel(CrossEncoderModel()) if name == "span+cross" else None)
+                                               fit_data.MemoModel(CrossEncoderModel()) if name == "span+cross" else None,
+                                               args.candidates)
             else:
-                names = fit_data.reader_features(name)
+                names = fit_data.reader_features(name, args.candidates)
             collected[name] = names, fit_data.collect(sets, names=names, absent=name != "linear")
         return collected[name]
 
