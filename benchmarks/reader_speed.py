@@ -2,6 +2,7 @@
 
     python -m benchmarks.reader_speed                                  # the shipped readers that can be made
     python -m benchmarks.reader_speed --readers cross gated --span-model P.onnx --fits DIR
+    python -m benchmarks.reader_speed --readers cross --cross-model C.onnx --fits DIR   # another cross-encoder
 
 ``--fits DIR`` reads each reader's fit from DIR/NAME.json (``benchmarks/readers.py --save-fits DIR``;
 "gated" reads DIR/cross.json and DIR/span+cross.json), for a passage reader that is not shipped.
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 READERS = ("linear", "cross", "span", "span+cross", "gated")
 
 
-def make(name: str, fits: Path | None, span_model):
+def make(name: str, fits: Path | None, span_model, cross_model=None):
     from reportqa.reader import CrossReader, GatedReader, LinearParams, LinearReader, SpanCrossReader, SpanReader
 
     def params(part):
@@ -33,12 +34,12 @@ def make(name: str, fits: Path | None, span_model):
     if name == "linear":
         return LinearReader(params("linear"))
     if name == "cross":
-        return CrossReader(params("cross"))
+        return CrossReader(params("cross"), model=cross_model)
     if name == "span":
         return SpanReader(params("span"), model=span_model)
     if name == "span+cross":
-        return SpanCrossReader(params("span+cross"), model=span_model)
-    return GatedReader(params("cross"), params("span+cross"), model=span_model)
+        return SpanCrossReader(params("span+cross"), model=span_model, cross_model=cross_model)
+    return GatedReader(params("cross"), params("span+cross"), model=span_model, cross_model=cross_model)
 
 
 def percentile(xs: list[float], p: float) -> float:
@@ -50,6 +51,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--readers", nargs="+", choices=READERS, default=["linear", "cross"])
     ap.add_argument("--span-model", type=Path, help="a passage reader .onnx (default: the shipped one)")
+    ap.add_argument("--cross-model", type=Path, help="a cross-encoder .onnx (default: the shipped one)")
     ap.add_argument("--fits", type=Path, metavar="DIR", help="the readers' fits (default: the shipped ones)")
     ap.add_argument("--runs", type=int, default=5, help="passes over the question set (at least 3)")
     args = ap.parse_args(argv)
@@ -62,12 +64,17 @@ def main(argv=None) -> int:
         from reportqa.models.spanreader import SpanReaderModel
 
         span_model = SpanReaderModel(args.span_model)
+    cross_model = None
+    if args.cross_model:
+        from reportqa.models.crossencoder import CrossEncoderModel
+
+        cross_model = CrossEncoderModel(args.cross_model)
     questions = [q["q"] for q in load_questions(ROOT / "tests" / "data" / "questions.jsonl")]
     base = Assistant(notify=lambda m: None)
     base.load()
     assistants = {}
     for name in args.readers:
-        assistants[name] = base.with_settings(base.settings, reader=make(name, args.fits, span_model))
+        assistants[name] = base.with_settings(base.settings, reader=make(name, args.fits, span_model, cross_model))
         assistants[name].answer("What did the investigation find?")
     load_before = os.getloadavg()[0]
     p50s: dict[str, list[float]] = {n: [] for n in assistants}

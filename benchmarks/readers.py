@@ -4,6 +4,7 @@
     python -m benchmarks.readers --readers cross span     # some of them
     python -m benchmarks.readers --span-model PATH.onnx   # a passage reader not (yet) shipped
     python -m benchmarks.readers --passages 1 --candidates 4   # span readers read 1 passage, the cross-encoder 4 candidates
+    python -m benchmarks.readers --cross-model PATH.onnx  # another cross-encoder (cross, span+cross, gated)
     python -m benchmarks.readers --rows rows.json         # also each bundled question's outcome, per reader
     python -m benchmarks.readers --save-fits DIR          # also each reader's fit on all three articles (DIR/NAME.json)
 
@@ -113,6 +114,7 @@ def main(argv=None) -> int:
     ap.add_argument("--readers", nargs="+", choices=READERS, default=list(READERS))
     ap.add_argument("--span-model", type=Path, help="a passage reader .onnx (default: the shipped one)")
     ap.add_argument("--passages", type=int, default=None, help="passages the span readers read (default 3)")
+    ap.add_argument("--cross-model", type=Path, help="a cross-encoder .onnx (default: the shipped one)")
     ap.add_argument("--candidates", type=int, default=fit_data.DEFAULT_CANDIDATES,
                     help=f"candidates the cross-encoder reads (default {fit_data.DEFAULT_CANDIDATES})")
     ap.add_argument("--rows", type=Path, help="write each bundled question's outcome (both sets), per reader, to this JSON file")
@@ -137,14 +139,18 @@ def main(argv=None) -> int:
     squad_rows, bundled_rows, casual_rows, both_rows, band_lines, outcomes = {}, {}, {}, {}, [], {}
     collected = {}  # reader -> (its feature names, its fitting items), each collected once
 
+    def cross_model():
+        from reportqa.models.crossencoder import CrossEncoderModel
+
+        return fit_data.MemoModel(CrossEncoderModel(args.cross_model) if args.cross_model else CrossEncoderModel())
+
     def collect(name: str):
         if name not in collected:
             if name.startswith("span"):
-                from reportqa.models.crossencoder import CrossEncoderModel
-
                 names = fit_data.span_features(span_model, args.passages,
-                                               fit_data.MemoModel(CrossEncoderModel()) if name == "span+cross" else None,
-                                               args.candidates)
+                                               cross_model() if name == "span+cross" else None, args.candidates)
+            elif name == "cross":
+                names = fit_data.cross_features(cross_model(), args.candidates)
             else:
                 names = fit_data.reader_features(name, args.candidates)
             collected[name] = names, fit_data.collect(sets, names=names, absent=name != "linear")
