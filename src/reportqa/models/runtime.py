@@ -25,9 +25,9 @@ def session(path: str | Path, ort=None, *, spin: bool = True):
     about 73 ms to 135 ms (benchmarks/speed.py, docs/speed.md), so the encoder does
     not spin. The passage reader (models.spanreader) does not spin either: it runs just before
     the cross-encoder in the span+cross and gated readers, and its spinning threads added about
-    55 ms a question there (gated, 1 passage: 163 ms p50 against cross alone's 85; 139 against
-    104 without spinning, benchmarks/reader_speed.py). The cross-encoder keeps spinning, which
-    its own parallel sections gain from."""
+    50 ms a question there (gated, 1 passage, warm p50 in benchmarks/reader_speed.py: 163 ms
+    against cross alone's 85 before, 115 against 86 after). The cross-encoder keeps spinning,
+    which its own parallel sections gain from."""
     ort = ort or import_onnxruntime()
     options = ort.SessionOptions()
     options.log_severity_level = 3

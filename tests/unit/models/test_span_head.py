@@ -85,7 +85,7 @@ def test_token_f1_is_squads():
 
 def test_the_passage_reader_does_not_spin_while_the_cross_encoder_runs(tiny_qa, tmp_path):
     # In the span+cross and gated readers the passage reader runs just before the cross-encoder;
-    # its threads busy-waiting meanwhile cost about 55 ms a question on 2 cores (models/runtime.py).
+    # its threads busy-waiting meanwhile cost about 50 ms a question on 2 cores (models/runtime.py).
     from reportqa.models import spanreader
 
     _, config, weights = tiny_qa
