@@ -151,8 +151,8 @@ def main(argv=None) -> int:
                                                cross_model() if name == "span+cross" else None, args.candidates)
             elif name == "cross":
                 names = fit_data.cross_features(cross_model(), args.candidates)
-            else:
-                names = fit_data.reader_features(name, args.candidates)
+            else:  # linear: no model of its own
+                names = fit_data.reader_features(name)
             collected[name] = names, fit_data.collect(sets, names=names, absent=name != "linear")
         return collected[name]
 

@@ -178,17 +178,19 @@ def test_reader_metadata_is_json():
     assert json.loads(meta["training"])["steps"] > 0
 
 
+def spinning(session) -> str:
+    """A session's intra-op spinning setting ("0": its idle threads do not busy-wait)."""
+    entries = session.get_session_options().get_session_config_entry
+    try:
+        return entries("session.intra_op.allow_spinning")
+    except Exception:  # noqa: BLE001 - ORT raises its own error for an unset entry
+        return "default (1)"
+
+
 def test_the_encoder_does_not_spin_while_the_reader_runs():
     # The encoder runs just before the reader on every question; busy-waiting encoder threads
     # slowed the reader's call by about a third on 2 cores (docs/speed.md).
     from reportqa.embed import default_encoder
-
-    def spinning(session) -> str:
-        entries = session.get_session_options().get_session_config_entry
-        try:
-            return entries("session.intra_op.allow_spinning")
-        except Exception:  # noqa: BLE001 - ORT raises its own error for an unset entry
-            return "default (1)"
 
     encoder = default_encoder()
     encoder.encode(["warm"])  # the session may be made lazily
