@@ -20,6 +20,7 @@ questions are declined although their best candidate is right ("declined, right 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -139,7 +140,9 @@ def main(argv=None) -> int:
     squad_rows, bundled_rows, casual_rows, both_rows, band_lines, outcomes = {}, {}, {}, {}, [], {}
     collected = {}  # reader -> (its feature names, its fitting items), each collected once
 
+    @functools.cache
     def cross_model():
+        """One cross-encoder for the run, so cross and span+cross share its remembered logits."""
         from reportqa.models.crossencoder import CrossEncoderModel
 
         return fit_data.MemoModel(CrossEncoderModel(args.cross_model) if args.cross_model else CrossEncoderModel())
