@@ -196,6 +196,14 @@ def start_from_graph(model, tokenizer, path: Path, held: list, max_len: int, tor
         f"on {len(pairs)} held-out pairs")
 
 
+def layer_list(text: str) -> list[int]:
+    """``--keep-layers``: "0,2,4" -> [0, 2, 4]."""
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"comma-separated layer numbers, such as 0,2,4, not {text!r}") from None
+
+
 def keep_layers(model, keep: list[int], log) -> None:
     """Keep only these of the encoder's layers, in this order (a smaller, faster reader)."""
     import torch
@@ -241,7 +249,7 @@ def main(argv=None) -> int:
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this reader graph's weights (e.g. src/reportqa/models/reader.onnx: its encoder "
                          "and head) instead of all-MiniLM-L6-v2 with a new head")
-    ap.add_argument("--keep-layers", default="",
+    ap.add_argument("--keep-layers", type=layer_list, default=None,
                     help="comma-separated indices of the starting model's layers to keep, e.g. 0,2,4 for a 3-layer "
                          "reader (about half the time a question); default: all six")
     ap.add_argument("--teacher", type=Path, default=None,
@@ -278,7 +286,7 @@ def main(argv=None) -> int:
     if args.init is not None:
         start_from_graph(model, tokenizer, args.init, held, args.max_len, torch, log)
     if args.keep_layers:
-        keep_layers(model, [int(i) for i in args.keep_layers.split(",")], log)
+        keep_layers(model, args.keep_layers, log)
     teacher = None
     if args.teacher is not None:
         from reportqa.models.crossencoder import CrossEncoderModel
