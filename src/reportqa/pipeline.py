@@ -22,7 +22,7 @@ from .embed import Encoder
 from .errors import QuestionError
 from .index import Index
 from .reader import Decision, Query, Reader, SentenceTable, decide
-from .results import Answer, Citation, Considered, Quote, Signals, SpanFound
+from .results import Answer, Citation, Considered, Quote, Signals, SpanFound, SpelledFound
 from .retrieve import Encoded, Ranking, Retriever
 from .settings import DEFAULT_K, RetrievalSettings, Settings, check_k
 
@@ -158,12 +158,17 @@ class Pipeline:
             question = text  # what was asked of the report, cut (the notice says so), not a megabyte echoed back
         query = self.query(text)
         decision = self.decide(query)
-        span = None
+        span = spelled = None
         if decision.span is not None:  # a passage reader's answer span, inside the chosen candidate
             where, said = quote(query.index, (decision.choice_chunk, decision.span.start, decision.span.end))
             span = SpanFound(where, said, round(decision.span.score, 4), round(decision.span.null, 4))
+        if decision.spelled is not None:  # an abbreviation's long form: the answer span
+            s = decision.spelled
+            where, said = quote(query.index, (s.candidate.chunk_id, s.start, s.end))
+            spelled = SpelledFound(where, said, s.short, s.how)
         # What /why shows of the decision, the same whether the answer is given or withheld.
-        why = {"considered": considered(query.index, decision), "threshold": self.threshold, "span_found": span}
+        why = {"considered": considered(query.index, decision), "threshold": self.threshold, "span_found": span,
+               "spelled": spelled}
         answer = self._answer(question, notice, query, decision, k, decision.answered, why)
         if not decision.answered and decision.best is not None:
             answer = dataclasses.replace(answer, withheld=self._answer(question, notice, query, decision, k, True, why))
@@ -185,7 +190,7 @@ class Pipeline:
         if not answered or best is None:
             return Answer(question, False, "", round(p, 4), citations, None, notice=notice, **why)
         where, text = quote(index, best.span)
-        span = why["span_found"]
+        span = why["spelled"] or why["span_found"]
         return Answer(question, True, text, round(p, 4), citations, where, notice=notice,
                       span=span.quote if span is not None else None, **why)
 

@@ -195,6 +195,14 @@ def verdict_text(answer: Answer, style: Style) -> str:
     else:
         head = f"Not answered: the confidence, {c:.{digits}f}, is below the threshold, {t:.{digits}f}."
     lines = [paragraph(head, style)]
+    spelled = answer.spelled
+    if spelled is not None:
+        how = ("The report defines it" if spelled.how == "defined"
+               else "The report never defines it, but the initials of these words spell it, and of no others")
+        lines.append(paragraph(
+            f"The question asks what {spelled.short} stands for. {how} ({location(spelled.quote)}), "
+            "so the answer quotes that sentence, whatever the reader ranks first:", style))
+        lines.extend(excerpt_lines(spelled.text, style.width))
     if answer.considered:
         lines.append(paragraph("Best candidate quotes, by the reader's score (it ranks them; it is not a probability):", style))
         for n, cand in enumerate(answer.considered, 1):

@@ -78,6 +78,17 @@ class SpanFound:
 
 
 @dataclass(frozen=True)
+class SpelledFound:
+    """The long form of the abbreviation a question asked about (for ``/why``): where it stands,
+    its text, the short form as asked, and how it was found ("defined" or "initials")."""
+
+    quote: Quote
+    text: str
+    short: str
+    how: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """An extractive answer. ``answered=False`` still lists the closest passages."""
 
@@ -99,6 +110,7 @@ class Answer:
     # None when not answered or when the reader gives no span.
     span: Quote | None = None
     span_found: SpanFound | None = field(default=None, repr=False, compare=False)  # for /why, also when declined
+    spelled: SpelledFound | None = field(default=None, repr=False, compare=False)  # the answer to "what does X stand for?", for /why
     # Declined with a candidate in hand: the answer it would have given (its quote first among the
     # citations), so answers to every question are scored from one run (evaluate.py); not in the JSON.
     withheld: Answer | None = field(default=None, repr=False, compare=False)

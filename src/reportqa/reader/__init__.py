@@ -10,6 +10,8 @@
     spans.py       decoding a passage reader's start/end logits into the best span and "no answer"
     span.py        the "span" and "span+cross" readers: a passage reader's margins (span.json, span_cross.json)
     gated.py       the "gated" reader: cross chooses the quote, span+cross decides whether to answer
+    abbreviations.py  abbreviations a text spells out, and questions asking what one stands for
+    spelled.py     the answer to "what does X stand for?" where the report spells X out (used by decide)
 """
 
 from __future__ import annotations

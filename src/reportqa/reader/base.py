@@ -19,6 +19,7 @@ from ..errors import ReaderError
 from .candidates import Candidate, candidates, extend_yes_no
 from .context import Query
 from .spans import SpanScore
+from .spelled import SpelledOut, spelled_out
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +66,9 @@ class Decision:
     scores: Scores
     choice: int | None  # index of the chosen candidate in candidates, before the extension
     span: SpanScore | None = None  # a passage reader's best span inside the chosen candidate (file offsets)
+    # "What does X stand for?" where the report spells X out: the long form, whose sentence is ``best``
+    # (the reader's scores and choice are kept, for /why).
+    spelled: SpelledOut | None = None
 
     @property
     def choice_chunk(self) -> int | None:
@@ -74,10 +78,16 @@ class Decision:
 
 def decide(reader: Reader, query: Query, threshold: float) -> Decision:
     """Choose the answer span, estimate whether the report answers at all, and decide whether to
-    answer: when there is a span and P(answerable) is at least the threshold (the one place it is compared)."""
+    answer: when there is a span and P(answerable) is at least the threshold (the one place it is compared).
+
+    A question that asks what an abbreviation stands for, where the report spells it out, is
+    answered with the sentence that does (``spelled.py``), at its measured confidence."""
     spans = candidates(query)
     scores = reader.score(query, spans)
     choice = scores.choice
+    spelled = spelled_out(query)
+    if spelled is not None:
+        return Decision(spelled.candidate, spelled.p, spelled.p >= threshold, tuple(spans), scores, choice, spelled=spelled)
     p = reader.p_answerable(query, spans, scores)
     best = extend_yes_no(query, spans[choice] if choice is not None else None)
     span_of = getattr(reader, "span_of", None)  # a passage reader marks the answer span inside the quote

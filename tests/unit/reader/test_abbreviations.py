@@ -1,0 +1,132 @@
+"""Abbreviations a report spells out (reader/abbreviations.py) and the answer to "what does X
+stand for?" built from them (reader/spelled.py), on small texts and a tiny report with the fake encoder."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FakeReader
+
+from reportqa.assistant import Assistant
+from reportqa.reader import abbreviations as ab
+from reportqa.reader.spelled import DEFINED_P, INITIALS_P
+from reportqa.render import Style, why_text
+
+IOPC = "Today (September 19), the Independent Office for Police Conduct (IOPC) has published its findings."
+
+
+def _longs(text):
+    return [(d.short, d.long, text[d.long_start : d.long_end], text[d.short_start : d.short_end]) for d in ab.definitions(text)]
+
+
+def test_a_definition_gives_the_long_form_and_both_offsets():
+    assert _longs(IOPC) == [("IOPC", "Independent Office for Police Conduct", "Independent Office for Police Conduct", "IOPC")]
+    text = "Victims of child sexual exploitation or abuse (CSE/A) were named."
+    assert _longs(text) == [("CSE/A", "child sexual exploitation or abuse", "child sexual exploitation or abuse", "CSE/A")]
+    text = "Officers of SYP (South Yorkshire Police) were named."
+    assert _longs(text) == [("SYP", "South Yorkshire Police", "South Yorkshire Police", "SYP")]
+
+
+@pytest.mark.parametrize("text", [
+    "The work of Operation Forced (2001/2002) was praised.",       # no letters
+    "As the historian said (Burke), it was so.",                   # a name, one capital
+    "It was not taken up (see above) by the force.",               # words, not a short form
+    "The Home Office set targets (HMRC) for the force.",           # letters that do not match
+])
+def test_a_parenthesis_that_is_no_definition_gives_none(text):
+    assert ab.definitions(text) == []
+
+
+@pytest.mark.parametrize("question, short", [
+    ("what does iopc stand for", "iopc"),
+    ("What does the acronym CSE/A stand for?", "CSE/A"),
+    ("What did SPECTRE originally stand for?", "SPECTRE"),
+    ("wat dos KPI stand for", "KPI"),
+    ("What is NATO short for?", "NATO"),
+    ("what's the full form of SYP?", "SYP"),
+    ("KPI stands for what?", "KPI"),
+    ("What does the SAW in M249 SAW stand for?", "SAW"),
+    ("What does KPI mean?", "KPI"),  # "mean": asked in capitals
+])
+def test_questions_that_ask_what_an_abbreviation_stands_for(question, short):
+    assert ab.asked(question) == short
+
+
+def test_what_does_x_mean_counts_in_lower_case_only_for_a_short_form_the_report_defines():
+    assert ab.asked("what does cse/a mean") is None
+    assert ab.asked("what does cse/a mean", lambda k: k == "csea") == "cse/a"
+    assert ab.asked("What does the IOPC mean by actionable intelligence?") is None
+
+
+@pytest.mark.parametrize("question", [
+    "What did the FCC chairman say the first amendment stands for?",
+    "What does the IOPC say about SYP?",
+    "What is the IOPC?",
+    "Who does Jayne Senior stand for?",
+])
+def test_other_questions_are_not_taken_for_one(question):
+    assert ab.asked(question) is None
+
+
+def test_initials_find_a_long_form_the_text_never_defines():
+    text = "Targets such as key performance indicators set by the Home Office came first."
+    assert [text[a:b] for a, b in ab.initials(text, "kpi")] == ["key performance indicators"]
+    text = "It stored read-only memory chips. The Bank for International Settlements agreed."
+    assert [text[a:b] for a, b in ab.initials(text, "ROM")] == ["read-only memory"]
+    assert [text[a:b] for a, b in ab.initials(text, "BIS")] == ["Bank for International Settlements"]
+
+
+@pytest.mark.parametrize("text, short", [
+    ("The rules are firmly established by now.", "AFE"),         # a function word opens the run
+    ("They reached the metropolitan area and San Diego.", "MAS"),  # cases mixed, and "and" gives no letter
+    ("It was found in inscription found in stone.", "IFI"),        # a small word cannot end it
+    ("An early sign and trace.", "ES"),                            # two letters: too likely by chance
+])
+def test_initials_by_chance_are_not_a_long_form(text, short):
+    assert ab.initials(text, short) == []
+
+
+def test_same_phrase_reads_through_capitals_and_plurals():
+    assert ab.same_phrase("Central business districts", "central business district")
+    assert not ab.same_phrase("Airport and London Stansted", "approach lighting system")
+
+
+SPELLED_REPORT = (
+    "# The audit\n\n"
+    "The National Audit Office (NAO) reviewed the scheme in 2019. It found waste.\n\n"
+    "The scheme ran for ten years. Its key performance indicators were missed each year.\n\n"
+    "Staff used a case management system. Each case went through a customer management service.\n"
+)
+
+
+@pytest.fixture
+def spelled_assistant(tmp_path, fake_encoder):
+    source = tmp_path / "report.txt"
+    source.write_text(SPELLED_REPORT, encoding="utf-8")
+    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, reader=FakeReader(prefer="ten years", p=0.1),
+                  notify=lambda m: None)
+    a.load()
+    return a
+
+
+def test_the_answer_quotes_the_sentence_that_defines_it_with_the_long_form_as_its_span(spelled_assistant):
+    answer = spelled_assistant.answer("what does nao stand for")
+    assert answer.answered and answer.confidence == DEFINED_P  # the reader alone (P 0.1) would decline
+    assert answer.text == "The National Audit Office (NAO) reviewed the scheme in 2019."
+    assert SPELLED_REPORT[answer.span.start : answer.span.end] == "National Audit Office"
+    assert SPELLED_REPORT[answer.quote.start : answer.quote.end] == answer.text
+    assert answer.to_dict()["span"]["start"] == answer.span.start
+    why = why_text(answer, Style(color=False, width=100))
+    assert "The question asks what nao stands for. The report defines it" in why
+
+
+def test_initials_answer_where_the_report_never_defines_it(spelled_assistant):
+    answer = spelled_assistant.answer("What does KPI stand for?")
+    assert answer.answered and answer.confidence == INITIALS_P
+    assert answer.text == "Its key performance indicators were missed each year."
+    assert SPELLED_REPORT[answer.span.start : answer.span.end] == "key performance indicators"
+
+
+def test_the_reader_decides_where_the_report_does_not_spell_it_out_or_two_long_forms_fit(spelled_assistant):
+    for question in ("What does CMS stand for?", "What does GDP stand for?"):  # two runs fit CMS; none GDP
+        answer = spelled_assistant.answer(question)
+        assert not answer.answered and answer.confidence == 0.1 and answer.spelled is None
