@@ -1,11 +1,13 @@
-"""How often the long form found for "what does X stand for?" is right: the figures behind reader/spelled.py.
+"""How often the long form found for "what does X stand for?" is right: the confidence reader/spelled.py gives.
 
 Every question of the SQuAD training set that ``abbreviations.asked`` takes for such a question
 is asked of its whole article (its paragraphs joined, as a report): the long form comes from a
 definition in the article ("long form (SF)"), else from a run of words whose initials spell X
 and no other run that does. It is right when its words and a gold answer's overlap with token F1
-of at least 0.5 (SQuAD's normalisation). This is training data, which the rules were written
-on: the dev articles of ../shared/benchmarks are not used here.
+of at least 0.5 (SQuAD's normalisation). A definition's figure is the confidence of the answers
+``spelled_out`` gives; the initials' is how often the long form ``expanded`` reads into a
+question is the right one (initials are never an answer on their own). This is training data,
+which the rules were written on: the dev articles of ../shared/benchmarks are not used here.
 
     python -m benchmarks.abbreviations [--show]
 """

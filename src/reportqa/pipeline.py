@@ -22,6 +22,7 @@ from .embed import Encoder
 from .errors import QuestionError
 from .index import Index
 from .reader import Decision, Query, Reader, SentenceTable, decide
+from .reader.spelled import expanded
 from .results import Answer, Citation, Considered, Quote, Signals, SpanFound, SpelledFound
 from .retrieve import Encoded, Ranking, Retriever
 from .settings import DEFAULT_K, RetrievalSettings, Settings, check_k
@@ -141,8 +142,18 @@ class Pipeline:
 
     def query(self, question: str) -> Query:
         """The question as the reader sees it (used as given: ``answer`` cleans it first)."""
+        return self._expanded_query(question)[0]
+
+    def _search(self, question: str) -> Query:
         found = self.searcher.search(question)
         return Query(question, found.ranking.terms, found.ranking, found.table, found.retriever.bm25, self.settings.candidates)
+
+    def _expanded_query(self, question: str) -> tuple[Query, tuple[tuple[str, str], ...]]:
+        """The question searched, and searched again with an abbreviation's long form read into it
+        where the report spells that out by its initials (``spelled.expanded``); and what was read."""
+        query = self._search(question)
+        text, added = expanded(query)
+        return (self._search(text), added) if added else (query, ())
 
     def decide(self, query: Query) -> Decision:
         return decide(self.reader, query, self.threshold)
@@ -156,7 +167,10 @@ class Pipeline:
         text, notice = clean_question(question)
         if len(question) > MAX_QUESTION_CHARS:
             question = text  # what was asked of the report, cut (the notice says so), not a megabyte echoed back
-        query = self.query(text)
+        query, added = self._expanded_query(text)
+        if added:
+            read = "; ".join(f'"{short}" as "{long}"' for short, long in added)
+            notice = " ".join(n for n in (notice, f"Read {read} (the report's words whose initials spell it).") if n)
         decision = self.decide(query)
         span = spelled = None
         if decision.span is not None:  # a passage reader's answer span, inside the chosen candidate
@@ -165,7 +179,7 @@ class Pipeline:
         if decision.spelled is not None:  # an abbreviation's long form: the answer span
             s = decision.spelled
             where, said = quote(query.index, (s.candidate.chunk_id, s.start, s.end))
-            spelled = SpelledFound(where, said, s.short, s.how)
+            spelled = SpelledFound(where, said, s.short)
         # What /why shows of the decision, the same whether the answer is given or withheld.
         why = {"considered": considered(query.index, decision), "threshold": self.threshold, "span_found": span,
                "spelled": spelled}

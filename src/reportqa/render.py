@@ -197,11 +197,9 @@ def verdict_text(answer: Answer, style: Style) -> str:
     lines = [paragraph(head, style)]
     spelled = answer.spelled
     if spelled is not None:
-        how = ("The report defines it" if spelled.how == "defined"
-               else "The report never defines it, but the initials of these words spell it, and of no others")
         lines.append(paragraph(
-            f"The question asks what {spelled.short} stands for. {how} ({location(spelled.quote)}), "
-            "so the answer quotes that sentence, whatever the reader ranks first:", style))
+            f"The question asks what {spelled.short} stands for, and the report defines it "
+            f"({location(spelled.quote)}), so the answer quotes the definition, whatever the reader ranks first:", style))
         lines.extend(excerpt_lines(spelled.text, style.width))
     if answer.considered:
         lines.append(paragraph("Best candidate quotes, by the reader's score (it ranks them; it is not a probability):", style))

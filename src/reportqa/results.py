@@ -79,13 +79,12 @@ class SpanFound:
 
 @dataclass(frozen=True)
 class SpelledFound:
-    """The long form of the abbreviation a question asked about (for ``/why``): where it stands,
-    its text, the short form as asked, and how it was found ("defined" or "initials")."""
+    """The long form of the abbreviation a question asked about, where the report defines it (for
+    ``/why``): where it stands, its text, and the short form as asked."""
 
     quote: Quote
     text: str
     short: str
-    how: str
 
 
 @dataclass(frozen=True)

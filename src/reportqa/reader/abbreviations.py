@@ -57,7 +57,8 @@ _LOOSE = [
 
 @dataclass(frozen=True)
 class Definition:
-    """An abbreviation spelled out in a text: the long form's and the short form's character offsets."""
+    """An abbreviation spelled out in a text: the long form's and the short form's character offsets,
+    and the whole definition's ("Independent Office for Police Conduct (IOPC)", parentheses included)."""
 
     short: str
     long: str
@@ -65,6 +66,8 @@ class Definition:
     long_end: int
     short_start: int
     short_end: int
+    start: int
+    end: int
 
 
 def key(short: str) -> str:
@@ -120,7 +123,8 @@ def definitions(text: str) -> list[Definition]:
             if len(long) <= len(inside) or not long or long.split()[0].lower() in MINOR - {"a"}:
                 continue
             long_start = head + before.rindex(long)
-            found.append(Definition(inside, long, long_start, long_start + len(long), inner, inner + len(inside)))
+            found.append(Definition(inside, long, long_start, long_start + len(long), inner, inner + len(inside),
+                                    long_start, m.end()))
         elif len(inside.split()) > 2:
             sf = re.search(r"(\S+)\s*$", before)
             if sf and _is_short_form(sf.group(1)) and len(sf.group(1).split()) == 1:
@@ -129,7 +133,7 @@ def definitions(text: str) -> list[Definition]:
                 if start is None or start != 0:
                     continue  # the inside must be the long form from its first word
                 at = head + sf.start(1)
-                found.append(Definition(short, inside, inner, inner + len(inside), at, at + len(short)))
+                found.append(Definition(short, inside, inner, inner + len(inside), at, at + len(short), at, m.end()))
     return found
 
 
@@ -137,38 +141,58 @@ def asked(question: str, defined: Callable[[str], bool] = lambda k: False) -> st
     """The short form a question asks the long form of, or None.
 
     Where the question is less plain ("what does X mean"), X counts only if it is asked in
-    capitals or ``defined(key(X))`` says the report spells it out."""
-    for pattern in _ASKS:
-        m = pattern.search(question)
-        if m and key(m.group("sf")):
-            return m.group("sf")
-    for pattern in _LOOSE:
-        m = pattern.search(question)
-        if m and key(m.group("sf")) and (sum(ch.isupper() for ch in m.group("sf")) >= 2 or defined(key(m.group("sf")))):
-            return m.group("sf")
+    capitals or ``defined(key(X))`` says the report spells it out. The asking must open the
+    text or a clause of it ("In computer terms, what does PC stand for?") and come before any
+    other question: a chat reads a follow-up with the question before it appended ("and what
+    about IOPC what does CSE/A stand for?"), and then the follow-up is what is asked."""
+    for patterns, plain in ((_ASKS, True), (_LOOSE, False)):
+        for pattern in patterns:
+            m = pattern.search(question)
+            if not m or not key(m.group("sf")) or not _opens(question, m.start()):
+                continue
+            sf = m.group("sf")
+            if plain or sum(ch.isupper() for ch in sf) >= 2 or defined(key(sf)):
+                return sf
     return None
+
+
+def _opens(text: str, at: int) -> bool:
+    """Whether ``text[at:]`` opens the text or a clause of it, with no question before it."""
+    before = text[:at].rstrip()
+    return not before or ("?" not in before and before[-1] in ",;:.!")
 
 
 def initials(text: str, short: str) -> list[tuple[int, int]]:
     """Runs of words in ``text`` whose first letters spell ``short`` ("key performance indicators"
     for "KPI"), small words ("of", "for") free to be skipped; their character offsets, in order.
 
-    A run's words after the first (which may open a sentence) are all capitalised or all in
-    lower case, as a name or a term is written: "metropolitan area and San" is chance."""
+    A run is written as a name or a term is: its words all capitalised or all in lower case (the
+    first may be capitalised to open a sentence), and a capitalised run is a whole name, not part
+    of a longer one: "metropolitan area and San" and "Maria and San Luis" (of "Santa Maria and San
+    Luis Obispo") are chance."""
     want = key(short)
     if len(want) < 3 or not want.isalpha():
         return []  # two letters match too much by chance
     # A hyphenated word gives each part's initial ("read-only memory" for "ROM").
     words = [(m.start(), m.end(), m.group().lower()) for m in _PART.finditer(text)]
+
+    def capital(j: int) -> bool:
+        return text[words[j][0]].isupper()
+
+    def name_word(j: int) -> bool:
+        """A capitalised word that is not a small one ("The", "Of" do not make a name longer)."""
+        return capital(j) and words[j][2] not in MINOR and words[j][2] not in FUNCTION
+
+    def joined(j: int, k: int) -> bool:
+        """Words j and k (= j + 1) are in one phrase: only spaces or a hyphen between them."""
+        return 0 <= j and k < len(words) and not text[words[j][1] : words[k][0]].strip(" -")
+
     found = []
     for i, (a, _, w) in enumerate(words):
         if w[0] != want[0] or w in MINOR or w in FUNCTION:
             continue
         k, j, cases = 1, i + 1, set()
-        while k < len(want) and j < len(words):
-            gap = text[words[j - 1][1] : words[j][0]]
-            if gap.strip(" -"):  # punctuation or a line break ends the run
-                break
+        while k < len(want) and joined(j - 1, j):
             wj = words[j][2]
             if wj in FUNCTION:
                 break
@@ -176,11 +200,20 @@ def initials(text: str, short: str) -> list[tuple[int, int]]:
                 k += 1
             elif wj not in MINOR:
                 break
-            if wj not in MINOR and "-" not in gap:  # the part after a hyphen keeps its word's case
-                cases.add(text[words[j][0]].isupper())
+            if wj not in MINOR and "-" not in text[words[j - 1][1] : words[j][0]]:  # a part after a hyphen keeps its word's case
+                cases.add(capital(j))
             j += 1
-        if k == len(want) and words[j - 1][2] not in MINOR and len(cases) <= 1:
-            found.append((a, words[j - 1][1]))
+        last = j - 1
+        if k < len(want) or words[last][2] in MINOR:
+            continue
+        opens = i == 0 or not joined(i - 1, i) and text[words[i - 1][1] : a].strip(" \"'“‘(")[-1:] in {".", "!", "?", ":", "\n", ""}
+        if not opens:
+            cases.add(capital(i))
+        if len(cases) > 1:
+            continue
+        if cases == {True} and ((joined(i - 1, i) and name_word(i - 1)) or (joined(last, last + 1) and name_word(last + 1))):
+            continue  # part of a longer name
+        found.append((a, words[last][1]))
     return found
 
 

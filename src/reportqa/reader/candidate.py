@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Candidate:
-    """A span of whole sentences of one passage."""
+    """A span of whole sentences of one passage (or an abbreviation's definition inside its sentence: spelled.py)."""
 
     chunk_id: int
     start: int  # character offsets in the source file

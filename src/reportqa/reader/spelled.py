@@ -1,17 +1,21 @@
-"""The answer to "what does X stand for?" where the report spells X out.
+"""The answer to "what does X stand for?" where the report defines X, and X read as its long form.
 
-Such a question has one right answer, the long form, and the report says it in one sentence:
-the one that defines the abbreviation ("the Independent Office for Police Conduct (IOPC)"),
-or, where it never defines it, a run of words whose initials spell it ("key performance
-indicators" for "KPI"). ``spelled_out`` finds that sentence among the report's passages (the
-text rules are in ``abbreviations.py``); ``decide`` then quotes it, with the long form as the
-answer span, instead of the reader's choice. Where the report neither defines X nor spells it
-out in one way only, it returns None and the reader answers as for any question.
+Such a question has one right answer, the long form, and a report that defines the abbreviation
+says it in so many words: "the Independent Office for Police Conduct (IOPC)". ``spelled_out``
+finds that definition among the report's passages (the text rules are in ``abbreviations.py``);
+``decide`` then quotes the definition itself, verbatim, with the long form as the answer span,
+instead of the reader's choice (the sentence it stands in may run to hundreds of characters;
+the cited passage shows it). Its confidence is how often a definition gave a right long form
+on the SQuAD training set's questions of this kind ("What does ASCII stand for?"), each asked
+of its whole article (``benchmarks/abbreviations.py``): 192 times in 194, given as
+(right + 1) / (found + 2).
 
-The confidence is how often that long form was right on the SQuAD training set's questions
-of this kind ("What does ASCII stand for?"), each asked of its whole article
-(``benchmarks/abbreviations.py``): a definition 193 times in 195, initials 25 in 25, given
-as (right + 1) / (found + 2).
+A report may use a long form and never its abbreviation ("key performance indicators", asked
+as "KPIs"). That the initials spell it is an inference, not something the report says (SQuAD's
+annotators call "What does CSA stand for?" unanswerable where an article has "Combined
+Statistical Area" and "CSA" apart), so it is no answer on its own: ``expanded`` reads the long
+form into the question (in the abbreviation's place, or beside it where the report uses the
+abbreviation undefined), and the reader answers that, at its own confidence.
 """
 
 from __future__ import annotations
@@ -19,77 +23,125 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..text import terms
 from . import abbreviations
 from .candidate import Candidate
 from .context import Query
 
-# (right, found) on those questions; tests/quality/test_abbreviations.py measures them again.
-DEFINED_COUNTS = (193, 195)
-INITIALS_COUNTS = (25, 25)
+# (right, found) on those questions; tests/quality/test_abbreviation_confidence.py measures them again.
+DEFINED_COUNTS = (192, 194)
 DEFINED_P = round((DEFINED_COUNTS[0] + 1) / (DEFINED_COUNTS[1] + 2), 3)  # 0.985
-INITIALS_P = round((INITIALS_COUNTS[0] + 1) / (INITIALS_COUNTS[1] + 2), 3)  # 0.963
 MAX_SCAN = 2000  # passages searched for initials, in the ranking's order (all of a report's)
 
 
 @dataclass(frozen=True)
 class SpelledOut:
-    """An abbreviation's long form in the report: the sentence to quote, the long form's file offsets, and how it was found."""
+    """An abbreviation the report defines: the definition to quote and the long form's file offsets."""
 
     short: str  # as asked
-    candidate: Candidate  # the sentence that holds the long form
+    candidate: Candidate  # the definition, "long form (SF)", in the sentence(s) of its rows
     start: int  # the long form's character offsets in the source file
     end: int
-    how: str  # "defined" ("long form (SF)" in the report) or "initials"
     p: float  # P(the long form is the answer), measured (above)
 
 
 def spelled_out(query: Query) -> SpelledOut | None:
-    """The long form the question asks for, found in the report, or None (the reader answers)."""
-    chunks = query.index.chunks
+    """The long form the question asks for, where the report defines it, or None (the reader answers)."""
+    short, found = _asked(query)
+    if not found:
+        return None  # the reader answers (expanded() may have read a long form into the question)
+    i, d = found[0]  # where the report first defines it
+    return _answer(query, short, i, d)
+
+
+def defined(query: Query, key: str) -> list[tuple[int, abbreviations.Definition]]:
+    """(chunk id, definition) of every passage that defines the short form with this ``key``, in file order."""
+    # Only passages holding the short form's letters, with or without stops between them, are parsed.
+    pattern = re.compile(r"(?<!\w)" + r"\W?".join(map(re.escape, key)) + r"(?!\w)", re.I)
+    return [
+        (i, d)
+        for i, c in enumerate(query.index.chunks) if pattern.search(c.text)
+        for d in abbreviations.definitions(c.text)
+        if abbreviations.key(d.short) == key
+    ]
+
+
+def _asked(query: Query) -> tuple[str | None, list[tuple[int, abbreviations.Definition]]]:
+    """The short form the question asks the long form of (or None), and where the report defines it."""
     cache: dict[str, list] = {}
 
-    def defined(key: str) -> list[tuple[int, abbreviations.Definition]]:
-        """(chunk id, definition) of every passage that spells out the short form with this key, in file order."""
+    def lookup(key: str) -> list:
         if key not in cache:
-            # Only passages holding the short form's letters, with or without stops between them, are parsed.
-            pattern = re.compile(r"(?<!\w)" + r"\W?".join(map(re.escape, key)) + r"(?!\w)", re.I)
-            cache[key] = [
-                (i, d)
-                for i, c in enumerate(chunks) if pattern.search(c.text)
-                for d in abbreviations.definitions(c.text)
-                if abbreviations.key(d.short) == key
-            ]
+            cache[key] = defined(query, key)
         return cache[key]
 
-    short = abbreviations.asked(query.text, lambda k: bool(defined(k)))
-    if short is None:
-        return None
-    key = abbreviations.key(short)
-    found = defined(key)
-    if found:
-        i, d = found[0]  # where the report first spells it out
-        return _answer(query, short, i, chunks[i].start + d.long_start, chunks[i].start + d.long_end, "defined", DEFINED_P)
+    short = abbreviations.asked(query.text, lambda k: bool(lookup(k)))
+    return short, lookup(abbreviations.key(short)) if short is not None else []
+
+
+def by_initials(query: Query, short: str) -> tuple[int, int, int] | None:
+    """(chunk id, start, end in its text) of the first run of words whose initials spell ``short``,
+    if every such run in the report is that one long form; else None."""
+    chunks = query.index.chunks
     runs = []
     for i in (int(i) for i in query.ranking.order[:MAX_SCAN]):
         runs += [(i, a, b) for a, b in abbreviations.initials(chunks[i].text, short)]
-    if not runs or not all(abbreviations.same_phrase(_text(query, runs[0]), _text(query, r)) for r in runs):
-        return None  # not in the report, or more than one long form fits: the reader decides
-    i, a, b = min(runs, key=lambda r: chunks[r[0]].start + r[1])  # the first in the file
-    return _answer(query, short, i, chunks[i].start + a, chunks[i].start + b, "initials", INITIALS_P)
 
+    def text(run: tuple[int, int, int]) -> str:
+        return chunks[run[0]].text[run[1] : run[2]]
 
-def _text(query: Query, run: tuple[int, int, int]) -> str:
-    i, a, b = run
-    return query.index.chunks[i].text[a:b]
-
-
-def _answer(query: Query, short: str, chunk_id: int, start: int, end: int, how: str, p: float) -> SpelledOut | None:
-    """The sentences of the passage that hold start..end, as a candidate."""
-    sentences = query.index.chunks[chunk_id].sentences
-    inside = [(a, b) for a, b in sentences if a < end and start < b]
-    if not inside:
+    if not runs or not all(abbreviations.same_phrase(text(runs[0]), text(r)) for r in runs):
         return None
+    return min(runs, key=lambda r: chunks[r[0]].start + r[1])  # the first in the file
+
+
+_TOKEN = re.compile(r"[^\W_][\w/&.\-]*[^\W_]")
+
+
+def expanded(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The question with an abbreviation's long form read into it, where the report spells that
+    out in one way only, and the (short, long) pairs read. Only an abbreviation typed in capitals,
+    or the one the question asks the long form of, counts: in lower case "era" or "thing" is a
+    word, and its initials would match by chance.
+
+    One the report never uses is replaced ("were KPIs a priority" → "were key performance
+    indicators a priority"), so search and reader read the report's words. One it uses but never
+    defines, asked about ("what does SYP stand for"), keeps its place with the long form after it
+    in parentheses, and the reader decides whether the report answers that."""
+    text = query.text
+    asked, found = _asked(query)
+    if found:
+        return text, ()  # spelled_out answers it
+    added = []
+    for m in reversed(list(_TOKEN.finditer(text))):
+        token = m.group()
+        # "KPIs": the plural of "KPI"
+        short = token[:-1] if token.endswith("s") and sum(ch.isupper() for ch in token) >= 2 else token
+        key = abbreviations.key(short)
+        stems = terms(token)
+        is_asked = asked is not None and key == abbreviations.key(asked)
+        if not (is_asked or sum(ch.isupper() for ch in short) >= 2) or not 3 <= len(key) <= 6 or not key.isalpha() or not stems:
+            continue
+        used = any(query.bm25.df.get(t) for t in stems)
+        if used and not is_asked:
+            continue  # the report's own abbreviation: search finds it as it is
+        run = by_initials(query, short)
+        if run is not None:
+            i, a, b = run
+            long = query.index.chunks[i].text[a:b]
+            text = f"{text[: m.end()]} ({long}){text[m.end():]}" if used else f"{text[: m.start()]}{long}{text[m.end():]}"
+            added.append((token, long))
+    return text, tuple(reversed(added))
+
+
+def _answer(query: Query, short: str, chunk_id: int, found: abbreviations.Definition) -> SpelledOut:
+    """The definition itself as the candidate to quote ("Independent Office for Police Conduct (IOPC)"):
+    the shortest verbatim text that answers, with the sentence it stands in as its context."""
+    chunk = query.index.chunks[chunk_id]
+    start, end = chunk.start + found.start, chunk.start + found.end
+    rows = [j for j, (a, b) in enumerate(chunk.sentences) if a < end and start < b]
+    first = int(query.table.starts[chunk_id])
     order = [int(i) for i in query.ranking.order]
     rank = order.index(chunk_id) if chunk_id in order else len(order)
-    candidate = query.table.candidate(chunk_id, inside[0][0], inside[-1][1], rank)
-    return SpelledOut(short, candidate, start, end, how, p)
+    candidate = Candidate(chunk_id, start, end, range(first + rows[0], first + rows[-1] + 1), rank)
+    return SpelledOut(short, candidate, chunk.start + found.long_start, chunk.start + found.long_end, DEFINED_P)

@@ -8,7 +8,7 @@ from conftest import FakeReader
 
 from reportqa.assistant import Assistant
 from reportqa.reader import abbreviations as ab
-from reportqa.reader.spelled import DEFINED_P, INITIALS_P
+from reportqa.reader.spelled import DEFINED_P
 from reportqa.render import Style, why_text
 
 IOPC = "Today (September 19), the Independent Office for Police Conduct (IOPC) has published its findings."
@@ -94,7 +94,8 @@ SPELLED_REPORT = (
     "# The audit\n\n"
     "The National Audit Office (NAO) reviewed the scheme in 2019. It found waste.\n\n"
     "The scheme ran for ten years. Its key performance indicators were missed each year.\n\n"
-    "Staff used a case management system. Each case went through a customer management service.\n"
+    "Staff used a case management system. Each case went through a customer management service.\n\n"
+    "The Serious Fraud Office took the case over. The SFO closed it in 2021.\n"
 )
 
 
@@ -108,25 +109,64 @@ def spelled_assistant(tmp_path, fake_encoder):
     return a
 
 
-def test_the_answer_quotes_the_sentence_that_defines_it_with_the_long_form_as_its_span(spelled_assistant):
+def test_the_answer_quotes_the_definition_with_the_long_form_as_its_span(spelled_assistant):
     answer = spelled_assistant.answer("what does nao stand for")
     assert answer.answered and answer.confidence == DEFINED_P  # the reader alone (P 0.1) would decline
-    assert answer.text == "The National Audit Office (NAO) reviewed the scheme in 2019."
+    assert answer.text == "National Audit Office (NAO)"  # the definition, not its whole sentence
     assert SPELLED_REPORT[answer.span.start : answer.span.end] == "National Audit Office"
     assert SPELLED_REPORT[answer.quote.start : answer.quote.end] == answer.text
     assert answer.to_dict()["span"]["start"] == answer.span.start
     why = why_text(answer, Style(color=False, width=100))
-    assert "The question asks what nao stands for. The report defines it" in why
+    assert "The question asks what nao stands for, and the report defines it" in why
 
 
-def test_initials_answer_where_the_report_never_defines_it(spelled_assistant):
-    answer = spelled_assistant.answer("What does KPI stand for?")
-    assert answer.answered and answer.confidence == INITIALS_P
-    assert answer.text == "Its key performance indicators were missed each year."
-    assert SPELLED_REPORT[answer.span.start : answer.span.end] == "key performance indicators"
+@pytest.mark.parametrize("question, read", [
+    ("What does KPI stand for?", "What does key performance indicators stand for?"),
+    ("what does kpi stand for", "what does key performance indicators stand for"),  # asked: lower case counts
+])
+def test_initials_are_no_answer_on_their_own_but_the_reader_reads_the_long_form(spelled_assistant, question, read):
+    answer = spelled_assistant.answer(question)
+    assert spelled_assistant.reader.seen[-1][0] == read
+    assert answer.spelled is None and not answer.answered and answer.confidence == 0.1  # the reader's decision
+    assert "key performance indicators" in answer.notice
 
 
 def test_the_reader_decides_where_the_report_does_not_spell_it_out_or_two_long_forms_fit(spelled_assistant):
     for question in ("What does CMS stand for?", "What does GDP stand for?"):  # two runs fit CMS; none GDP
         answer = spelled_assistant.answer(question)
-        assert not answer.answered and answer.confidence == 0.1 and answer.spelled is None
+        assert not answer.answered and answer.confidence == 0.1 and answer.spelled is None and answer.notice == ""
+
+
+def test_an_abbreviation_the_report_never_uses_is_read_as_its_long_form(spelled_assistant):
+    reader = spelled_assistant.reader
+    answer = spelled_assistant.answer("Were the KPIs missed?")
+    assert reader.seen[-1][0] == "Were the key performance indicators missed?"  # searched and read so
+    assert answer.question == "Were the KPIs missed?"
+    assert answer.notice == 'Read "KPIs" as "key performance indicators" (the report\'s words whose initials spell it).'
+    assert answer.spelled is None
+
+
+@pytest.mark.parametrize("question", [
+    "were the kpis missed?",  # in lower case it may be a word: not read as initials
+    "What did the NAO find?",  # the report uses it
+    "What did the CMS do?",  # two long forms fit
+])
+def test_other_questions_are_read_as_asked(spelled_assistant, question):
+    answer = spelled_assistant.answer(question)
+    assert spelled_assistant.reader.seen[-1][0] == question and answer.notice == ""
+
+
+@pytest.mark.parametrize("question, short", [
+    ("In computer terms, what does PC stand for?", "PC"),  # a clause of its own
+    ("and what about IOPC what does CSE/A stand for?", None),  # a follow-up read with the question before it
+    ("and what about IOPC? what does CSE/A stand for?", None),
+])
+def test_the_asking_opens_the_question(question, short):
+    assert ab.asked(question) == short
+
+
+def test_an_abbreviation_the_report_uses_but_never_defines_is_asked_with_its_long_form(spelled_assistant):
+    answer = spelled_assistant.answer("What does SFO stand for?")
+    assert spelled_assistant.reader.seen[-1][0] == "What does SFO (Serious Fraud Office) stand for?"
+    assert answer.spelled is None and answer.confidence == 0.1  # the reader decides
+    assert spelled_assistant.answer("When did the SFO close it?").notice == ""  # not asked about: as typed

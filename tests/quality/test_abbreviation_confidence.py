@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.abbreviations import SQUAD_TRAIN, measure
-from reportqa.reader.spelled import DEFINED_COUNTS, INITIALS_COUNTS
+from reportqa.reader.spelled import DEFINED_COUNTS
 
 
 def test_the_stated_confidence_is_the_measured_one():
@@ -15,5 +15,4 @@ def test_the_stated_confidence_is_the_measured_one():
         pytest.skip(f"{SQUAD_TRAIN} is absent: the SQuAD training set lives in ../shared beside the repo")
     counts = measure()
     assert (counts.right["defined"], counts.found["defined"]) == DEFINED_COUNTS
-    assert (counts.right["initials"], counts.found["initials"]) == INITIALS_COUNTS
     assert counts.asked > 250  # the questions were found at all
