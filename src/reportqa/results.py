@@ -105,8 +105,8 @@ class Answer:
     # confidence at or above which the assistant answers.
     considered: tuple[Considered, ...] = field(default=(), repr=False, compare=False)
     threshold: float | None = field(default=None, repr=False, compare=False)
-    # With a passage reader: the answer span inside ``text`` (offsets into the file, like ``quote``);
-    # None when not answered or when the reader gives no span.
+    # With a passage reader, or from an abbreviation's definition: the answer span inside ``text``
+    # (offsets into the file, like ``quote``); None when not answered or when there is no span.
     span: Quote | None = None
     span_found: SpanFound | None = field(default=None, repr=False, compare=False)  # for /why, also when declined
     spelled: SpelledFound | None = field(default=None, repr=False, compare=False)  # the answer to "what does X stand for?", for /why

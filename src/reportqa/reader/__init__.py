@@ -11,7 +11,8 @@
     span.py        the "span" and "span+cross" readers: a passage reader's margins (span.json, span_cross.json)
     gated.py       the "gated" reader: cross chooses the quote, span+cross decides whether to answer
     abbreviations.py  abbreviations a text spells out, and questions asking what one stands for
-    spelled.py     the answer to "what does X stand for?" where the report spells X out (used by decide)
+    spelled.py     the answer to "what does X stand for?" where the report defines X (used by decide),
+                   and an abbreviation read as its long form (used by the pipeline)
 """
 
 from __future__ import annotations

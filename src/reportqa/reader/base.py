@@ -66,7 +66,7 @@ class Decision:
     scores: Scores
     choice: int | None  # index of the chosen candidate in candidates, before the extension
     span: SpanScore | None = None  # a passage reader's best span inside the chosen candidate (file offsets)
-    # "What does X stand for?" where the report spells X out: the long form, whose sentence is ``best``
+    # "What does X stand for?" where the report defines X: the long form, whose definition is ``best``
     # (the reader's scores and choice are kept, for /why).
     spelled: SpelledOut | None = None
 
@@ -80,8 +80,8 @@ def decide(reader: Reader, query: Query, threshold: float) -> Decision:
     """Choose the answer span, estimate whether the report answers at all, and decide whether to
     answer: when there is a span and P(answerable) is at least the threshold (the one place it is compared).
 
-    A question that asks what an abbreviation stands for, where the report spells it out, is
-    answered with the sentence that does (``spelled.py``), at its measured confidence."""
+    A question that asks what an abbreviation stands for, where the report defines it, is
+    answered with the definition (``spelled.py``), at its measured confidence."""
     spans = candidates(query)
     scores = reader.score(query, spans)
     choice = scores.choice
