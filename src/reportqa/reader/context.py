@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import re
+
 import numpy as np
 
 from ..index import Index
@@ -22,6 +24,7 @@ from ..lexical import BM25
 from ..retrieve import Ranking, zscore
 from ..settings import CandidateSettings
 from ..text import terms, typed_tokens, words
+from . import abbreviations
 from .candidate import Candidate
 from .qtype import answer_type, key_terms
 
@@ -148,6 +151,30 @@ class Query:
     def sentence_lexical_z(self) -> np.ndarray:
         """Sentence BM25 z-scored over all sentences."""
         return zscore(self.ranking.sentence_lexical)
+
+    @cached_property
+    def abbreviation(self) -> str | None:
+        """The short form the question asks the long form of (abbreviations.asked), or None."""
+        return abbreviations.asked(self.text, lambda key: bool(self.definitions(key)))
+
+    def definitions(self, key: str) -> list[tuple[int, abbreviations.Definition]]:
+        """(chunk id, definition) of every passage that defines the short form with this
+        ``abbreviations.key``, in file order (found once per question and key)."""
+        memo = self._definitions
+        if key not in memo:
+            # Only passages holding the short form's letters, with or without stops between them, are parsed.
+            pattern = re.compile(r"(?<!\w)" + r"\W?".join(map(re.escape, key)) + r"(?!\w)", re.I)
+            memo[key] = [
+                (i, d)
+                for i, c in enumerate(self.index.chunks) if pattern.search(c.text)
+                for d in abbreviations.definitions(c.text)
+                if abbreviations.key(d.short) == key
+            ]
+        return memo[key]
+
+    @cached_property
+    def _definitions(self) -> dict[str, list]:
+        return {}
 
     @cached_property
     def _typed_rows(self) -> dict[int, bool]:

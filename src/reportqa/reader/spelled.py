@@ -47,36 +47,12 @@ class SpelledOut:
 
 def spelled_out(query: Query) -> SpelledOut | None:
     """The long form the question asks for, where the report defines it, or None (the reader answers)."""
-    short, found = _asked(query)
+    short = query.abbreviation
+    found = query.definitions(abbreviations.key(short)) if short is not None else []
     if not found:
         return None  # the reader answers (expanded() may have read a long form into the question)
     i, d = found[0]  # where the report first defines it
     return _answer(query, short, i, d)
-
-
-def defined(query: Query, key: str) -> list[tuple[int, abbreviations.Definition]]:
-    """(chunk id, definition) of every passage that defines the short form with this ``key``, in file order."""
-    # Only passages holding the short form's letters, with or without stops between them, are parsed.
-    pattern = re.compile(r"(?<!\w)" + r"\W?".join(map(re.escape, key)) + r"(?!\w)", re.I)
-    return [
-        (i, d)
-        for i, c in enumerate(query.index.chunks) if pattern.search(c.text)
-        for d in abbreviations.definitions(c.text)
-        if abbreviations.key(d.short) == key
-    ]
-
-
-def _asked(query: Query) -> tuple[str | None, list[tuple[int, abbreviations.Definition]]]:
-    """The short form the question asks the long form of (or None), and where the report defines it."""
-    cache: dict[str, list] = {}
-
-    def lookup(key: str) -> list:
-        if key not in cache:
-            cache[key] = defined(query, key)
-        return cache[key]
-
-    short = abbreviations.asked(query.text, lambda k: bool(lookup(k)))
-    return short, lookup(abbreviations.key(short)) if short is not None else []
 
 
 def by_initials(query: Query, short: str) -> tuple[int, int, int] | None:
@@ -109,8 +85,8 @@ def expanded(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
     defines, asked about ("what does SYP stand for"), keeps its place with the long form after it
     in parentheses, and the reader decides whether the report answers that."""
     text = query.text
-    asked, found = _asked(query)
-    if found:
+    asked = query.abbreviation
+    if asked is not None and query.definitions(abbreviations.key(asked)):
         return text, ()  # spelled_out answers it
     added = []
     for m in reversed(list(_TOKEN.finditer(text))):
