@@ -101,6 +101,8 @@ def main(argv=None) -> int:
         cross_part = names.extra if args.reader == "cross" else names.extra.cross
         fitted_on |= {"reader_candidates": args.candidates, "reader_model": cross_part.model.fingerprint,
                       "preselect": "reader/linear.json"}
+    if names.extra is not None:  # fitting.steady_threshold's resampling, so the threshold can be checked
+        fitted_on |= {"threshold_resamples": fitting.THRESHOLD_RESAMPLES, "threshold_seed": fitting.THRESHOLD_SEED}
     if args.reader in ("span", "span+cross"):
         span_part = names.extra if args.reader == "span" else names.extra.span
         fitted_on |= {"span_passages": span_part.passages, "span_model": span_part.model.fingerprint}

@@ -241,3 +241,37 @@ def test_a_reader_graph_starts_a_smaller_reader():
 
     with pytest.raises(SystemExit):
         train_reader.keep_layers(fresh, [5], lambda _: None)
+
+
+def _overlapping_scores(seed: int, n_pos: int = 100, n_neg: int = 200):
+    """Calibrated-looking P for answerable and unanswerable questions whose ranges overlap, as the fit's do."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    pos = 1 / (1 + np.exp(-rng.normal(-0.8, 1.3, n_pos)))
+    neg = 1 / (1 + np.exp(-rng.normal(-2.0, 1.3, n_neg)))
+    return np.concatenate([pos, neg]), np.r_[np.ones(n_pos, dtype=bool), np.zeros(n_neg, dtype=bool)]
+
+
+def test_one_question_moves_the_one_se_threshold_but_not_the_steady_one():
+    from training.fitting import best_balanced_threshold, steady_threshold
+
+    p, answerable = _overlapping_scores(9)
+    changed = p.copy()
+    changed[0] = 0.0  # one answerable question now read with no confidence at all
+    assert abs(best_balanced_threshold(changed, answerable) - best_balanced_threshold(p, answerable)) >= 0.05
+    assert abs(steady_threshold(changed, answerable) - steady_threshold(p, answerable)) <= 0.01
+
+
+def test_the_steady_threshold_ignores_the_items_order_and_keeps_a_clean_cut():
+    import numpy as np
+
+    from training.fitting import best_balanced_threshold, steady_threshold
+
+    p, answerable = _overlapping_scores(3)
+    order = np.random.default_rng(1).permutation(len(p))
+    assert steady_threshold(p[order], answerable[order]) == steady_threshold(p, answerable)
+    # separated classes, the highest unanswerable P shared by many: every resample cuts just above it
+    clean = np.r_[np.linspace(0.6, 0.9, 50), np.full(30, 0.3), np.linspace(0.0, 0.3, 70)]
+    labels = np.r_[np.ones(50, dtype=bool), np.zeros(100, dtype=bool)]
+    assert steady_threshold(clean, labels) == best_balanced_threshold(clean, labels) == 0.31
