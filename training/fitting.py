@@ -144,7 +144,7 @@ def best_balanced_threshold(p: np.ndarray, answerable: np.ndarray) -> float:
     return next(t for t, v in zip(grid, bal) if v >= bal[best] - se)
 
 
-THRESHOLD_RESAMPLES = 200
+THRESHOLD_RESAMPLES = 1000
 THRESHOLD_SEED = 0
 
 
