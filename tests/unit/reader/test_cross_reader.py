@@ -104,3 +104,33 @@ def test_bad_fitted_numbers_are_not_hidden_by_the_fallback(tiny_source, fake_enc
     a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, settings=DEFAULT.with_(reader="cross"), notify=lambda m: None)
     with pytest.raises(ReaderError):
         a.answer("When did the inspectors visit?")
+
+
+class QuestionRecorder(FakeCrossEncoder):
+    """FakeCrossEncoder that also keeps the questions it was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.questions = []
+
+    def logits(self, questions, texts):
+        self.questions.extend(questions)
+        return super().logits(questions, texts)
+
+
+@pytest.mark.parametrize(
+    "typed, read",
+    [
+        ("who is the depot manager", "who is the depot manager?"),
+        ("who is the depot manager  ", "who is the depot manager?"),
+        ("Who is the depot manager?", "Who is the depot manager?"),
+        ("Name the depot manager.", "Name the depot manager."),
+    ],
+)
+def test_the_cross_encoder_reads_a_question_ending_as_squad_questions_do(typed, read, tiny_source, fake_encoder, tmp_path):
+    a = Assistant(tiny_source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    query = a.query(typed)
+    spans = candidates(query)
+    model = QuestionRecorder()
+    CrossFeatures(model, LinearReader().weights, candidates=2).answer(query, spans, LinearReader().score(query, spans).features)
+    assert model.questions and set(model.questions) == {read}
