@@ -156,7 +156,8 @@ def steady_threshold(p: np.ndarray, answerable: np.ndarray, resamples: int = THR
     curve has two near-equal shoulders (0.16 and 0.19): one question read differently moved it
     from one to the other. Over 200 resamples of the same items it gave 0.15 to 0.22 (10th to
     90th percentile) in two modes, so their median too jumps between them with the seed; their
-    mean moves only when many items do (docs/quality.md, "Abstention")."""
+    mean moves only when many items do (docs/quality.md, "The steady threshold", under
+    "Abbreviations")."""
     p, answerable = np.asarray(p, dtype=np.float64), np.asarray(answerable, dtype=bool)
     pos, neg = np.sort(p[answerable]), np.sort(p[~answerable])  # sorted: the items' order does not matter
     labels = np.r_[np.ones(len(pos), dtype=bool), np.zeros(len(neg), dtype=bool)]
