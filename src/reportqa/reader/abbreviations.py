@@ -31,7 +31,10 @@ MINOR = frozenset("a an and at by de del der des di du en et for in la le of on 
 FUNCTION = frozenset(
     "am are as be been being but can could did do does from had has have he her his i if is it its may might "
     "must not our she should so than that their them then there these they this those was we were what when "
-    "where which who whom whose will would you your".split()
+    "where which who whom whose will would you your "
+    # conjunctions and adverbs that join clauses, not words of a term ("assessing whether surveillance")
+    "although because either however how neither nor such though thus unless until whereas whether while whilst why yet"
+    .split()
 )
 
 # What a question that asks for an abbreviation's long form looks like. The short form is a

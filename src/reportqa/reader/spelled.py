@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..models.encoder import known_words
 from ..text import terms
 from . import abbreviations
 from .candidate import Candidate
@@ -74,11 +75,29 @@ def by_initials(query: Query, short: str) -> tuple[int, int, int] | None:
 _TOKEN = re.compile(r"[^\W_][\w/&.\-]*[^\W_]")
 
 
+def _mistyped(token: str, *vocabularies) -> bool:
+    """Whether token is a word of one of the vocabularies with two neighbouring letters swapped, one
+    letter left out or one letter too many, the commonest typos: "aws" and "wsa" for "was", "svyp"
+    for the report's "syp", "hgs" for "has"; such a token is no abbreviation to look up."""
+    n = len(token)
+    near = {token[:i] + token[i + 1] + token[i] + token[i + 2 :] for i in range(n - 1)}
+    near |= {token[:i] + token[i + 1 :] for i in range(n)} if n > 3 else set()  # "ab" from "abc": chance
+    near |= {token[:i] + ch + token[i:] for i in range(n + 1) for ch in "abcdefghijklmnopqrstuvwxyz"}
+    return any(w in vocabulary for w in near for vocabulary in vocabularies)
+
+
+def _could_be(key: str) -> bool:
+    """Whether a short form's letters could be initials looked for: 3 to 6 letters."""
+    return 3 <= len(key) <= 6 and key.isalpha()
+
+
 def expanded(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The question with an abbreviation's long form read into it, where the report spells that
-    out in one way only, and the (short, long) pairs read. Only an abbreviation typed in capitals,
-    or the one the question asks the long form of, counts: in lower case "era" or "thing" is a
-    word, and its initials would match by chance.
+    out in one way only, and the (short, long) pairs read. An abbreviation counts if it is typed in
+    capitals, is the one the question asks the long form of, or is typed in lower case and is no
+    word the model knows (``known_words``) nor a typo of one or of the report's (``_mistyped``):
+    people type "kpi" as often as "KPI", while "era" or "thing" is a word and "aws" a typo of one,
+    and their initials would match by chance.
 
     One the report never uses is replaced ("were KPIs a priority" → "were key performance
     indicators a priority"), so search and reader read the report's words. One it uses but never
@@ -89,19 +108,24 @@ def expanded(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
     if asked is not None and query.definitions(abbreviations.key(asked)):
         return text, ()  # spelled_out answers it
     added = []
+    known = known_words()
     for m in reversed(list(_TOKEN.finditer(text))):
         token = m.group()
-        # "KPIs": the plural of "KPI"
-        short = token[:-1] if token.endswith("s") and sum(ch.isupper() for ch in token) >= 2 else token
-        key = abbreviations.key(short)
+        capitals = sum(ch.isupper() for ch in token) >= 2
+        coined = token.islower() and token not in known and not _mistyped(token, known, query.bm25.df)
+        # "KPIs": the plural of "KPI"; in lower case "kpis" may be either, the plural tried first
+        shorts = [token[:-1]] if capitals and token.endswith("s") else [token]
+        if coined and token.endswith("s"):
+            shorts.insert(0, token[:-1])
         stems = terms(token)
-        is_asked = asked is not None and key == abbreviations.key(asked)
-        if not (is_asked or sum(ch.isupper() for ch in short) >= 2) or not 3 <= len(key) <= 6 or not key.isalpha() or not stems:
+        is_asked = asked is not None and abbreviations.key(shorts[0]) == abbreviations.key(asked)
+        if not (is_asked or capitals or coined) or not stems:
             continue
         used = any(query.bm25.df.get(t) for t in stems)
         if used and not is_asked:
             continue  # the report's own abbreviation: search finds it as it is
-        run = by_initials(query, short)
+        runs = (by_initials(query, short) for short in shorts if _could_be(abbreviations.key(short)))
+        run = next((r for r in runs if r is not None), None)
         if run is not None:
             i, a, b = run
             long = query.index.chunks[i].text[a:b]

@@ -146,10 +146,32 @@ def test_an_abbreviation_the_report_never_uses_is_read_as_its_long_form(spelled_
     assert answer.spelled is None
 
 
+@pytest.mark.parametrize("question, read", [
+    ("were the kpis missed?", "were the key performance indicators missed?"),  # no word: the plural's initials
+    ("were kpi missed", "were key performance indicators missed"),
+])
+def test_one_typed_in_lower_case_is_read_so_if_it_is_no_word(spelled_assistant, question, read):
+    answer = spelled_assistant.answer(question)
+    assert spelled_assistant.reader.seen[-1][0] == read
+    assert "key performance indicators" in answer.notice
+
+
+def test_a_lower_case_word_or_a_typo_of_one_is_no_abbreviation():
+    from reportqa.models.encoder import known_words
+    from reportqa.reader.spelled import _mistyped
+
+    known = known_words()
+    assert "era" in known and "kpi" not in known  # a word the model knows, and one it does not
+    for typo in ("aws", "wsa", "wat", "whta", "svyp", "hgs"):  # was, what (swapped, short of a letter), syp, has
+        assert _mistyped(typo, known, {"syp"}), typo
+    for coined in ("kpi", "kpis", "nspcc"):
+        assert not _mistyped(coined, known, {"syp"}), coined
+
+
 @pytest.mark.parametrize("question", [
-    "were the kpis missed?",  # in lower case it may be a word: not read as initials
     "What did the NAO find?",  # the report uses it
     "What did the CMS do?",  # two long forms fit
+    "what did the cms do",  # in lower case too
 ])
 def test_other_questions_are_read_as_asked(spelled_assistant, question):
     answer = spelled_assistant.answer(question)
