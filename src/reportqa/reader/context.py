@@ -28,6 +28,11 @@ from . import abbreviations
 from .candidate import Candidate
 from .qtype import answer_type, key_terms
 
+# A name in at least this share of a report's passages is what the report is about, not a key
+# term of a question (Query.keys). Measured on SQuAD leave-one-article-out at 1/2, 1/3 and 1/4
+# (docs/quality.md, "The report's subject is no key term"); 1/3 was chosen before measuring.
+SUBJECT_SHARE = 1 / 3
+
 TYPED_KINDS = ("time", "number", "person")
 
 
@@ -139,8 +144,12 @@ class Query:
 
     @cached_property
     def keys(self) -> set[str]:
-        """The question's names and numbers (qtype.key_terms)."""
-        return key_terms(self.text)
+        """The question's names and numbers (qtype.key_terms), less the names the report is about:
+        those in at least ``SUBJECT_SHARE`` of its passages. A report refers to its subject in
+        other words as often as by name ("we", "the force" for the IOPC and SYP), so the subject's
+        absence from a passage says nothing of whether it answers; a number always counts."""
+        n = self.bm25.n
+        return {k for k in key_terms(self.text) if any(ch.isdigit() for ch in k) or self.bm25.df.get(k, 0) < SUBJECT_SHARE * n}
 
     @cached_property
     def fused_z(self) -> np.ndarray:

@@ -136,9 +136,9 @@ def abstention_features(
     in_corpus = query.coverage(bm25.df)
     keys = query.keys
     max_idf = bm25.idf("") or 1.0
-    # A key term weighs by its rarity in the report: one found in most passages (the report's
-    # own subject: "IOPC", "Normans") says little by its absence from one passage or quote;
-    # one the report never or seldom uses says much.
+    # A key term weighs by its rarity in the report: one found in many passages says little by
+    # its absence from one passage or quote; one the report never or seldom uses says much. (The
+    # report's own subject, "IOPC" or "Normans", is no key term at all: Query.keys.)
     key_weight = {k: bm25.idf(k) / max_idf for k in keys}
     key_total = sum(key_weight.values())
     missing = lambda have: sum(key_weight[k] for k in keys - have)

@@ -330,36 +330,41 @@ def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path
 
 
 def test_a_missing_key_term_weighs_by_its_rarity_in_the_report(tmp_path, fake_encoder):
-    """A name the report uses in every passage (its subject) missing from the quote counts for
-    little; a name the report never uses counts in full."""
+    """A name the report never uses missing from the quote counts in full, one it seldom uses for
+    less, and the report's subject (in every passage here) is no key term at all; a number is one
+    however common."""
+    from reportqa.reader.context import SUBJECT_SHARE
     from reportqa.reader.features import abstention_features
 
+    filler = (" The weather that season was mild and the roads stayed open for most of the year, so the drivers"
+              " kept to their usual routes and timetables without any delay at all.")  # one passage per paragraph
     source = tmp_path / "depot.txt"
-    source.write_text(
-        "Acme runs the bus depot on the edge of the town, and Acme hired forty new drivers for it in the "
-        "spring of 2019 after a long search.\n\n"
-        "Inspectors sent by Acme visited the depot in March and found that the brakes on six of the "
-        "older buses were badly worn.\n\n"
-        "Acme replaced the worn brakes within a month, but the cost of the repairs was never published "
-        "by Acme or by the council.\n\n"
-        "The depot first opened in 1998 with room for sixty buses. Its roof was repaired in 2005 after "
-        "a winter storm tore part of it away.\n",
-        encoding="utf-8",
-    )
+    source.write_text("\n\n".join(p + filler for p in (
+        "Acme runs the bus depot on the edge of the town, and Acme hired forty new drivers for it in 2019.",
+        "Inspectors sent by Acme visited the depot in March 2019 and found worn brakes on six buses.",
+        "Acme replaced the worn brakes within a month of 2019, but never published the cost.",
+        "The council asked Acme for the bill, and was told the figure was private.",
+        "The depot first opened in 1998 with room for sixty buses.",
+        "Its roof was repaired in 2005 after a winter storm tore part of it away.",
+    )) + "\n", encoding="utf-8")
     a = Assistant(source, tmp_path / "index", encoder=fake_encoder, reader="linear", notify=lambda m: None)
     a.load()
     missing = ABSTENTION_FEATURES.index("keys_missing_span")
     values = {}
-    for name in ("Acme", "Zorblat"):
+    for name in ("Acme", "Zorblat", "Council"):
         query = a.query(f"When did the {name} depot first open?")
-        assert len(query.keys) == 1
         spans = candidates(query)
         choice = next(i for i, c in enumerate(spans) if query.table.span_text(c).startswith("The depot first opened"))
         scores = a.reader.score(query, spans)
         values[name] = abstention_features(query, spans, scores.features, scores.values, choice)[missing]
-    assert len(a.index.chunks) >= 2 and all("Acme" in c.text for c in a.index.chunks)
+    assert len(a.index.chunks) == 6
+    assert a.query("When did Acme open the depot?").keys == set()  # in 4 passages of 6: the subject
+    assert a.query("When did Zorblat open the depot in 2019?").keys == {"zorblat", "2019"}  # 2019: in 3 of 6
+    assert a.query("When did the Council open the depot?").keys == {"council"}  # in 1 of 6
+    assert 1 / 6 < SUBJECT_SHARE <= 4 / 6
+    assert values["Acme"] == 0.0
     assert values["Zorblat"] == pytest.approx(1.0)
-    assert 0.0 < values["Acme"] < 0.25
+    assert 0.0 < values["Council"] < 1.0
 
 
 def test_answer_weights_are_read_without_the_abstention_part():
