@@ -148,8 +148,8 @@ class Query:
         those in at least ``SUBJECT_SHARE`` of its passages. A report refers to its subject in
         other words as often as by name ("we", "the force" for the IOPC and SYP), so the subject's
         absence from a passage says nothing of whether it answers; a number always counts."""
-        n = self.bm25.n
-        return {k for k in key_terms(self.text) if any(ch.isdigit() for ch in k) or self.bm25.df.get(k, 0) < SUBJECT_SHARE * n}
+        subject = SUBJECT_SHARE * self.bm25.n
+        return {k for k in key_terms(self.text) if any(ch.isdigit() for ch in k) or self.bm25.df.get(k, 0) < subject}
 
     @cached_property
     def fused_z(self) -> np.ndarray:
