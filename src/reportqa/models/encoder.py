@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -68,8 +69,10 @@ def model_path() -> Path:
     return path
 
 
+@lru_cache(maxsize=1)
 def known_words() -> frozenset[str]:
-    """The whole English words the bundled model's tokenizer knows (``tokens.vocabulary_words``)."""
+    """The whole English words the bundled model's tokenizer knows (``tokens.vocabulary_words``),
+    read once per process: every question's abbreviations are checked against them."""
     return vocabulary_words(model_path() / "tokenizer.json")
 
 

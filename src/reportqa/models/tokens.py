@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,6 @@ def load_tokenizer(path: Path, max_length: int | None = None):
     return tokenizer
 
 
-@lru_cache(maxsize=4)
 def vocabulary_words(path: Path) -> frozenset[str]:
     """The whole words of a wordpiece tokenizer's vocabulary (tokenizer.json): lower-case
     alphabetic entries, no "##" continuations and no "[SPECIAL]" tokens. About 21,000 words

@@ -118,7 +118,7 @@ def expanded(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
         if coined and token.endswith("s"):
             shorts.insert(0, token[:-1])
         stems = terms(token)
-        is_asked = asked is not None and abbreviations.key(shorts[0]) == abbreviations.key(asked)
+        is_asked = asked is not None and abbreviations.key(asked) in {abbreviations.key(short) for short in shorts}
         if not (is_asked or capitals or coined) or not stems:
             continue
         used = any(query.bm25.df.get(t) for t in stems)
