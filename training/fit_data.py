@@ -189,10 +189,18 @@ def absent_item(a, slug: str, q: dict, names: LinearFeatures, query: Query) -> I
     ``query`` is the question's Query as asked of the whole report."""
     chunks = query.table.index.chunks
     gold = [tuple(span) for span in q.get("spans", [])]
-    keep = [i for i in query.ranking.order.tolist() if not any(chunks[i].start < e and s < chunks[i].end for s, e in gold)]
+    hidden = {i for i, c in enumerate(chunks) if any(c.start < e and s < c.end for s, e in gold)}
+    keep = [i for i in query.ranking.order.tolist() if i not in hidden]
     if len(keep) < 2:
         return None
-    masked = dataclasses.replace(query, ranking=dataclasses.replace(query.ranking, order=np.asarray(keep)))
+    # The report as if it lacked those passages: the ranking without them, and the statistics
+    # that say which words the report uses (in_corpus, rare_missing, the key terms' weights)
+    # counted without them too, or the question's own words would all still be "in the report".
+    masked = dataclasses.replace(
+        query,
+        ranking=dataclasses.replace(query.ranking, order=np.asarray(keep)),
+        bm25=query.bm25.without([query.table.passage_term_sets[i] for i in sorted(hidden)]),
+    )
     spans = candidates(masked)
     if any(contains_answer(masked.table.span_text(c), q.get("answers", [])) for c in spans):
         return None

@@ -186,7 +186,12 @@ def fit_all(items: list[Item], fitted_on: dict | None = None, names: LinearFeatu
         threshold = pick_threshold(p[answerable], ANSWERED_AT_LEAST)
     else:
         correct = np.array([bool(it.labels[c]) if c is not None else False for it, c in zip(items, choices(items, aw))])
-        calibration = fit_calibration(p, correct & answerable)
+        # Calibrated on the questions people asked (SQuAD's, answerable or not, and the off-topic
+        # ones), not on the "absent" ones, which are made up to teach the answered model: with the
+        # report's statistics counted without the answer's passages those are easy to tell, and
+        # calibrating on them too made every real question's confidence too low (docs/quality.md).
+        real = np.array([k != "absent" for k in kinds])
+        calibration = fit_calibration(p[real], (correct & answerable)[real])
         q = np.array([calibrate(float(x), calibration) for x in p])  # as the reader computes it at run time
         threshold = steady_threshold(q, answerable)
     mean, scale, (tw, tb), (w, b) = model

@@ -39,7 +39,22 @@ def postings_problem(postings: np.ndarray, n_docs: int, n_terms: int) -> str | N
     return None
 
 
-class BM25:
+def idf(n: int, df: int) -> float:
+    """BM25's IDF of a term found in df of n documents."""
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+class DocumentFrequencies:
+    """The statistics a reader reads of a BM25 (``n``, ``df``, ``idf``) without its postings."""
+
+    def __init__(self, n: int, df: dict[str, int]):
+        self.n, self.df = n, df
+
+    def idf(self, term: str) -> float:
+        return idf(self.n, self.df.get(term, 0))
+
+
+class BM25(DocumentFrequencies):
     """Okapi BM25; the postings of term i are rows ptr[i]:ptr[i+1]."""
 
     def __init__(self, vocab: list[str], postings: np.ndarray, n_docs: int, k1: float, b: float):
@@ -62,9 +77,17 @@ class BM25:
         vocab = build_vocabulary(docs)
         return cls(vocab, build_postings(docs, {t: i for i, t in enumerate(vocab)}), len(docs), k1, b)
 
-    def idf(self, term: str) -> float:
-        df = self.df.get(term, 0)
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+    def without(self, term_sets: list[frozenset[str]]) -> "DocumentFrequencies":
+        """The document counts as if the documents with these term sets were not there (the
+        abstention fit's "absent" questions: a report that does not hold the answer's passages)."""
+        df = dict(self.df)
+        for doc in term_sets:
+            for t in doc:
+                if df.get(t, 0) > 1:
+                    df[t] -= 1
+                else:
+                    df.pop(t, None)
+        return DocumentFrequencies(self.n - len(term_sets), df)
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         out = np.zeros(self.n, dtype=np.float32)

@@ -20,7 +20,7 @@ import re
 import numpy as np
 
 from ..index import Index
-from ..lexical import BM25
+from ..lexical import DocumentFrequencies
 from ..retrieve import Ranking, zscore
 from ..settings import CandidateSettings
 from ..text import terms, typed_tokens, words
@@ -101,7 +101,7 @@ class Query:
     terms: list[str]
     ranking: Ranking
     table: SentenceTable
-    bm25: BM25  # the passage-level statistics: IDF weights and which terms the report has
+    bm25: DocumentFrequencies  # the passage-level statistics (the retriever's BM25): IDF weights and which terms the report has
     settings: CandidateSettings
 
     @property

@@ -76,3 +76,15 @@ def test_damaged_lexical_files_are_rebuilt_not_used(tiny_source, tmp_path, fake_
     index, summary = ensure_index(tiny_source, index_dir, fake_encoder, notify=notes.append)
     assert summary is not None and any("rebuilding" in n for n in notes), notes
     assert read_index(index_dir).vocab == index.vocab
+
+
+def test_document_counts_without_some_documents_equal_those_of_the_rest():
+    docs = [["police", "report", "2017"], ["report", "council"], ["police", "apology"], ["report"]]
+    bm25 = BM25.from_docs(docs, 1.2, 0.75)
+    rest = BM25.from_docs([docs[0], docs[3]], 1.2, 0.75)
+    without = bm25.without([frozenset(docs[1]), frozenset(docs[2])])
+    assert without.n == 2
+    assert without.df == rest.df  # "council" and "apology" gone, "police" and "report" counted once less
+    for t in ("police", "report", "council", "2017", "never"):
+        assert without.idf(t) == pytest.approx(rest.idf(t))
+    assert bm25.df["report"] == 3  # the full statistics are untouched

@@ -275,3 +275,42 @@ def test_the_steady_threshold_ignores_the_items_order_and_keeps_a_clean_cut():
     clean = np.r_[np.linspace(0.6, 0.9, 50), np.full(30, 0.3), np.linspace(0.0, 0.3, 70)]
     labels = np.r_[np.ones(50, dtype=bool), np.zeros(100, dtype=bool)]
     assert steady_threshold(clean, labels) == best_balanced_threshold(clean, labels) == 0.31
+
+
+DEPOT_REPORT = "\n\n".join([
+    "The inspectors visited the bus depot in March 2021 and counted forty buses in the yard, "
+    "each of them checked for worn brakes, cracked mirrors, leaking fuel lines and faded signs.",
+    "The depot manager, Ann Lee, said the new roof over the workshop was finished in May, so "
+    "water no longer leaks onto the lifts where the mechanics work through the winter months.",
+    "The report recommends a second inspection in 2023, with the fuel store and the wash bay "
+    "looked at first, since both were closed for repairs on the day of the first visit.",
+])
+
+
+def test_an_absent_question_reads_the_report_as_if_its_answers_passage_were_not_there(tmp_path, fake_encoder):
+    """fit_data.absent_item hides the answer's passage from the ranking and from the statistics that
+    say which words the report uses: "manager" is then no word of the report, as in a report that
+    never said who the manager is, and the question's share of report words (in_corpus) falls."""
+    from reportqa import Assistant
+    from reportqa.text import terms
+    from training import fit_data
+
+    source = tmp_path / "report.txt"
+    source.write_text(DEPOT_REPORT, encoding="utf-8")
+    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, reader="linear", notify=lambda m: None)
+    a.load()
+    chunks = a.index.chunks
+    assert len(chunks) == 3
+    at = DEPOT_REPORT.index("Ann Lee")
+    q = {"q": "Who is the depot manager?", "answers": ["Ann Lee"], "spans": [[at, at + len("Ann Lee")]]}
+    query = a.query(q["q"])
+    hidden = fit_data.absent_item(a, "depot", q, fit_data.FEATURES, query)
+    assert hidden is not None and hidden.kind == "absent"
+    answer_chunk = next(i for i, c in enumerate(chunks) if c.start <= at < c.end)
+    assert answer_chunk not in hidden.query.ranking.order.tolist()
+    assert hidden.spans and all(c.chunk_id != answer_chunk for c in hidden.spans)
+    manager, depot = terms("manager")[0], terms("depot")[0]
+    assert query.bm25.df[manager] == 1 and manager not in hidden.query.bm25.df
+    assert hidden.query.bm25.df[depot] == query.bm25.df[depot] - 1
+    assert hidden.query.bm25.n == query.bm25.n - 1
+    assert hidden.query.coverage(hidden.query.bm25.df) < query.coverage(query.bm25.df)
