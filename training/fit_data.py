@@ -21,6 +21,7 @@ from reportqa.evaluate import contains_answer, load_questions
 from reportqa.reader import CrossFeatures, LinearFeatures, Query, candidates
 from reportqa.reader.cross import DEFAULT_CANDIDATES
 from reportqa.reader.linear import shipped_params
+from reportqa.retrieve import Ranking
 from reportqa.settings import DEFAULT, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -193,15 +194,38 @@ def absent_item(a, slug: str, q: dict, names: LinearFeatures, query: Query) -> I
     keep = [i for i in query.ranking.order.tolist() if i not in hidden]
     if len(keep) < 2:
         return None
-    # The report as if it lacked those passages: the ranking without them, and the statistics
-    # that say which words the report uses (in_corpus, rare_missing, the key terms' weights)
-    # counted without them too, or the question's own words would all still be "in the report".
+    # The report as if it lacked those passages: the ranking without them (and its z-scores over
+    # the rest), and the statistics that say which words the report uses (in_corpus, rare_missing,
+    # the key terms' weights) counted without them too, or the question's own words would all
+    # still be "in the report".
     masked = dataclasses.replace(
         query,
-        ranking=dataclasses.replace(query.ranking, order=np.asarray(keep)),
+        ranking=ranking_without(query.ranking, query.table, hidden, keep),
         bm25=query.bm25.without([query.table.passage_term_sets[i] for i in sorted(hidden)]),
     )
     spans = candidates(masked)
     if any(contains_answer(masked.table.span_text(c), q.get("answers", [])) for c in spans):
         return None
     return item(a, slug, q, "absent", names, masked)
+
+
+
+# The ranking's signals whose spread over the report the reader reads (z-scored: Query.fused_z and
+# sentence_lexical_z, features._against); per passage, then per sentence row.
+_SPREAD_PASSAGES = ("dense", "sentence", "fused")
+_SPREAD_SENTENCES = ("sentence_cos", "sentence_lexical")
+
+
+def ranking_without(ranking: Ranking, table, hidden: set[int], keep: list[int]) -> Ranking:
+    """The ranking of a report that lacks the hidden passages: they leave the order, and their
+    scores become NaN, which the z-scores skip, so that "how far the best passage stands out from
+    the rest" is measured against the passages the report still has."""
+    passages = np.asarray(sorted(hidden), dtype=np.int64)
+    rows = np.concatenate([np.arange(table.starts[i], table.starts[i] + len(table.index.chunks[i].sentences)) for i in passages])
+    out = {}
+    for names, at in ((_SPREAD_PASSAGES, passages), (_SPREAD_SENTENCES, rows)):
+        for name in names:
+            values = getattr(ranking, name).astype(np.float64)  # a copy
+            values[at] = np.nan
+            out[name] = values
+    return dataclasses.replace(ranking, order=np.asarray(keep), **out)

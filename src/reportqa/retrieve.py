@@ -63,14 +63,26 @@ def zscore(values: np.ndarray, of: float | None = None):
     """values z-scored over themselves; or, given ``of``, that one number z-scored against values.
 
     Constant (or empty) values give zeros. The array case stays in the values' dtype;
-    a single number is computed in Python floats.
+    a single number is computed in Python floats. NaN values count for nothing (the abstention
+    fit's "absent" questions mark the passages a report is made to lack so: fit_data.ranking_without).
     """
-    std = float(values.std()) if values.size else 0.0
+    mean, std = spread(values)
     if of is None:
         if values.size == 0:
             return values
-        return (values - float(values.mean())) / std if std > 1e-9 else np.zeros_like(values)
-    return (of - float(values.mean())) / std if std > 1e-9 else 0.0
+        return (values - mean) / std if std > 1e-9 else np.zeros_like(values)
+    return (of - mean) / std if std > 1e-9 else 0.0
+
+
+def spread(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of values, NaN ones skipped ((0, 0) when there are none)."""
+    if not values.size:
+        return 0.0, 0.0
+    mean = float(values.mean())
+    if mean != mean:  # a NaN among them: the slower functions that skip it
+        kept = values[~np.isnan(values)]
+        return (float(kept.mean()), float(kept.std())) if kept.size else (0.0, 0.0)
+    return mean, float(values.std())
 
 
 def rrf(x: np.ndarray, k: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..retrieve import zscore
+from ..retrieve import spread, zscore
 from .candidates import Candidate
 from .context import Query
 
@@ -116,9 +116,9 @@ UNDEFINED = float("nan")  # a feature a report cannot give (linear.LinearReader.
 
 
 def _against(values: np.ndarray, x: float) -> float:
-    """x z-scored against values; UNDEFINED when they cannot say what is usual (fewer than two, or all equal),
-    as in a report of one passage."""
-    if values.size < 2 or float(values.std()) <= 1e-9:
+    """x z-scored against values (NaN ones skipped, as zscore does); UNDEFINED when they cannot say
+    what is usual (fewer than two, or all equal), as in a report of one passage."""
+    if np.count_nonzero(~np.isnan(values)) < 2 or spread(values)[1] <= 1e-9:
         return UNDEFINED
     return zscore(values, x)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from training import loop, reader_data, squad
@@ -292,6 +293,7 @@ def test_an_absent_question_reads_the_report_as_if_its_answers_passage_were_not_
     say which words the report uses: "manager" is then no word of the report, as in a report that
     never said who the manager is, and the question's share of report words (in_corpus) falls."""
     from reportqa import Assistant
+    from reportqa.retrieve import zscore
     from reportqa.text import terms
     from training import fit_data
 
@@ -314,3 +316,7 @@ def test_an_absent_question_reads_the_report_as_if_its_answers_passage_were_not_
     assert hidden.query.bm25.df[depot] == query.bm25.df[depot] - 1
     assert hidden.query.bm25.n == query.bm25.n - 1
     assert hidden.query.coverage(hidden.query.bm25.df) < query.coverage(query.bm25.df)
+    # its scores count for nothing in the z-scores: how far a passage stands out is measured against the other two
+    assert np.isnan(hidden.query.ranking.dense[answer_chunk]) and np.isnan(hidden.query.fused_z[answer_chunk])
+    kept = [i for i in range(3) if i != answer_chunk]
+    assert np.allclose(hidden.query.fused_z[kept], zscore(query.ranking.fused[kept]))
