@@ -116,8 +116,9 @@ UNDEFINED = float("nan")  # a feature a report cannot give (linear.LinearReader.
 # The fewest scores a z-score is taken against. A handful says little of what is usual: in a note
 # of four sentences the right one's cosine z-scored against the other three (all on the note's
 # one topic) read as an outlier below the mean, and "Who is the depot manager?" was declined
-# with the right sentence first. The fits' reports have 12 to 46 passages and 36 to 197
-# sentences, so this changes nothing they were fitted or scored on (docs/quality.md).
+# with the right sentence first. The reports fitted and scored here (SQuAD's three, the
+# bundled one) have 12 to 46 passages and 36 to 197 sentences, so none of their figures moves
+# (docs/quality.md, "Short notes").
 MIN_SPREAD = 10
 
 

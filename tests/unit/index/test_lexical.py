@@ -88,15 +88,3 @@ def test_document_counts_without_some_documents_equal_those_of_the_rest():
     for t in ("police", "report", "council", "2017", "never"):
         assert without.idf(t) == pytest.approx(rest.idf(t))
     assert bm25.df["report"] == 3  # the full statistics are untouched
-
-
-def test_a_z_score_skips_the_scores_of_passages_a_report_is_made_to_lack():
-    """fit_data.ranking_without marks hidden passages NaN; the z-scores read the rest only."""
-    from reportqa.retrieve import zscore
-
-    rest = np.array([0.1, 0.4, 0.3, 0.2], dtype=np.float32)
-    marked = np.array([0.1, np.nan, 0.4, 0.3, 0.2], dtype=np.float32)
-    assert zscore(marked, 0.4) == pytest.approx(zscore(rest, 0.4))
-    z = zscore(marked)
-    assert np.isnan(z[1]) and np.allclose(np.delete(z, 1), zscore(rest))
-    assert zscore(rest, 0.4) == pytest.approx((0.4 - rest.mean()) / rest.std())  # unmarked scores as before

@@ -397,19 +397,3 @@ def test_an_answer_records_the_candidates_it_weighed_and_the_threshold(tiny_sour
     declined = a.with_settings(a.settings, reader=FakeReader(prefer="Ann Lee", p=0.1, threshold=0.5)).answer("Who is the depot manager?")
     assert not declined.answered and declined.considered[0].text == first.text  # the near miss stays visible
     assert "considered" not in answer.to_dict() and "threshold" not in answer.to_dict()  # /why only, not the JSON
-
-
-def test_a_z_score_needs_enough_scores_to_say_what_is_usual():
-    """features._against: below MIN_SPREAD scores (a short note's few sentences) the z-score is
-    undefined and counts as its training mean; from there on it is the plain z-score."""
-    import math
-
-    from reportqa.reader.features import MIN_SPREAD, _against
-
-    few = np.linspace(0.2, 0.5, MIN_SPREAD - 1)
-    enough = np.linspace(0.2, 0.5, MIN_SPREAD)
-    assert math.isnan(_against(few, 0.3))
-    assert _against(enough, 0.5) == pytest.approx((0.5 - enough.mean()) / enough.std())
-    assert math.isnan(_against(np.full(MIN_SPREAD, 0.4), 0.4))  # all equal: nothing to compare with
-    with_hidden = np.r_[enough, np.nan]  # a passage the fit hides counts for nothing
-    assert _against(with_hidden, 0.5) == pytest.approx(_against(enough, 0.5))
