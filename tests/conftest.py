@@ -136,6 +136,17 @@ def bundled():
     return a
 
 
+def assistant_over(text: str, folder: Path, encoder, reader):
+    """An Assistant, loaded, over one report of this text (folder/report.txt), with these models."""
+    from reportqa.assistant import Assistant
+
+    source = folder / "report.txt"
+    source.write_text(text, encoding="utf-8")
+    a = Assistant(source, folder / "index", encoder=encoder, reader=reader, notify=lambda m: None)
+    a.load()
+    return a
+
+
 @pytest.fixture
 def tiny_source(tmp_path: Path) -> Path:
     """A folder holding one small report, report.txt."""

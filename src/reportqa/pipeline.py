@@ -23,6 +23,7 @@ from .errors import QuestionError
 from .index import Index
 from .reader import Decision, Query, Reader, SentenceTable, decide
 from .reader.spelled import expanded
+from .reader.typos import corrected
 from .results import Answer, Citation, Considered, Quote, Signals, SpanFound, SpelledFound
 from .retrieve import Encoded, Ranking, Retriever
 from .settings import DEFAULT_K, RetrievalSettings, Settings, check_k
@@ -148,12 +149,16 @@ class Pipeline:
         found = self.searcher.search(question)
         return Query(question, found.ranking.terms, found.ranking, found.table, found.retriever.bm25, self.settings.candidates)
 
-    def _expanded_query(self, question: str) -> tuple[Query, tuple[tuple[str, str], ...]]:
-        """The question searched, and searched again with an abbreviation's long form read into it
-        where the report spells that out by its initials (``spelled.expanded``); and what was read."""
+    def _expanded_query(self, question: str) -> tuple[Query, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+        """The question searched, and searched again as read: a mistyped word as the report's word it
+        is one typo from (``typos.corrected``), then an abbreviation as its long form where the report
+        spells that out by its initials (``spelled.expanded``); and what was read, both ways."""
         query = self._search(question)
+        text, fixed = corrected(query)
+        if fixed:
+            query = self._search(text)
         text, added = expanded(query)
-        return (self._search(text), added) if added else (query, ())
+        return (self._search(text) if added else query), fixed, added
 
     def decide(self, query: Query) -> Decision:
         return decide(self.reader, query, self.threshold)
@@ -167,7 +172,10 @@ class Pipeline:
         text, notice = clean_question(question)
         if len(question) > MAX_QUESTION_CHARS:
             question = text  # what was asked of the report, cut (the notice says so), not a megabyte echoed back
-        query, added = self._expanded_query(text)
+        query, fixed, added = self._expanded_query(text)
+        if fixed:
+            read = "; ".join(f'"{typed}" as "{word}"' for typed, word in fixed)
+            notice = " ".join(n for n in (notice, f"Read {read} (the report's {'word' if len(fixed) == 1 else 'words'}, one typo away).") if n)
         if added:
             read = "; ".join(f'"{short}" as "{long}"' for short, long in added)
             notice = " ".join(n for n in (notice, f"Read {read} (the report's words whose initials spell it).") if n)

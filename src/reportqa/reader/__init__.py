@@ -13,6 +13,7 @@
     abbreviations.py  abbreviations a text spells out, and questions asking what one stands for
     spelled.py     the answer to "what does X stand for?" where the report defines X (used by decide),
                    and an abbreviation read as its long form (used by the pipeline)
+    typos.py       a mistyped question word read as the report's word one typo from it (used by the pipeline)
 """
 
 from __future__ import annotations

@@ -4,9 +4,8 @@ stand for?" built from them (reader/spelled.py), on small texts and a tiny repor
 from __future__ import annotations
 
 import pytest
-from conftest import FakeReader
+from conftest import FakeReader, assistant_over
 
-from reportqa.assistant import Assistant
 from reportqa.reader import abbreviations as ab
 from reportqa.reader.spelled import DEFINED_P
 from reportqa.render import Style, why_text
@@ -101,12 +100,7 @@ SPELLED_REPORT = (
 
 @pytest.fixture
 def spelled_assistant(tmp_path, fake_encoder):
-    source = tmp_path / "report.txt"
-    source.write_text(SPELLED_REPORT, encoding="utf-8")
-    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, reader=FakeReader(prefer="ten years", p=0.1),
-                  notify=lambda m: None)
-    a.load()
-    return a
+    return assistant_over(SPELLED_REPORT, tmp_path, fake_encoder, FakeReader(prefer="ten years", p=0.1))
 
 
 def test_the_answer_quotes_the_definition_with_the_long_form_as_its_span(spelled_assistant):

@@ -1,0 +1,129 @@
+"""A mistyped question word read as the report's word it is one typo from ("decison" → "decision").
+
+People type questions fast: "who was the complaint agaisnt", "what did syp say about the decison".
+A mistyped word is lost to search (BM25 matches whole terms) and blurred for the models (its
+wordpieces are not the word's), so a question can miss a passage that answers it, or be declined.
+Crowd workers writing SQuAD's questions made the same slips ("Who ultimatly drove the
+Byzantines out of Europe?"): about one question in 25.
+
+``corrected`` reads such a word as the report's word, as a search engine's "showing results for"
+does, and the pipeline says so in the answer's notice; the quote is still the report's own text.
+A word is read as another only when all of these hold, so that a word the report simply does
+not use stays as typed (it is the reader's job to decline such a question, not ours to make it
+answerable):
+
+* it has ``MIN_LETTERS`` letters or more, and is no word the model knows (the whole words of
+  its wordpiece vocabulary, ``known_words``) and none the report uses, in any inflection (its
+  stem is no term of the report);
+* exactly one word of the report's best-ranked passages is one typo from it: two neighbouring
+  letters swapped, one left out, one too many or one changed, but not the first one (people
+  rarely mistype a word's first letter; "Herve" is not "serve"); accents do not count ("Herve"
+  is "Hervé");
+* a word typed with a capital inside the question (a name) is read only as a name: a word the
+  report writes with a capital inside a sentence at least once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+
+from ..models.encoder import known_words
+from ..text import terms
+from .context import Query
+
+MIN_LETTERS = 4  # "teh" or "nad" are left alone: at three letters too many words are one typo apart
+MAX_SCAN = 200  # passages whose words a mistyped one may be read as, in the ranking's order (all of a report's)
+
+_WORD = re.compile(r"[^\W\d_]+")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def fold(word: str) -> str:
+    """Lower case without accents: "Hervé" → "herve"."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
+
+
+def one_typo(word: str) -> set[str]:
+    """Every string one typo from word (folded): two neighbouring letters swapped, one left out,
+    one too many, or one changed other than the first."""
+    n = len(word)
+    near = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(n - 1)}
+    near |= {word[:i] + word[i + 1 :] for i in range(n)}
+    near |= {word[:i] + ch + word[i:] for i in range(n + 1) for ch in _LETTERS}
+    near |= {word[:i] + ch + word[i + 1 :] for i in range(1, n) for ch in _LETTERS}
+    near.discard(word)
+    return near
+
+
+class ReportWords:
+    """The words of a report's passages, by folded form: how each is written, and how often with a capital."""
+
+    def __init__(self, texts):
+        self.written: dict[str, Counter] = defaultdict(Counter)
+        self.names: set[str] = set()  # written with a capital inside a sentence at least once
+        for text in texts:
+            for m in _WORD.finditer(text):
+                word = m.group()
+                self.written[fold(word)][word] += 1
+                if word[:1].isupper() and _inside_sentence(text, m.start()):
+                    self.names.add(fold(word))
+
+    def __contains__(self, folded: str) -> bool:
+        return folded in self.written
+
+    def spelling(self, folded: str) -> str:
+        """The report's commonest spelling of a word, in lower case ("hervé")."""
+        return self.written[folded].most_common(1)[0][0].lower()
+
+    def is_name(self, folded: str) -> bool:
+        """Whether the report writes this word with a capital inside a sentence ("Jayne Senior", not
+        "Senior officers were…")."""
+        return folded in self.names
+
+
+def _inside_sentence(text: str, start: int) -> bool:
+    """Whether the word at start follows a word of its sentence (not a full stop, a paragraph or a quote mark's opening)."""
+    before = text[max(0, start - 8) : start].rstrip(" \t\"“‘'(")
+    return bool(before) and (before[-1].isalnum() or before[-1] in ",;:")
+
+
+def _report_words(query: Query) -> ReportWords:
+    chunks = query.index.chunks
+    return ReportWords(chunks[int(i)].text for i in query.ranking.order[:MAX_SCAN])
+
+
+def corrected(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The question with each mistyped word read as the report's word (see the module's rules),
+    and the (typed, read) pairs."""
+    text = query.text
+    known = known_words()
+    report: ReportWords | None = None  # read only when a word is suspect: most questions have none
+    read = []
+    for m in reversed(list(_WORD.finditer(text))):
+        token = m.group()
+        word = token.lower()
+        if len(token) < MIN_LETTERS or word in known or sum(ch.isupper() for ch in token) > 1:
+            continue  # short, a word the model knows, or an abbreviation ("SYP", "KPIs": spelled.py's)
+        stems = terms(word)
+        if not stems or all(query.bm25.df.get(t) for t in stems):
+            continue  # a stopword, or a word the report uses (in some inflection)
+        if report is None:
+            report = _report_words(query)
+        folded = fold(token)
+        if folded in report:  # the report's word without its accents
+            found = [folded]
+        else:
+            found = [w for w in one_typo(folded) if w in report]
+        name = token[:1].isupper() and _inside_sentence(text, m.start())
+        if name:
+            found = [w for w in found if report.is_name(w)]
+        if len(found) != 1:
+            continue  # none, or more than one: which was meant is a guess
+        spelling = report.spelling(found[0])
+        if token[:1].isupper():
+            spelling = spelling[:1].upper() + spelling[1:]
+        text = text[: m.start()] + spelling + text[m.end() :]
+        read.append((token, spelling))
+    return text, tuple(reversed(read))
