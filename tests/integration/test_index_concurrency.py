@@ -161,9 +161,13 @@ def test_sigkill_at_random_moments_never_loses_the_index(tmp_path):
     def every_case_seen() -> bool:
         return seen["old"] >= 3 and seen["new"] >= 3 and seen["debris"] >= 1
 
-    # 25 kills, then more (at most 100 in all) until every case was hit: on a loaded machine a
-    # build runs slower than the one measured above, so later kills may wait up to 10% longer
-    # each round instead of all landing before the swap.
+    # 25 kills over one build's time, then more (at most 100 in all) until every case was hit.
+    # Where a case is missing, the later kills aim at it. Too few after the swap: the build runs
+    # slower than the one measured above (a loaded machine), so the wait grows 10% a round. No
+    # debris yet: a build leaves its folder behind only when killed as it writes, about 0.75-0.9
+    # of the way through (mapped over 80 kills on a quiet machine: 3 of them), which waits
+    # spread over the whole build hit 1 time in 20; so they aim at its last part. (Growing the
+    # wait alone once went 84 rounds, and minutes a round, without debris.)
     while rounds < 25 or (not every_case_seen() and rounds < 100):
         i, rounds = rounds, rounds + 1
         before = assert_one_whole_build(index_dir, big)
@@ -172,7 +176,12 @@ def test_sigkill_at_random_moments_never_loses_the_index(tmp_path):
         (source / "report.txt").write_text(target, encoding="utf-8")
         proc = child(source, index_dir, "force")
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0, build_seconds * 1.1 ** max(0, i - 24)))
+        if i >= 25 and seen["new"] < 3:
+            time.sleep(rng.uniform(0, build_seconds * 1.1 ** (i - 24)))
+        elif i >= 25 and seen["debris"] < 1:
+            time.sleep(rng.uniform(0.6, 1.1) * build_seconds)
+        else:
+            time.sleep(rng.uniform(0, build_seconds))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         after = assert_one_whole_build(index_dir, big)  # usable every time, and never a mix
