@@ -6,8 +6,10 @@ definition in the article ("long form (SF)"), else from a run of words whose ini
 and no other run that does. It is right when its words and a gold answer's overlap with token F1
 of at least 0.5 (SQuAD's normalisation). A definition's figure is the confidence of the answers
 ``spelled_out`` gives; the initials' is how often the long form ``expanded`` reads into a
-question is the right one (initials are never an answer on their own). This is training data,
-which the rules were written on: the dev articles of ../shared/benchmarks are not used here.
+question is the right one (initials are never an answer on their own). A question that is only
+"what is X?" (``abbreviations.asked_what_is``) counts apart, and only where the article defines
+X: its figure is the confidence of those answers. This is training data, which the rules were
+written on: the dev articles of ../shared/benchmarks are not used here.
 
     python -m benchmarks.abbreviations [--show]
 """
@@ -34,7 +36,7 @@ class Counts:
     """Questions asked, and for each way of finding a long form how many it found and how many were right."""
 
     asked: int = 0
-    found: Counter = field(default_factory=Counter)  # "defined", "initials", "ambiguous", "none"
+    found: Counter = field(default_factory=Counter)  # "defined", "initials", "ambiguous", "none", "what is"
     right: Counter = field(default_factory=Counter)
     wrong: list = field(default_factory=list)  # (how, question, long form, gold)
 
@@ -69,10 +71,14 @@ def measure(path: Path = SQUAD_TRAIN) -> Counts:
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 short = ab.asked(qa["question"], defined.__contains__)
-                if short is None or qa.get("is_impossible"):
+                what_is = ab.asked_what_is(qa["question"], defined.__contains__) if short is None else None
+                if (short is None and what_is is None) or qa.get("is_impossible"):
                     continue
-                counts.asked += 1
-                how, long = long_form(text, defined, short)
+                if what_is is not None:  # only where the article defines it
+                    short, how, long = what_is, "what is", defined[ab.key(what_is)][0].long
+                else:
+                    counts.asked += 1
+                    how, long = long_form(text, defined, short)
                 counts.found[how] += 1
                 if long is None:
                     continue
@@ -97,6 +103,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {how} | {n} | {r} | {(r + 1) / (n + 2):.3f} |")
     for how in ("ambiguous", "none"):
         print(f"| {how} (the reader answers) | {counts.found[how]} | – | – |")
+    n, r = counts.found["what is"], counts.right["what is"]
+    print(f"\n{n} answerable questions were only \"what is X?\" of an X their article defines\n")
+    print(f"| found by | questions | right | P (right + 1) / (found + 2) |\n|---|---|---|---|\n"
+          f"| defined | {n} | {r} | {(r + 1) / (n + 2):.3f} |")
     if args.show:
         print()
         for row in counts.wrong:

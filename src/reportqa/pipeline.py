@@ -187,7 +187,7 @@ class Pipeline:
         if decision.spelled is not None:  # an abbreviation's long form: the answer span
             s = decision.spelled
             where, said = quote(query.index, (s.candidate.chunk_id, s.start, s.end))
-            spelled = SpelledFound(where, said, s.short)
+            spelled = SpelledFound(where, said, s.short, s.asked)
         # What /why shows of the decision, the same whether the answer is given or withheld.
         why = {"considered": considered(query.index, decision), "threshold": self.threshold, "span_found": span,
                "spelled": spelled}

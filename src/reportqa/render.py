@@ -198,7 +198,7 @@ def verdict_text(answer: Answer, style: Style) -> str:
     spelled = answer.spelled
     if spelled is not None:
         lines.append(paragraph(
-            f"The question asks what {spelled.short} stands for, and the report defines it "
+            f"The question asks what {spelled.short} {'is' if spelled.asked == 'what is' else 'stands for'}, and the report defines it "
             f"({location(spelled.quote)}), so the answer quotes the definition, whatever the reader ranks first:", style))
         lines.extend(excerpt_lines(spelled.text, style.width))
     if answer.considered:

@@ -85,6 +85,7 @@ class SpelledFound:
     quote: Quote
     text: str
     short: str
+    asked: str = "stands for"  # how the question asked: "stands for" or "what is"
 
 
 @dataclass(frozen=True)

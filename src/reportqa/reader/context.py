@@ -162,9 +162,22 @@ class Query:
         return zscore(self.ranking.sentence_lexical)
 
     @cached_property
+    def abbreviation_asked(self) -> tuple[str, str] | None:
+        """(short form, how) where the question asks the long form of an abbreviation: how is
+        "stands for" (``abbreviations.asked``: "what does X stand for?", "what is X short for?") or
+        "what is" (``abbreviations.asked_what_is``: "what is X?", X defined by the report); or None."""
+        defined = lambda key: bool(self.definitions(key))  # noqa: E731
+        short = abbreviations.asked(self.text, defined)
+        if short is not None:
+            return short, "stands for"
+        short = abbreviations.asked_what_is(self.text, defined)
+        return (short, "what is") if short is not None else None
+
+    @property
     def abbreviation(self) -> str | None:
-        """The short form the question asks the long form of (abbreviations.asked), or None."""
-        return abbreviations.asked(self.text, lambda key: bool(self.definitions(key)))
+        """The short form the question asks the long form of, or None."""
+        asked = self.abbreviation_asked
+        return asked[0] if asked is not None else None
 
     def definitions(self, key: str) -> list[tuple[int, abbreviations.Definition]]:
         """(chunk id, definition) of every passage that defines the short form with this

@@ -32,6 +32,9 @@ from .context import Query
 # (right, found) on those questions; tests/quality/test_abbreviation_confidence.py measures them again.
 DEFINED_COUNTS = (192, 194)
 DEFINED_P = round((DEFINED_COUNTS[0] + 1) / (DEFINED_COUNTS[1] + 2), 3)  # 0.985
+# The same for "what is X?" where the article defines X (``abbreviations.asked_what_is``).
+WHAT_IS_COUNTS = (29, 33)
+WHAT_IS_P = round((WHAT_IS_COUNTS[0] + 1) / (WHAT_IS_COUNTS[1] + 2), 3)  # 0.857
 MAX_SCAN = 2000  # passages searched for initials, in the ranking's order (all of a report's)
 
 
@@ -44,16 +47,17 @@ class SpelledOut:
     start: int  # the long form's character offsets in the source file
     end: int
     p: float  # P(the long form is the answer), measured (above)
+    asked: str = "stands for"  # how the question asked: "stands for" or "what is"
 
 
 def spelled_out(query: Query) -> SpelledOut | None:
     """The long form the question asks for, where the report defines it, or None (the reader answers)."""
-    short = query.abbreviation
-    found = query.definitions(abbreviations.key(short)) if short is not None else []
+    asked = query.abbreviation_asked
+    found = query.definitions(abbreviations.key(asked[0])) if asked is not None else []
     if not found:
         return None  # the reader answers (expanded() may have read a long form into the question)
     i, d = found[0]  # where the report first defines it
-    return _answer(query, short, i, d)
+    return _answer(query, asked, i, d)
 
 
 def by_initials(query: Query, short: str) -> tuple[int, int, int] | None:
@@ -134,9 +138,11 @@ def expanded(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
     return text, tuple(reversed(added))
 
 
-def _answer(query: Query, short: str, chunk_id: int, found: abbreviations.Definition) -> SpelledOut:
+def _answer(query: Query, asked: tuple[str, str], chunk_id: int, found: abbreviations.Definition) -> SpelledOut:
     """The definition itself as the candidate to quote ("Independent Office for Police Conduct (IOPC)"):
-    the shortest verbatim text that answers, with the sentence it stands in as its context."""
+    the shortest verbatim text that answers, with the sentence it stands in as its context, at the
+    confidence measured for the way it was asked."""
+    short, how = asked
     chunk = query.index.chunks[chunk_id]
     start, end = chunk.start + found.start, chunk.start + found.end
     rows = [j for j, (a, b) in enumerate(chunk.sentences) if a < end and start < b]
@@ -144,4 +150,5 @@ def _answer(query: Query, short: str, chunk_id: int, found: abbreviations.Defini
     order = [int(i) for i in query.ranking.order]
     rank = order.index(chunk_id) if chunk_id in order else len(order)
     candidate = Candidate(chunk_id, start, end, range(first + rows[0], first + rows[-1] + 1), rank)
-    return SpelledOut(short, candidate, chunk.start + found.long_start, chunk.start + found.long_end, DEFINED_P)
+    p = WHAT_IS_P if how == "what is" else DEFINED_P
+    return SpelledOut(short, candidate, chunk.start + found.long_start, chunk.start + found.long_end, p, how)

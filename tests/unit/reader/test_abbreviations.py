@@ -7,7 +7,7 @@ import pytest
 from conftest import FakeReader, assistant_over
 
 from reportqa.reader import abbreviations as ab
-from reportqa.reader.spelled import DEFINED_P
+from reportqa.reader.spelled import DEFINED_P, WHAT_IS_P
 from reportqa.render import Style, why_text
 
 IOPC = "Today (September 19), the Independent Office for Police Conduct (IOPC) has published its findings."
@@ -112,6 +112,36 @@ def test_the_answer_quotes_the_definition_with_the_long_form_as_its_span(spelled
     assert answer.to_dict()["span"]["start"] == answer.span.start
     why = why_text(answer, Style(color=False, width=100))
     assert "The question asks what nao stands for, and the report defines it" in why
+
+
+@pytest.mark.parametrize("question, short", [
+    ("what is cse/a", "cse/a"),
+    ("What is the IOPC?", "IOPC"),
+    ("whats the iopc", "iopc"),
+    ("What are CDPs?", "CDPs"),
+])
+def test_what_is_x_asks_the_long_form_of_an_abbreviation_the_report_defines(question, short):
+    assert ab.asked_what_is(question, lambda k: k in {"csea", "iopc", "cdps"}) == short
+
+
+@pytest.mark.parametrize("question", [
+    "What is KPI?",                   # not defined by the report: the reader answers
+    "What is the IOPC doing?",        # asks more than what it is
+    "So what is the IOPC, and who runs it?",
+    "What is Amazon?",                # no short form the report defines (definitions have two capitals)
+])
+def test_other_what_is_questions_are_not_asking_the_long_form(question):
+    assert ab.asked_what_is(question, lambda k: k == "iopc") is None
+
+
+def test_what_is_x_is_answered_with_the_definition_at_its_own_measured_confidence(spelled_assistant):
+    answer = spelled_assistant.answer("what is the nao")
+    assert answer.answered and answer.confidence == WHAT_IS_P < DEFINED_P  # the reader alone (P 0.1) would decline
+    assert answer.text == "National Audit Office (NAO)"
+    assert SPELLED_REPORT[answer.span.start : answer.span.end] == "National Audit Office"
+    why = why_text(answer, Style(color=False, width=100))
+    assert "The question asks what nao is, and the report defines it" in why
+    assert spelled_assistant.answer("what is the sfo").spelled is None  # used, never defined: the reader answers
 
 
 @pytest.mark.parametrize("question, read", [
