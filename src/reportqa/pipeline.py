@@ -150,15 +150,17 @@ class Pipeline:
         return Query(question, found.ranking.terms, found.ranking, found.table, found.retriever.bm25, self.settings.candidates)
 
     def _expanded_query(self, question: str) -> tuple[Query, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-        """The question searched, and searched again as read: a mistyped word as the report's word it
-        is one typo from (``typos.corrected``), then an abbreviation as its long form where the report
-        spells that out by its initials (``spelled.expanded``); and what was read, both ways."""
+        """The question searched, and searched again as read: an abbreviation as its long form where
+        the report spells that out by its initials (``spelled.expanded``), then a mistyped word as the
+        report's word it is one typo from (``typos.corrected``); and what was read, both ways.
+        Abbreviations come first: "kpis" is no typo of a report's "kips" where its initials spell
+        the report's "key performance indicators"."""
         query = self._search(question)
-        text, fixed = corrected(query)
-        if fixed:
-            query = self._search(text)
         text, added = expanded(query)
-        return (self._search(text) if added else query), fixed, added
+        if added:
+            query = self._search(text)
+        text, fixed = corrected(query)
+        return (self._search(text) if fixed else query), fixed, added
 
     def decide(self, query: Query) -> Decision:
         return decide(self.reader, query, self.threshold)

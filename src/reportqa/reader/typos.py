@@ -22,6 +22,10 @@ answerable):
   is "Hervé");
 * a word typed with a capital inside the question (a name) is read only as a name: a word the
   report writes with a capital inside a sentence at least once.
+
+Abbreviations are read first (``spelled.expanded``, by the pipeline), so a lower-case one whose
+initials the report spells out ("kpis": "key performance indicators") is no typo of a word one
+letter from it ("kips"); two capitals or more make an abbreviation, never a typo.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ REPORT = (
     "# The inquiry\n\n"
     "The committee published its decision in 2021. Hervé Dubois chaired it.\n\n"
     "The council disagreed with the decision. Senior officers gave evidence to Jayne Senior and the SYP.\n\n"
-    "The budget was spent on surveillance. The deal was signed, and the money dealt with.\n"
+    "The budget was spent on surveillance. The deal was signed, and the money dealt with.\n\n"
+    "Its key performance indicators were missed. The night staff took kips.\n"
 )
 
 
@@ -63,3 +64,10 @@ def test_a_mistyped_word_is_read_as_the_report_word_and_the_notice_says_so(typo_
 def test_other_words_are_read_as_typed(typo_assistant, question):
     answer = typo_assistant.answer(question)
     assert typo_assistant.reader.seen[-1][0] == question and answer.notice == ""
+
+
+def test_an_abbreviation_the_report_spells_out_is_read_before_typos(typo_assistant):
+    # "kpis" is the report's "kips" with two letters swapped, but its initials spell "key performance indicators"
+    answer = typo_assistant.answer("were the kpis missed")
+    assert typo_assistant.reader.seen[-1][0] == "were the key performance indicators missed"
+    assert "one typo away" not in answer.notice and "key performance indicators" in answer.notice
