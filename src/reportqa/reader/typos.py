@@ -65,7 +65,7 @@ def one_typo(word: str) -> set[str]:
 
 
 class ReportWords:
-    """The words of a report's passages, by folded form: how each is written, and how often with a capital."""
+    """The words of a report's passages, by folded form: how each is written, and which are written as names."""
 
     def __init__(self, texts):
         self.written: dict[str, Counter] = defaultdict(Counter)
