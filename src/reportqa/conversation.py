@@ -11,12 +11,14 @@ sought (a "when" or yes/no question is recognised by how the question opens), an
 previous question adds the topic its pronouns and ellipses leave out. The answer's
 ``question`` stays what was typed; ``followup_to`` names the question(s) added.
 
-Only the standard library (and ``text``'s lazy stemmer) is imported here.
+Only the standard library (and ``text``'s lazy stemmer) is imported here; the model's
+vocabulary is read only when a one-word "what is X?" is asked (``names_its_subject``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from typing import TYPE_CHECKING, Callable
 
@@ -58,6 +60,8 @@ SOCIAL = frozenset(
 )
 # Openings that continue the previous question rather than start a new one.
 OPENINGS = (("what", "about"), ("how", "about"), ("how", "so"), ("and",))
+# "What is the IOPC?", "whats cse/a", "Who is Jayne?": one content word, but the question is whole.
+WHAT_IS = re.compile(r"^(?:what|who)(?:'s|’s|s|\s+is|\s+are|\s+was|\s+were)\s+(?:the\s+|an?\s+)?(?P<x>\S+?)\s*[?.!]*$", re.I)
 # A pronoun or an opening marks a follow-up only in a question this short (content words):
 # a longer one names its own subject ("On what date did the IOPC release its full finding?").
 MAX_TERMS = 3
@@ -83,12 +87,27 @@ def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
         return False
     count = len(terms(question))
     if count <= 1 and not (tokens[0] in AUXILIARIES and tokens[1:2] and tokens[1] in OWN_SUBJECTS):
-        return True
+        return not names_its_subject(question)
     if max_terms is not None and count > max_terms:
         return False
     if any(tuple(tokens[: len(opening)]) == opening for opening in OPENINGS):
         return True
     return any(_points_outside(tokens, i) for i, token in enumerate(tokens) if token in PRONOUNS)
+
+
+def names_its_subject(question: str) -> bool:
+    """Whether a question is "what is X?" or "who is X?" of a name: X typed with a capital, or no
+    word the model knows ("whats the iopc", "what is cse/a"). Such a question stands alone; "What
+    was the outcome?" asks about something said before."""
+    m = WHAT_IS.match(question.strip())
+    if m is None or m.group("x").lower() in PRONOUNS:
+        return False
+    x = m.group("x")
+    if any(ch.isupper() for ch in x):
+        return True
+    from .models.encoder import known_words  # the tokenizer's vocabulary (a file read once)
+
+    return x.lower() not in known_words()
 
 
 def _points_outside(tokens: list[str], i: int) -> bool:

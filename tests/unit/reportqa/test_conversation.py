@@ -40,6 +40,8 @@ NOT_FOLLOWUPS = [json.loads(line) for line in (DATA / "not_followups.jsonl").rea
         "How many strands did it have?",  # the question's own subject is a pronoun
         "Has this changed since?",  # "this" always points back
         "What did its report say?",  # a possessive with nothing before it
+        "What was the outcome?",  # "what is X?" of a word, not a name
+        "What is it?",
     ],
 )
 def test_short_or_anaphoric_questions_are_follow_ups(question):
@@ -61,6 +63,11 @@ def test_short_or_anaphoric_questions_are_follow_ups(question):
         "When did SYP publish its apology?",
         "Is it true that SYP apologised?",
         "Was anyone charged?",
+        # "What is X?" of a name: typed with a capital, or no word the model knows.
+        "What is the IOPC?",
+        "whats the iopc",
+        "what is cse/a",
+        "Who is Jayne?",
         # Not questions at all.
         "hi",
         "Thanks!",
