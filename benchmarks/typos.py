@@ -76,10 +76,6 @@ COLUMNS = [("hit@1", "hit@1"), ("contains", "contains_all"), ("contains (abst.)"
            ("answered", "answered_rate"), ("abstained", "abstain_rate"), ("abst. on-topic", "abstain_on_topic")]
 
 
-def figures(result: dict) -> dict:
-    return result["summary"]
-
-
 def run(a: Assistant, questions: list[dict], copies: int) -> tuple[dict, dict]:
     typed = []
     for q in questions:
@@ -88,11 +84,11 @@ def run(a: Assistant, questions: list[dict], copies: int) -> tuple[dict, dict]:
             if made is not None:
                 typed.append(q | {"q": made[0], "id": f"{q['id']}:{c}", "word": made[1], "typo": made[2]})
     with as_typed():
-        rows = {"as written, read as typed": figures(evaluate(a, questions, k=3))}
-    rows["as written, read as reportqa reads it"] = figures(evaluate(a, questions, k=3))
+        rows = {"as written, read as typed": evaluate(a, questions, k=3)["summary"]}
+    rows["as written, read as reportqa reads it"] = evaluate(a, questions, k=3)["summary"]
     with as_typed():
-        rows["one word mistyped, read as typed"] = figures(evaluate(a, typed, k=3))
-    rows["one word mistyped, read as reportqa reads it"] = figures(evaluate(a, typed, k=3))
+        rows["one word mistyped, read as typed"] = evaluate(a, typed, k=3)["summary"]
+    rows["one word mistyped, read as reportqa reads it"] = evaluate(a, typed, k=3)["summary"]
     read = right = 0
     for q in typed:
         _, fixed, _ = a.pipeline._expanded_query(q["q"])

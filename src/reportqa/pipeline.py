@@ -175,12 +175,12 @@ class Pipeline:
         if len(question) > MAX_QUESTION_CHARS:
             question = text  # what was asked of the report, cut (the notice says so), not a megabyte echoed back
         query, fixed, added = self._expanded_query(text)
-        if fixed:
-            read = "; ".join(f'"{typed}" as "{word}"' for typed, word in fixed)
-            notice = " ".join(n for n in (notice, f"Read {read} (the report's {'word' if len(fixed) == 1 else 'words'}, one typo away).") if n)
-        if added:
-            read = "; ".join(f'"{short}" as "{long}"' for short, long in added)
-            notice = " ".join(n for n in (notice, f"Read {read} (the report's words whose initials spell it).") if n)
+        notices = [notice] if notice else []
+        for pairs, why in ((fixed, f"the report's {'word' if len(fixed) == 1 else 'words'}, one typo away"),
+                           (added, "the report's words whose initials spell it")):
+            if pairs:  # how the question was read: 'Read "decison" as "decision" (…).'
+                notices.append("Read " + "; ".join(f'"{typed}" as "{read}"' for typed, read in pairs) + f" ({why}).")
+        notice = " ".join(notices)
         decision = self.decide(query)
         span = spelled = None
         if decision.span is not None:  # a passage reader's answer span, inside the chosen candidate

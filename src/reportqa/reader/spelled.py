@@ -28,6 +28,7 @@ from ..text import terms
 from . import abbreviations
 from .candidate import Candidate
 from .context import Query
+from .typos import added, left_out, swapped
 
 # (right, found) on those questions; tests/quality/test_abbreviation_confidence.py measures them again.
 DEFINED_COUNTS = (192, 194)
@@ -83,10 +84,9 @@ def _mistyped(token: str, *vocabularies) -> bool:
     """Whether token is a word of one of the vocabularies with two neighbouring letters swapped, one
     letter left out or one letter too many, the commonest typos: "aws" and "wsa" for "was", "svyp"
     for the report's "syp", "hgs" for "has"; such a token is no abbreviation to look up."""
-    n = len(token)
-    near = {token[:i] + token[i + 1] + token[i] + token[i + 2 :] for i in range(n - 1)}
-    near |= {token[:i] + token[i + 1 :] for i in range(n)} if n > 3 else set()  # "ab" from "abc": chance
-    near |= {token[:i] + ch + token[i:] for i in range(n + 1) for ch in "abcdefghijklmnopqrstuvwxyz"}
+    near = swapped(token) | added(token)
+    if len(token) > 3:  # "ab" from "abc": chance
+        near |= left_out(token)
     return any(w in vocabulary for w in near for vocabulary in vocabularies)
 
 

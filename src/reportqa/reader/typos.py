@@ -52,16 +52,30 @@ def fold(word: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
 
 
+def swapped(word: str) -> set[str]:
+    """word with two neighbouring letters swapped, each way."""
+    return {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+
+
+def left_out(word: str) -> set[str]:
+    """word with one letter left out, each way."""
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def added(word: str) -> set[str]:
+    """word with one letter too many, each way."""
+    return {word[:i] + ch + word[i:] for i in range(len(word) + 1) for ch in _LETTERS}
+
+
+def changed(word: str) -> set[str]:
+    """word with one letter other than the first changed, each way."""
+    return {word[:i] + ch + word[i + 1 :] for i in range(1, len(word)) for ch in _LETTERS}
+
+
 def one_typo(word: str) -> set[str]:
     """Every string one typo from word (folded): two neighbouring letters swapped, one left out,
     one too many, or one changed other than the first."""
-    n = len(word)
-    near = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(n - 1)}
-    near |= {word[:i] + word[i + 1 :] for i in range(n)}
-    near |= {word[:i] + ch + word[i:] for i in range(n + 1) for ch in _LETTERS}
-    near |= {word[:i] + ch + word[i + 1 :] for i in range(1, n) for ch in _LETTERS}
-    near.discard(word)
-    return near
+    return (swapped(word) | left_out(word) | added(word) | changed(word)) - {word}
 
 
 class ReportWords:
