@@ -9,9 +9,11 @@ followed by the question(s) it follows up:
 The current question comes first, so its own wording decides the kind of answer
 sought (a "when" or yes/no question is recognised by how the question opens), and the
 previous question adds the topic its pronouns and ellipses leave out. The answer's
-``question`` stays what was typed; ``followup_to`` names the question(s) added.
+``question`` stays what was typed; ``followup_to`` names the question(s) added. Its notice
+keeps only the words read in the follow-up itself (a typo of the earlier question was noted
+with that question's answer).
 
-Only the standard library (and ``text``'s lazy stemmer) is imported here; the model's
+Only the standard library (and ``text``'s lazy stemmer, ``results``' dataclasses) is imported here; the model's
 vocabulary is read only when a one-word "what is X?" is asked (``names_its_subject``).
 """
 
@@ -22,6 +24,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Callable
 
+from .results import readings_notice
 from .settings import DEFAULT_K
 from .text import STOPWORDS, terms, words
 
@@ -155,10 +158,21 @@ class Conversation:
                 self._root = question.strip()
             self._last = question.strip()
         if earlier:
-            answer = dataclasses.replace(answer, question=question, followup_to=tuple(earlier))
+            answer = dataclasses.replace(answer, question=question, followup_to=tuple(earlier),
+                                         **_own_readings(answer, question))
         return answer
 
     def new(self) -> None:
         """Forget the previous turns: the next question is read on its own."""
         with self._lock:
             self._root = self._last = ""
+
+
+def _own_readings(answer: Answer, question: str) -> dict:
+    """A follow-up's notice and readings without the words read in the earlier question, whose
+    answer said so already ("Read "decison" as …" again after "and in 2021?" is noise)."""
+    own = tuple(r for r in answer.readings if re.search(rf"(?<!\w){re.escape(r.typed)}(?!\w)", question))
+    if own == answer.readings:
+        return {}
+    kept = answer.notice.removesuffix(readings_notice(answer.readings)).rstrip()
+    return {"notice": " ".join(n for n in (kept, readings_notice(own)) if n), "readings": own}

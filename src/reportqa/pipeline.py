@@ -24,7 +24,7 @@ from .index import Index
 from .reader import Decision, Query, Reader, SentenceTable, decide
 from .reader.spelled import expanded
 from .reader.typos import corrected
-from .results import Answer, Citation, Considered, Quote, Signals, SpanFound, SpelledFound
+from .results import Answer, Citation, Considered, Quote, Reading, Signals, SpanFound, SpelledFound, readings_notice
 from .retrieve import Encoded, Ranking, Retriever
 from .settings import DEFAULT_K, RetrievalSettings, Settings, check_k
 
@@ -175,12 +175,9 @@ class Pipeline:
         if len(question) > MAX_QUESTION_CHARS:
             question = text  # what was asked of the report, cut (the notice says so), not a megabyte echoed back
         query, fixed, added = self._expanded_query(text)
-        notices = [notice] if notice else []
-        for pairs, why in ((fixed, f"the report's {'word' if len(fixed) == 1 else 'words'}, one typo away"),
-                           (added, "the report's words whose initials spell it")):
-            if pairs:  # how the question was read: 'Read "decison" as "decision" (…).'
-                notices.append("Read " + "; ".join(f'"{typed}" as "{read}"' for typed, read in pairs) + f" ({why}).")
-        notice = " ".join(notices)
+        readings = tuple(Reading(typed, read, "initials") for typed, read in added) + tuple(
+            Reading(typed, read, "typo") for typed, read in fixed)
+        notice = " ".join(n for n in (notice, readings_notice(readings)) if n)
         decision = self.decide(query)
         span = spelled = None
         if decision.span is not None:  # a passage reader's answer span, inside the chosen candidate
@@ -192,7 +189,7 @@ class Pipeline:
             spelled = SpelledFound(where, said, s.short, s.asked)
         # What /why shows of the decision, the same whether the answer is given or withheld.
         why = {"considered": considered(query.index, decision), "threshold": self.threshold, "span_found": span,
-               "spelled": spelled}
+               "spelled": spelled, "readings": readings}
         answer = self._answer(question, notice, query, decision, k, decision.answered, why)
         if not decision.answered and decision.best is not None:
             answer = dataclasses.replace(answer, withheld=self._answer(question, notice, query, decision, k, True, why))

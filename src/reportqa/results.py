@@ -89,6 +89,30 @@ class SpelledFound:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """A word of the question read as the report's: one typo away from the report's word
+    (``how="typo"``), or an abbreviation whose initials the report's words spell (``"initials"``)."""
+
+    typed: str
+    read: str
+    how: str
+
+
+def readings_notice(readings: tuple[Reading, ...]) -> str:
+    """How the question was read, in the order it was read (abbreviations, then typos):
+    'Read "kpis" as "key performance indicators" (the report's words whose initials spell it).'"""
+    notices = []
+    for how in ("initials", "typo"):
+        pairs = [r for r in readings if r.how == how]
+        if not pairs:
+            continue
+        why = ("the report's words whose initials spell it" if how == "initials"
+               else f"the report's {'word' if len(pairs) == 1 else 'words'}, one typo away")
+        notices.append("Read " + "; ".join(f'"{r.typed}" as "{r.read}"' for r in pairs) + f" ({why}).")
+    return " ".join(notices)
+
+
+@dataclass(frozen=True)
 class Answer:
     """An extractive answer. ``answered=False`` still lists the closest passages."""
 
@@ -100,6 +124,8 @@ class Answer:
     quote: Quote | None = None  # offsets of ``text``; None when not answered
     signals: tuple[Signals, ...] = field(default=(), repr=False, compare=False)
     notice: str = ""  # e.g. "The question was 1,048,576 characters long; only its first 1,999 were used."
+    # Words of the question read as the report's (the notice ends with ``readings_notice`` of them).
+    readings: tuple[Reading, ...] = field(default=(), repr=False, compare=False)
     # In a chat (``Assistant.chat()``): the earlier question(s) a follow-up was read with.
     followup_to: tuple[str, ...] = ()
     # Why it answered or not (for ``/why``): the best candidate quotes, best first, and the

@@ -71,3 +71,24 @@ def test_an_abbreviation_the_report_spells_out_is_read_before_typos(typo_assista
     answer = typo_assistant.answer("were the kpis missed")
     assert typo_assistant.reader.seen[-1][0] == "were the key performance indicators missed"
     assert "one typo away" not in answer.notice and "key performance indicators" in answer.notice
+
+
+def test_the_notice_reads_in_the_order_the_question_was_read_abbreviations_first(typo_assistant):
+    answer = typo_assistant.answer("were the kpis missed by the comittee")
+    assert typo_assistant.reader.seen[-1][0] == "were the key performance indicators missed by the committee"
+    assert answer.notice == ('Read "kpis" as "key performance indicators" (the report\'s words whose initials spell it). '
+                             'Read "comittee" as "committee" (the report\'s word, one typo away).')
+    assert [r.how for r in answer.readings] == ["initials", "typo"]
+
+
+def test_a_follow_up_notes_only_the_words_read_in_it_not_those_of_the_question_it_follows(typo_assistant):
+    chat = typo_assistant.chat()
+    first = chat.ask("what did the council say about the decison")
+    assert 'Read "decison" as "decision"' in first.notice
+    followup = chat.ask("and the comittee?")  # read with the first question appended
+    assert followup.followup_to == ("what did the council say about the decison",)
+    assert typo_assistant.reader.seen[-1][0] == "and the committee? what did the council say about the decision"
+    assert followup.notice == 'Read "comittee" as "committee" (the report\'s word, one typo away).'
+    assert [r.typed for r in followup.readings] == ["comittee"]
+    again = chat.ask("and in 2021?")  # nothing of its own read: no notice at all
+    assert again.followup_to and again.notice == "" and again.readings == ()
