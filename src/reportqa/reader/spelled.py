@@ -90,6 +90,12 @@ def _mistyped(token: str, *vocabularies) -> bool:
     return any(w in vocabulary for w in near for vocabulary in vocabularies)
 
 
+def _in_capitals(query: Query, token: str) -> bool:
+    """Whether the report writes ``token`` in capitals, as an abbreviation ("cse" as "CSE")."""
+    pattern = re.compile(rf"(?<!\w){re.escape(token.upper())}(?!\w)")
+    return any(pattern.search(c.text) for c in query.index.chunks)
+
+
 def _could_be(key: str) -> bool:
     """Whether a short form's letters could be initials looked for: 3 to 6 letters."""
     return 3 <= len(key) <= 6 and key.isalpha()
@@ -105,12 +111,16 @@ def expanded(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
 
     One the report never uses is replaced ("were KPIs a priority" → "were key performance
     indicators a priority"), so search and reader read the report's words. One it uses but never
-    defines, asked about ("what does SYP stand for"), keeps its place with the long form after it
-    in parentheses, and the reader decides whether the report answers that."""
+    defines, asked about ("what does SYP stand for", or only "what is SYP?"), keeps its place with
+    the long form after it in parentheses, and the reader decides whether the report answers that.
+    A bare "what is x?" in lower case asks about x only where x is no word (as above) or the report
+    writes it in capitals ("cse" is "case" short of a letter, and the report's "CSE")."""
     text = query.text
     asked = query.abbreviation
     if asked is not None and query.definitions(abbreviations.key(asked)):
         return text, ()  # spelled_out answers it
+    if asked is None:  # "what is SYP?" of one the report uses undefined asks what "stand for" asks
+        asked = abbreviations.asked_what_is(text, lambda key: True)
     added = []
     known = known_words()
     for m in reversed(list(_TOKEN.finditer(text))):
@@ -123,6 +133,8 @@ def expanded(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
             shorts.insert(0, token[:-1])
         stems = terms(token)
         is_asked = asked is not None and abbreviations.key(asked) in {abbreviations.key(short) for short in shorts}
+        if is_asked and query.abbreviation is None:  # "what is cost?" asks no long form: only an abbreviation's
+            is_asked = capitals or coined or _in_capitals(query, token)
         if not (is_asked or capitals or coined) or not stems:
             continue
         used = any(query.bm25.df.get(t) for t in stems)

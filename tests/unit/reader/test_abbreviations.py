@@ -216,3 +216,31 @@ def test_an_abbreviation_the_report_uses_but_never_defines_is_asked_with_its_lon
     assert spelled_assistant.reader.seen[-1][0] == "What does SFO (Serious Fraud Office) stand for?"
     assert answer.spelled is None and answer.confidence == 0.1  # the reader decides
     assert spelled_assistant.answer("When did the SFO close it?").notice == ""  # not asked about: as typed
+
+
+@pytest.mark.parametrize("question, read", [
+    ("What is the SFO?", "What is the SFO (Serious Fraud Office)?"),
+    ("whats sfo", "whats sfo (Serious Fraud Office)"),  # in lower case: the report writes it in capitals
+])
+def test_what_is_x_of_an_abbreviation_the_report_uses_but_never_defines_reads_its_long_form_too(spelled_assistant,
+                                                                                                question, read):
+    answer = spelled_assistant.answer(question)
+    assert spelled_assistant.reader.seen[-1][0] == read
+    assert answer.spelled is None and answer.confidence == 0.1  # the reader decides, as for "stand for"
+    assert answer.notice.startswith('Read "') and "Serious Fraud Office" in answer.notice
+
+
+def test_what_is_x_in_lower_case_counts_where_the_report_writes_x_in_capitals(tmp_path, fake_encoder):
+    # "cse" is "case" short of a letter, so typed alone it would be no abbreviation; the report writes "CSE"
+    report = "Child sexual exploitation was reported in 2002.\n\nCSE went on for years after that.\n"
+    a = assistant_over(report, tmp_path, fake_encoder, FakeReader(p=0.1))
+    a.answer("whats cse")
+    assert a.reader.seen[-1][0] == "whats cse (Child sexual exploitation)"
+
+
+def test_what_is_x_of_a_word_asks_no_long_form(tmp_path, fake_encoder):
+    # "case" is a word: its initials in "customer acquisition scheme energy" are chance, not asked about
+    report = SPELLED_REPORT + "\nThe customer acquisition scheme energy was one case.\n"
+    a = assistant_over(report, tmp_path, fake_encoder, FakeReader(prefer="ten years", p=0.1))
+    answer = a.answer("what is the case")
+    assert a.reader.seen[-1][0] == "what is the case" and answer.notice == ""
