@@ -31,6 +31,7 @@ _LIST_MARKER = re.compile(r"\s*(?:[-*+•]\s|#{1,6}\s|\d{1,3}[.)]\s|>\s)")
 _HEADING_OR_RULE = r"#{1,6}(?:\s|$)|(?:[-*_=][ \t]*){3,}$"
 _LABEL = re.compile(rf"\s*(?:{_HEADING_OR_RULE})")
 _STRUCTURAL = re.compile(rf"\s*(?:{_HEADING_OR_RULE}|\||```|~~~)")
+_TABLE_ROW = re.compile(r"[ \t]*\|")
 # A fence line: up to three spaces, then ``` or ~~~ (or longer runs).
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\r\n]*(?=\r\n|\r|\n|\Z)", re.MULTILINE)
 
@@ -102,8 +103,9 @@ def sentence_spans(
     """Sentence (start, end) offsets inside text[start:end], trimmed of white space.
 
     Splits after . ! ? … (with any closing quotes) when the next word starts a
-    sentence, and at line breaks that begin a list item or heading, or follow a
-    line with no terminal punctuation that is short like a heading. A fenced code
+    sentence, and at line breaks that begin a list item, heading or table row, or
+    follow a table row or a line with no terminal punctuation that is short like a
+    heading. A fenced code
     block (``code``: fenced_blocks(text), else found here) is one sentence, never cut
     inside: "python3 -m venv .venv && . .venv/bin/activate" is one command.
     """
@@ -141,9 +143,9 @@ def sentence_spans(
         line_start = text.rfind("\n", start, pos) + 1
         line_start = max(line_start, start)
         prev_line = text[line_start:pos].strip()
-        if prev_line and (
+        if _TABLE_ROW.match(text, pos + 1, end) is not None or prev_line and (
             _LIST_MARKER.match(text, pos + 1, end) is not None
-            or prev_line.startswith("#")
+            or prev_line.startswith(("#", "|"))  # each table row is a sentence, however wide
             or (len(prev_line) < 60 and prev_line[-1] not in ".,;:!?-–—" + _CLOSERS)
         ):
             cuts.append(pos + 1)

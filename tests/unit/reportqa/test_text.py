@@ -23,6 +23,17 @@ def split(text: str) -> list[str]:
         ("See e.g. the annex. And more.", ["See e.g. the annex.", "And more."]),
         ("# Title\nSome text here.\n- item one\n- item two", ["# Title", "Some text here.", "- item one", "- item two"]),
         ("No terminal punctuation", ["No terminal punctuation"]),
+        # each table row is a sentence, also one wider than a heading-like line (60 characters)
+        (
+            "Five recommendations:\n| To | Recommendation |\n|---|---|\n"
+            "| Wightlink Channel Services | Keep ECDIS alarms active at all times on passenger routes |\n"
+            "| Southampton Harbour Authority | Review the marking of the Brambles Bank |\nAfter the table.",
+            ["Five recommendations:", "| To | Recommendation |", "|---|---|",
+             "| Wightlink Channel Services | Keep ECDIS alarms active at all times on passenger routes |",
+             "| Southampton Harbour Authority | Review the marking of the Brambles Bank |", "After the table."],
+        ),
+        ("A wide line of prose that runs well past sixty characters | with a pipe.\nNext line.",
+         ["A wide line of prose that runs well past sixty characters | with a pipe.", "Next line."]),
         ("", []),
     ],
 )
