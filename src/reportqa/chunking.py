@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .ingest import Document
-from .text import fenced_blocks, sentence_spans
+from .text import fenced_blocks, read_text, sentence_spans
 
 # Consecutive paragraphs are merged into one passage while the passage stays within
 # this many wordpieces. News-style reports put one sentence in a paragraph, and such a
@@ -201,3 +201,18 @@ def chunk_documents(
     for doc in docs:
         chunks.extend(chunk_document(doc, count_tokens, max_tokens, first_id=len(chunks), merge_tokens=merge_tokens))
     return chunks
+
+
+def sentences_as_read(chunks: list[Chunk]) -> list[str]:
+    """Every sentence of these passages (in order: a source's passages consecutive, in file order)
+    as the models read it (``text.read_text``: a table's data row with its header's names); what
+    the sentence vectors and the sentence-level terms are made of."""
+    raw = [c.text[a - c.start : b - c.start] for c in chunks for a, b in c.sentences]
+    out, row, first, source = [], 0, 0, None
+    for c in chunks:
+        if c.source != source:
+            first, source = row, c.source
+        for _ in c.sentences:
+            out.append(read_text(raw, row, first))
+            row += 1
+    return out

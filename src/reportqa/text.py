@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 # --- sentences -------------------------------------------------------------
@@ -64,6 +65,51 @@ def is_structural(sentence: str) -> bool:
 def is_heading(sentence: str) -> bool:
     """Is this sentence a Markdown heading or rule, a label that answers nothing on its own?"""
     return _LABEL.match(sentence) is not None
+
+
+# A table's delimiter row: | --- | :---: | (GFM), which makes the row above it the header.
+_DELIMITER = re.compile(r"\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+
+
+def is_table_row(sentence: str) -> bool:
+    """Is this sentence a Markdown table row (header, delimiter or data)?"""
+    return _TABLE_ROW.match(sentence) is not None
+
+
+def is_table_delimiter(sentence: str) -> bool:
+    """Is this sentence a table's delimiter row ("|---|:--:|")?"""
+    return is_table_row(sentence) and "-" in sentence and _DELIMITER.match(sentence) is not None
+
+
+def table_cells(row: str) -> list[str]:
+    """The cells of a table row, stripped ("| Lead | 612 |" → ["Lead", "612"]); an escaped "\\|" stays in its cell."""
+    inner = row.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", inner)]
+
+
+def read_text(sentences: Sequence[str], i: int, first: int = 0) -> str:
+    """Sentence i as the models read it: itself, except that a table's data row is read with its
+    header's names ("| Lead | 612 | 3 |" under "| Metal | Samples | Failures |" is read as
+    "Metal: Lead; Samples: 612; Failures: 3"), so that "how many lead samples failed?" can match
+    the row that answers it. The quote is still the row as written.
+
+    ``sentences[first:]`` are a document's sentences in order (the header may stand in an
+    earlier passage); the header is the row above the table's delimiter row.
+    """
+    text = sentences[i]
+    if not is_table_row(text) or is_table_delimiter(text):
+        return text
+    j = i - 1
+    while j > first and is_table_row(sentences[j]) and not is_table_delimiter(sentences[j]):
+        j -= 1  # up through the data rows above
+    if j <= first or not is_table_delimiter(sentences[j]) or not is_table_row(sentences[j - 1]):
+        return text  # a header row, or rows with no header
+    names = table_cells(sentences[j - 1])
+    cells = table_cells(text)
+    pairs = [f"{name}: {cell}" if name else cell for name, cell in zip(names, cells) if cell]
+    return "; ".join(pairs + [cell for cell in cells[len(names):] if cell]) or text
 
 
 def joins(first: str, second: str) -> bool:

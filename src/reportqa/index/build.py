@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import __version__
 from ..atomic import Data, fsync_dir, write_durable
-from ..chunking import Chunk, chunk_documents
+from ..chunking import Chunk, chunk_documents, sentences_as_read
 from ..embed import Encoder
 from ..errors import IndexError_, IndexFormatError
 from ..faults import fault
@@ -124,8 +124,7 @@ def build_index(
     chunks = chunk_documents(docs, encoder.count_tokens, encoder.max_tokens)
     if notify and announce:
         notify(announce)
-    texts = {d.name: d.text for d in docs}
-    sentence_texts = [texts[c.source][s:e] for c in chunks for s, e in c.sentences]
+    sentence_texts = sentences_as_read(chunks)  # a table row read with its header's names
     total = len(chunks) + len(sentence_texts)
     done = 0
 

@@ -5,7 +5,7 @@
                                 SHA-256 of every source file, file sizes, counts
       chunks.jsonl              one passage per line, with offsets and sentences
       embeddings.npy            float32 [chunks, dim], unit rows
-      sentence_embeddings.npy   float32 [sentences, dim], in chunk order
+      sentence_embeddings.npy   float32 [sentences, dim], in chunk order (each sentence as the models read it: chunking.sentences_as_read)
       lexical_vocab.json        the stemmed terms of lexical search, sorted
       lexical_chunks.npy        int32 (passage, term, count) rows, sorted by term
       lexical_sentences.npy     int32 (sentence, term, count) rows, sorted by term

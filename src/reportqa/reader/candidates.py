@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ..text import is_heading, joins
+from ..text import is_heading, is_table_delimiter, is_table_row, joins
 from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
@@ -51,13 +51,17 @@ def passage_spans(
     """
     out: list[tuple[int, int]] = []
     n = len(sentences)
+
+    def header(j: int) -> bool:  # the row above a table's delimiter row ("|---|---|")
+        return j + 1 < n and is_table_row(text(j)) and is_table_delimiter(text(j + 1))
+
     for j in range(n):
         for width in (1, 2):
             if j + width > n:
                 break
             a, b = sentences[j][0], sentences[j + width - 1][1]
-            if width == 1 and (term_count(j) < min_terms or (min_terms and is_heading(text(j)))):
-                continue  # a caption, a stray label ("| Google Maps") or a heading is no answer on its own
+            if width == 1 and (term_count(j) < min_terms or (min_terms and (is_heading(text(j)) or header(j)))):
+                continue  # a caption, a stray label ("| Google Maps"), a heading or a table's header row is no answer on its own
             if width == 2 and (b - a > max_chars or not joins(text(j), text(j + 1))):
                 continue  # too long, or not one thought (a heading beside prose, two bullets)
             out.append((j, width))

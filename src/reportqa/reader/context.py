@@ -23,7 +23,7 @@ from ..index import Index
 from ..lexical import DocumentFrequencies
 from ..retrieve import Ranking, zscore
 from ..settings import CandidateSettings
-from ..text import terms, typed_tokens, words
+from ..text import is_table_row, read_text, terms, typed_tokens, words
 from . import abbreviations
 from .candidate import Candidate
 from .qtype import answer_type, key_terms
@@ -66,15 +66,40 @@ class SentenceTable:
         self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         rows = [(c, a, b) for c in index.chunks for a, b in c.sentences]
         self.texts = Lazy(len(rows), lambda r: rows[r][0].text[rows[r][1] - rows[r][0].start : rows[r][2] - rows[r][0].start])
-        self.term_sets = Lazy(len(rows), lambda r: frozenset(terms(self.texts[r])))
+        # Each sentence as the models read it (a table's data row with its header's names, as the
+        # index's sentence vectors and terms were made: chunking.sentences_as_read).
+        self.read = Lazy(len(rows), self._read)
+        self.term_sets = Lazy(len(rows), lambda r: frozenset(terms(self.read[r])))
         self.passage_term_sets = Lazy(len(index.chunks), lambda i: frozenset(terms(index.chunks[i].text)))
         # years, numbers and names of each sentence, for answer-type matching (qtype.answer_type)
-        self.typed = Lazy(len(rows), lambda r: {k: typed_tokens(self.texts[r], k) for k in TYPED_KINDS})
+        self.typed = Lazy(len(rows), lambda r: {k: typed_tokens(self.read[r], k) for k in TYPED_KINDS})
+
+    def _read(self, row: int) -> str:
+        text = self.texts[row]
+        if not is_table_row(text):
+            return text
+        return read_text(self.texts, row, int(self._source_first[self.index.sentence_chunk[row]]))
+
+    @cached_property
+    def _source_first(self) -> np.ndarray:
+        """Per passage, the first sentence row of its source (a table's header is looked for there, not before)."""
+        chunks = self.index.chunks
+        first = np.zeros(len(chunks), dtype=np.int64)
+        for i in range(1, len(chunks)):
+            first[i] = first[i - 1] if chunks[i].source == chunks[i - 1].source else self.starts[i]
+        return first
 
     def span_text(self, candidate: Candidate) -> str:
         """The candidate's text, verbatim from its passage."""
         chunk = self.index.chunks[candidate.chunk_id]
         return chunk.text[candidate.start - chunk.start : candidate.end - chunk.start]
+
+    def read_span_text(self, candidate: Candidate) -> str:
+        """The candidate's text as the models read it: verbatim, but a table's data row with its
+        header's names (``read``); a table row is always a candidate of its own (``text.joins``)."""
+        text = self.span_text(candidate)
+        row = candidate.rows[0]
+        return self.read[row] if candidate.width == 1 and text == self.texts[row] else text
 
     def candidate(self, chunk_id: int, start: int, end: int, passage_rank: int = 0) -> Candidate:
         """The Candidate for whole sentences start..end of a passage (ValueError if they are not whole sentences)."""

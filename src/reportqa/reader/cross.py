@@ -59,7 +59,7 @@ class CrossFeatures:
         if not spans:
             return out
         read = np.argsort(-(base @ self.preselect), kind="stable")[: self.candidates]
-        logits = self.model.logits([as_asked(query.text)] * len(read), [query.table.span_text(spans[i]) for i in read])
+        logits = self.model.logits([as_asked(query.text)] * len(read), [query.table.read_span_text(spans[i]) for i in read])
         column = np.full(len(spans), float(logits.min()) - 1.0)
         column[read] = logits
         out[:, 0] = column

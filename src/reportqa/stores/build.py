@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..chunking import chunk_documents
+from ..chunking import chunk_documents, sentences_as_read
 from ..embed import Encoder
 from ..errors import StoreError
 from ..faults import fault
@@ -73,11 +73,14 @@ def sync_store(
     if progress:
         progress(0, total)
     for doc, chunks in chunked:
+        read = sentences_as_read(chunks)  # the whole file's: a table row's header may be in an earlier group
+        at = 0
         for lo in range(0, len(chunks), batch):
             group = chunks[lo : lo + batch]
             vectors, pieces = encoder.encode_tokens([c.text for c in group], progress=tick)
-            sentence_texts = [doc.text[a:b] for c in group for a, b in c.sentences]
-            sentence_vectors = encoder.encode(sentence_texts, progress=tick)
+            in_group = sum(len(c.sentences) for c in group)
+            sentence_vectors = encoder.encode(read[at : at + in_group], progress=tick)
+            at += in_group
             rows, first = [], 0
             for chunk, vector, piece in zip(group, vectors, pieces):
                 n = len(chunk.sentences)

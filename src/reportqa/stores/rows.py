@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chunking import Chunk
+from ..chunking import Chunk, sentences_as_read
 from ..errors import StoreError
 from ..index import Index
 from ..lexical import build_postings, build_vocabulary
@@ -97,7 +97,7 @@ def rows_index(rows: list[dict], dim: int, manifest: dict, where: str) -> Index:
     if len(sentence_embeddings) != len(sentence_chunk):
         raise StoreError(f"A passage in {where} has {len(sentence_embeddings)} sentence vectors for {len(sentence_chunk)} sentences: run `reportqa index --force` with this --store.")
     chunk_terms = [r["terms"].split() for r in rows]  # terms() of the passage, stored at build
-    sentence_terms = [terms(c.text[a - c.start : b - c.start]) for c in chunks for a, b in c.sentences]
+    sentence_terms = [terms(t) for t in sentences_as_read(chunks)]
     vocab = build_vocabulary(chunk_terms, sentence_terms)
     ids = {t: i for i, t in enumerate(vocab)}
     token_rows, token_scales, token_vectors = [], [], []

@@ -134,3 +134,26 @@ def test_the_cross_encoder_reads_a_question_ending_as_squad_questions_do(typed, 
     model = QuestionRecorder()
     CrossFeatures(model, LinearReader().weights, candidates=2).answer(query, spans, LinearReader().score(query, spans).features)
     assert model.questions and set(model.questions) == {read}
+
+
+TABLE_REPORT = (
+    "# Results\n\n"
+    "The utility sampled 1,840 taps in 2024.\n\n"
+    "| Metal | Samples | Failures |\n|---|---|---|\n| Lead | 612 | 3 |\n| Copper | 598 | 0 |\n"
+)
+
+
+def test_a_table_row_is_read_with_its_header_names_and_quoted_as_written(tmp_path, fake_encoder):
+    source = tmp_path / "report.md"
+    source.write_text(TABLE_REPORT, encoding="utf-8")
+    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    query = a.query("How many lead samples failed?")
+    spans = candidates(query)
+    quoted = [query.table.span_text(s) for s in spans]
+    assert "| Lead | 612 | 3 |" in quoted and "| Copper | 598 | 0 |" in quoted
+    assert "| Metal | Samples | Failures |" not in quoted  # a header row is no answer on its own
+    model = FakeCrossEncoder()
+    CrossFeatures(model, LinearReader().weights, candidates=len(spans)).answer(query, spans, LinearReader().score(query, spans).features)
+    assert "Metal: Lead; Samples: 612; Failures: 3" in model.read and "| Lead | 612 | 3 |" not in model.read
+    row = next(r for r in range(len(a.index.sentence_chunk)) if query.table.texts[r] == "| Lead | 612 | 3 |")
+    assert {"sampl", "failur"} <= query.table.term_sets[row]  # its terms are the header's too

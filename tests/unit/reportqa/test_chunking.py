@@ -10,7 +10,7 @@ from conftest import FakeEncoder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reportqa.chunking import chunk_document, chunk_documents
+from reportqa.chunking import chunk_document, chunk_documents, sentences_as_read
 from reportqa.ingest import Document
 
 count_tokens = FakeEncoder().count_tokens
@@ -121,3 +121,16 @@ def test_no_chunk_exceeds_256_wordpieces_of_the_real_tokenizer(model_tokens, tex
     for c in chunk_document(doc, model_tokens, 256):
         assert text[c.start : c.end] == c.text
         assert model_tokens(c.text) <= 256
+
+
+def test_sentences_as_read_find_a_table_header_in_an_earlier_passage_of_the_same_file_only():
+    rows = "".join(f"| Site {i} | {i * 7} | {i % 3} |\n" for i in range(40))
+    table = "| Site | Samples | Failures |\n|---|---|---|\n" + rows
+    docs = [Document("a.md", None, "Intro.\n\n" + table, ""), Document("b.md", None, "| Site 99 | 1 | 2 |\n", "")]
+    chunks = chunk_documents(docs, count_tokens, 64)  # the table is cut into several passages
+    assert len({c.id for c in chunks if c.source == "a.md"}) > 2
+    read = sentences_as_read(chunks)
+    raw = [c.text[a - c.start : b - c.start] for c in chunks for a, b in c.sentences]
+    assert read[raw.index("| Site 39 | 273 | 0 |")] == "Site: Site 39; Samples: 273; Failures: 0"  # far from its header
+    assert read[raw.index("| Site | Samples | Failures |")] == "| Site | Samples | Failures |"
+    assert read[-1] == "| Site 99 | 1 | 2 |"  # another file: no header of its own

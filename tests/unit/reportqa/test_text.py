@@ -2,7 +2,7 @@
 
 import pytest
 
-from reportqa.text import fenced_blocks, sentence_spans, terms
+from reportqa.text import fenced_blocks, read_text, sentence_spans, table_cells, terms
 
 
 def split(text: str) -> list[str]:
@@ -80,3 +80,29 @@ def test_terms_stem_and_drop_stopwords():
     assert terms("The officers were investigating SYP’s failings") == ["offic", "investig", "syp", "fail"]
     assert terms("2001/2002") == ["2001", "2002"]
     assert terms("what is the of") == []
+
+
+TABLE = ["Intro.", "| Metal | Samples | Failures |", "|:---|---:|---|", "| Lead | 612 | 3 |", "| Copper | 598 |  |", "After."]
+
+
+@pytest.mark.parametrize("i, read", [
+    (3, "Metal: Lead; Samples: 612; Failures: 3"),  # a data row: its header's names
+    (4, "Metal: Copper; Samples: 598"),  # an empty cell is left out
+    (1, "| Metal | Samples | Failures |"),  # the header row and the delimiter row as written
+    (2, "|:---|---:|---|"),
+    (0, "Intro."),
+    (5, "After."),
+])
+def test_a_table_data_row_is_read_with_its_header_names(i, read):
+    assert read_text(TABLE, i) == read
+
+
+def test_rows_with_no_header_in_reach_are_read_as_written():
+    assert read_text(TABLE, 3, first=2) == "| Lead | 612 | 3 |"  # the header is before this source's first row
+    assert read_text(["Text.", "| a | b |", "| c | d |"], 2) == "| c | d |"  # no delimiter row: no header
+    assert read_text(["| Google Maps"], 0) == "| Google Maps"  # a caption, no table
+
+
+def test_table_cells_split_at_unescaped_pipes():
+    assert table_cells("| a \\| b | c |") == ["a \\| b", "c"]
+    assert table_cells("a | b") == ["a", "b"]
