@@ -33,6 +33,7 @@ _HEADING_OR_RULE = r"#{1,6}(?:\s|$)|(?:[-*_=][ \t]*){3,}$"
 _LABEL = re.compile(rf"\s*(?:{_HEADING_OR_RULE})")
 _STRUCTURAL = re.compile(rf"\s*(?:{_HEADING_OR_RULE}|\||```|~~~)")
 _TABLE_ROW = re.compile(r"[ \t]*\|")
+_ROW_LINE = re.compile(r"^[ \t]*\|[^\r\n]*", re.MULTILINE)
 # A fence line: up to three spaces, then ``` or ~~~ (or longer runs).
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\r\n]*(?=\r\n|\r|\n|\Z)", re.MULTILINE)
 
@@ -143,6 +144,23 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     )
 
 
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start, end) spans sorted, with those that overlap (a table row inside a code block) made one."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _inside(spans: list[tuple[int, int]], at: int) -> bool:
+    """Whether ``at`` lies strictly inside one of the sorted, disjoint (start, end) spans."""
+    i = bisect.bisect_left(spans, (at,))  # the first span starting at or after ``at``
+    return i > 0 and spans[i - 1][0] < at < spans[i - 1][1]
+
+
 def sentence_spans(
     text: str, start: int = 0, end: int | None = None, code: list[tuple[int, int]] | None = None
 ) -> list[tuple[int, int]]:
@@ -153,7 +171,8 @@ def sentence_spans(
     follow a table row or a line with no terminal punctuation that is short like a
     heading. A fenced code
     block (``code``: fenced_blocks(text), else found here) is one sentence, never cut
-    inside: "python3 -m venv .venv && . .venv/bin/activate" is one command.
+    inside: "python3 -m venv .venv && . .venv/bin/activate" is one command; so is a
+    table row ("| 2024/101 | Keep alarms on. Always. |").
     """
     end = len(text) if end is None else end
     if code is None:
@@ -196,8 +215,10 @@ def sentence_spans(
         ):
             cuts.append(pos + 1)
         pos = text.find("\n", pos + 1, end)
-    if blocks:
-        cuts = [c for c in cuts if not any(a < c < b for a, b in blocks)]
+    rows = [(m.start(), m.end()) for m in _ROW_LINE.finditer(text, start, end)]  # a table row is one sentence
+    if blocks or rows:
+        whole = _merged(blocks + rows)  # a cut strictly inside one of these is dropped
+        cuts = [c for c in cuts if not _inside(whole, c)]
     spans = []
     last = start
     for cut in sorted(set(cuts)) + [end]:
