@@ -68,6 +68,23 @@ def is_heading(sentence: str) -> bool:
     return _LABEL.match(sentence) is not None
 
 
+_BULLET = re.compile(r"\s*[-*+•]\s")
+_TERMINAL = ".!?:;,…"
+
+
+def is_title_line(paragraph: str) -> bool:
+    """Is this paragraph a plain-text heading ("3. Finances", "2.1 Visitor numbers", "LOOKING
+    AHEAD")? One short line (under 60 characters, as ``sentence_spans`` reads a title) with a
+    letter, no closing punctuation, and no bullet, table row or fence: a label of what follows,
+    which answers nothing on its own. Only a whole paragraph can be one."""
+    line = paragraph.strip()
+    if not line or "\n" in line or "\r" in line or len(line) >= 60 or not any(ch.isalpha() for ch in line):
+        return False
+    if _BULLET.match(line) or _STRUCTURAL.match(line):
+        return False
+    return line.rstrip(_CLOSERS)[-1] not in _TERMINAL
+
+
 # A table's delimiter row: | --- | :---: | (GFM), which makes the row above it the header.
 _DELIMITER = re.compile(r"\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 
@@ -175,6 +192,9 @@ def sentence_spans(
     table row ("| 2024/101 | Keep alarms on. Always. |").
     """
     end = len(text) if end is None else end
+    if is_title_line(text[start:end]):  # "3. Finances" is one label, not "3." and "Finances"
+        s = start + len(text[start:end]) - len(text[start:end].lstrip())
+        return [(s, s + len(text[start:end].strip()))]
     if code is None:
         code = fenced_blocks(text)
     blocks = []  # the code blocks that overlap text[start:end], clipped to it

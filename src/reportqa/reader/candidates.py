@@ -7,10 +7,11 @@ when the two read as one thought. Every reader scores the same candidates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ..text import is_heading, is_table_delimiter, is_table_row, joins
+from ..text import is_heading, is_table_delimiter, is_table_row, is_title_line, joins
 from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
@@ -19,8 +20,9 @@ from .qtype import is_yes_no
 def candidates(query: Query) -> list[Candidate]:
     """Spans of the top passages, in passage order, then sentence order, single before pair.
 
-    Lone sentences with fewer than min_answer_terms content words, and lone Markdown
-    headings, are left out, unless the top passages hold nothing else (a report of short lines).
+    Lone sentences with fewer than min_answer_terms content words, and lone headings (Markdown's,
+    a table's header row, a plain-text title paragraph such as "3. Finances"), are left out,
+    unless the top passages hold nothing else (a report of short lines).
     """
     spans = _candidates(query, query.settings.min_answer_terms)
     return spans or _candidates(query, 0)
@@ -33,7 +35,8 @@ def _candidates(query: Query, min_terms: int) -> list[Candidate]:
         chunk = query.index.chunks[cid]
         first = int(table.starts[cid])
         for j, width in passage_spans(
-            chunk.sentences, lambda j: table.texts[first + j], lambda j: len(table.term_sets[first + j]), min_terms, s.answer_max_chars
+            chunk.sentences, lambda j: table.texts[first + j], lambda j: len(table.term_sets[first + j]), min_terms, s.answer_max_chars,
+            titled=lambda j, chunk=chunk, first=first: is_title_line(table.texts[first + j]) and _whole_paragraph(chunk, j),
         ):
             a, b = chunk.sentences[j][0], chunk.sentences[j + width - 1][1]
             spans.append(Candidate(cid, a, b, range(first + j, first + j + width), rank))
@@ -41,31 +44,44 @@ def _candidates(query: Query, min_terms: int) -> list[Candidate]:
 
 
 def passage_spans(
-    sentences: Sequence[tuple[int, int]], text: Callable[[int], str], term_count: Callable[[int], int], min_terms: int, max_chars: int
+    sentences: Sequence[tuple[int, int]], text: Callable[[int], str], term_count: Callable[[int], int], min_terms: int, max_chars: int,
+    titled: Callable[[int], bool] = lambda j: False,
 ) -> list[tuple[int, int]]:
     """The candidates of one passage as (first sentence, width 1 or 2), in sentence order, single before pair.
 
-    ``sentences`` are the passage's (start, end) offsets, ``text(j)`` sentence j's text and
-    ``term_count(j)`` its number of distinct content words (``text.terms``). Training
+    ``sentences`` are the passage's (start, end) offsets, ``text(j)`` sentence j's text,
+    ``term_count(j)`` its number of distinct content words (``text.terms``) and ``titled(j)``
+    whether it is a plain-text heading ("3. Finances": a paragraph of one title line). Training
     (``training/reader_data.py``) cuts its examples with this too, so it reads what use reads.
     """
     out: list[tuple[int, int]] = []
     n = len(sentences)
 
-    def header(j: int) -> bool:  # the row above a table's delimiter row ("|---|---|")
-        return j + 1 < n and is_table_row(text(j)) and is_table_delimiter(text(j + 1))
+    def header(j: int) -> bool:  # a heading, or the row above a table's delimiter row ("|---|---|")
+        return is_heading(text(j)) or titled(j) or (j + 1 < n and is_table_row(text(j)) and is_table_delimiter(text(j + 1)))
 
     for j in range(n):
         for width in (1, 2):
             if j + width > n:
                 break
             a, b = sentences[j][0], sentences[j + width - 1][1]
-            if width == 1 and (term_count(j) < min_terms or (min_terms and (is_heading(text(j)) or header(j)))):
+            if width == 1 and (term_count(j) < min_terms or (min_terms and header(j))):
                 continue  # a caption, a stray label ("| Google Maps"), a heading or a table's header row is no answer on its own
-            if width == 2 and (b - a > max_chars or not joins(text(j), text(j + 1))):
+            if width == 2 and (b - a > max_chars or not joins(text(j), text(j + 1)) or titled(j) or titled(j + 1)):
                 continue  # too long, or not one thought (a heading beside prose, two bullets)
             out.append((j, width))
     return out
+
+
+_BLANK_LINE = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)")
+
+
+def _whole_paragraph(chunk, j: int) -> bool:
+    """Whether sentence j of a passage is a paragraph of its own (a blank line, or the passage's edge, either side)."""
+    sentences, text, at = chunk.sentences, chunk.text, chunk.start
+    before = j == 0 or _BLANK_LINE.search(text, sentences[j - 1][1] - at, sentences[j][0] - at) is not None
+    after = j == len(sentences) - 1 or _BLANK_LINE.search(text, sentences[j][1] - at, sentences[j + 1][0] - at) is not None
+    return before and after
 
 
 def extend_yes_no(query: Query, best: Candidate | None) -> Candidate | None:

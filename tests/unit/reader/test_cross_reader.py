@@ -143,13 +143,18 @@ TABLE_REPORT = (
 )
 
 
-def test_a_table_row_is_read_with_its_header_names_and_quoted_as_written(tmp_path, fake_encoder):
-    source = tmp_path / "report.md"
-    source.write_text(TABLE_REPORT, encoding="utf-8")
-    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
-    query = a.query("How many lead samples failed?")
+def _candidates_over(folder, encoder, name: str, text: str, question: str):
+    """The Assistant over one report of this text (folder/name), the question's Query, its candidates and their quotes."""
+    source = folder / name
+    source.write_text(text, encoding="utf-8")
+    a = Assistant(source, folder / "index", encoder=encoder, notify=lambda m: None)
+    query = a.query(question)
     spans = candidates(query)
-    quoted = [query.table.span_text(s) for s in spans]
+    return a, query, spans, [query.table.span_text(s) for s in spans]
+
+
+def test_a_table_row_is_read_with_its_header_names_and_quoted_as_written(tmp_path, fake_encoder):
+    a, query, spans, quoted = _candidates_over(tmp_path, fake_encoder, "report.md", TABLE_REPORT, "How many lead samples failed?")
     assert "| Lead | 612 | 3 |" in quoted and "| Copper | 598 | 0 |" in quoted
     assert "| Metal | Samples | Failures |" not in quoted  # a header row is no answer on its own
     model = FakeCrossEncoder()
@@ -157,3 +162,22 @@ def test_a_table_row_is_read_with_its_header_names_and_quoted_as_written(tmp_pat
     assert "Metal: Lead; Samples: 612; Failures: 3" in model.read and "| Lead | 612 | 3 |" not in model.read
     row = next(r for r in range(len(a.index.sentence_chunk)) if query.table.texts[r] == "| Lead | 612 | 3 |")
     assert {"sampl", "failur"} <= query.table.term_sets[row]  # its terms are the header's too
+
+
+PLAIN_REPORT = (
+    "ANNUAL REVIEW 2023-24\n\n"
+    "3. Finances\n\n"
+    "The service spent £7.9 million against a budget of £8.2 million. Vacant posts explained the underspend.\n\n"
+    "4. Staffing and Volunteers\n\n"
+    "Around 230 volunteers gave 19,000 hours to the home library service.\n"
+    "Staff numbers rose to 142 in the year\n"
+)
+
+
+def test_a_plain_text_heading_is_no_answer_and_joins_no_neighbour(tmp_path, fake_encoder):
+    question = "What were the finances of the staffing and volunteers?"
+    *_, quoted = _candidates_over(tmp_path, fake_encoder, "review.txt", PLAIN_REPORT, question)
+    assert not any(("Finances" in q or "Volunteers" in q or "ANNUAL" in q) for q in quoted), quoted
+    assert "The service spent £7.9 million against a budget of £8.2 million." in quoted
+    # a short line without a stop inside a paragraph is no heading: it stays an answer
+    assert "Staff numbers rose to 142 in the year" in quoted

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reportqa.text import fenced_blocks, read_text, sentence_spans, table_cells, terms
+from reportqa.text import fenced_blocks, is_title_line, read_text, sentence_spans, table_cells, terms
 
 
 def split(text: str) -> list[str]:
@@ -109,3 +109,20 @@ def test_rows_with_no_header_in_reach_are_read_as_written():
 def test_table_cells_split_at_unescaped_pipes():
     assert table_cells("| a \\| b | c |") == ["a \\| b", "c"]
     assert table_cells("a | b") == ["a", "b"]
+
+
+@pytest.mark.parametrize("line", ["3. Finances", "2.1 Visitor numbers", "CITY LIBRARIES ANNUAL REVIEW 2023-24", "Looking Ahead",
+                                  "Results (2023)"])
+def test_a_short_line_without_closing_punctuation_is_a_title(line):
+    assert is_title_line(line) and is_title_line(f"\n{line}  \n")
+
+
+@pytest.mark.parametrize("line", ["The end.", "Yes!\"", "Why?", "It was not:", "- item one", "| a | b |", "```", "2024",
+                                  "Two lines\nof text", "A line of prose that runs on for more than sixty characters without a stop"])
+def test_sentences_bullets_rows_numbers_and_long_lines_are_no_title(line):
+    assert not is_title_line(line)
+
+
+def test_a_title_paragraph_is_one_sentence_not_cut_after_its_number():
+    text = "Intro.\n\n3. Finances\n\nThe service spent £7.9 million. It saved more."
+    assert [text[a:b] for a, b in sentence_spans(text, 8, 19)] == ["3. Finances"]
