@@ -178,6 +178,13 @@ def _inside(spans: list[tuple[int, int]], at: int) -> bool:
     return i > 0 and spans[i - 1][0] < at < spans[i - 1][1]
 
 
+def _wrapped(line: str, text: str, at: int, end: int, width: int) -> bool:
+    """Whether the line ends where hard-wrapped prose would: its next line's first word (at
+    ``text[at:]``) would not have fitted on it within ``width``, its paragraph's longest line."""
+    m = re.compile(r"[ \t]*(\S+)").match(text, at, end)
+    return m is not None and len(line) + 1 + len(m.group(1)) > width
+
+
 def sentence_spans(
     text: str, start: int = 0, end: int | None = None, code: list[tuple[int, int]] | None = None
 ) -> list[tuple[int, int]]:
@@ -224,6 +231,9 @@ def sentence_spans(
     # Line breaks inside a paragraph: split before list items and headings,
     # and after a short line with no closing punctuation (a title or label).
     pos = text.find("\n", start, end)
+    # Hard-wrapped prose breaks a line where the next word would not fit: such a break is no
+    # title's end, however short the line ("…the Independent Office for Police\nConduct (IOPC)…").
+    width = max((len(line.rstrip()) for line in text[start:end].splitlines()), default=0)
     while pos != -1:
         line_start = text.rfind("\n", start, pos) + 1
         line_start = max(line_start, start)
@@ -231,7 +241,8 @@ def sentence_spans(
         if _TABLE_ROW.match(text, pos + 1, end) is not None or prev_line and (
             _LIST_MARKER.match(text, pos + 1, end) is not None
             or prev_line.startswith(("#", "|"))  # each table row is a sentence, however wide
-            or (len(prev_line) < 60 and prev_line[-1] not in ".,;:!?-–—" + _CLOSERS)
+            or (len(prev_line) < 60 and prev_line[-1] not in ".,;:!?-–—" + _CLOSERS
+                and not _wrapped(text[line_start:pos].rstrip(), text, pos + 1, end, width))
         ):
             cuts.append(pos + 1)
         pos = text.find("\n", pos + 1, end)

@@ -1,7 +1,11 @@
 """Sentence boundaries and lexical terms."""
 
-import pytest
+import textwrap
 
+import pytest
+from conftest import ROOT
+
+from reportqa.chunking import paragraphs
 from reportqa.text import fenced_blocks, is_title_line, read_text, sentence_spans, table_cells, terms
 
 
@@ -126,3 +130,19 @@ def test_sentences_bullets_rows_numbers_and_long_lines_are_no_title(line):
 def test_a_title_paragraph_is_one_sentence_not_cut_after_its_number():
     text = "Intro.\n\n3. Finances\n\nThe service spent £7.9 million. It saved more."
     assert [text[a:b] for a, b in sentence_spans(text, 8, 19)] == ["3. Finances"]
+
+
+@pytest.mark.parametrize("width", [80, 72, 60, 45])
+def test_hard_wrapped_prose_keeps_its_sentences_whole(width):
+    report = (ROOT / "source_text" / "iopc-operation-amazon.txt").read_text(encoding="utf-8")
+    wrapped = "\n\n".join(textwrap.fill(p.strip(), width) for p in report.split("\n\n") if p.strip())
+
+    def sentences(text):
+        return ["".join(text[a:b].split()) for p, q in paragraphs(text) for a, b in sentence_spans(text, p, q)]
+
+    assert sentences(wrapped) == sentences(report)  # at 60 columns its 36 sentences were 108 pieces before
+
+
+def test_a_short_line_that_the_next_word_would_have_fitted_on_still_ends_a_title():
+    text = "Summary\nThe council failed to act on most of the complaints it received that year."
+    assert split(text) == ["Summary", "The council failed to act on most of the complaints it received that year."]
