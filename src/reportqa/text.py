@@ -135,13 +135,16 @@ def joins(first: str, second: str) -> bool:
 
     Not when either is a heading, table row, code block or rule ("Staff rose to
     58." and "## Findings" are not one thought), nor when the second starts a new
-    list item: two bullets are two points. Each may still be an answer on its own.
-    The one exception is a code block after the line that introduces it ("To run
-    the tests:").
+    list item: two bullets are two points, nor when the second is a question: a
+    question is answered by what follows it ("Q: How much is a permit? A: £95"),
+    never by what comes before. Each may still be an answer on its own. The one
+    exception is a code block after the line that introduces it ("To run the
+    tests:").
     """
     if first.rstrip().endswith(":") and _FENCE_LINE.match(second) and not is_structural(first):
         return True
-    return not (is_structural(first) or is_structural(second) or _LIST_MARKER.match(second))
+    asks = second.rstrip().rstrip(_CLOSERS).endswith("?")
+    return not (is_structural(first) or is_structural(second) or _LIST_MARKER.match(second) or asks)
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:

@@ -293,6 +293,10 @@ def test_joins_keeps_markdown_structure_and_bullets_apart():
     assert not joins("- The roof leaked", "- Fire doors were blocked")
     assert not joins("Faults found:", "1. The roof leaked")
     assert joins("- The roof leaked in three places.", "It was repaired in May.")
+    # a question is answered by what follows it, never by what comes before it
+    assert joins("Q: How much is a permit?", "A: A resident permit costs £95 a year.")
+    assert not joins("Wardens will issue warnings for four weeks.", "Q: What happens if I park without a permit?")
+    assert not joins("She paused.", "“Was it worth it?”")
 
 
 def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path, fake_encoder):
