@@ -137,13 +137,17 @@ def joins(first: str, second: str) -> bool:
     58." and "## Findings" are not one thought), nor when the second starts a new
     list item: two bullets are two points, nor when the second is a question: a
     question is answered by what follows it ("Q: How much is a permit? A: £95"),
-    never by what comes before. Each may still be an answer on its own. The one
-    exception is a code block after the line that introduces it ("To run the
-    tests:").
+    never by what comes before. Each may still be an answer on its own. The two
+    exceptions are a code block after the line that introduces it ("To run the
+    tests:") and a heading that asks a question with the sentence that starts to
+    answer it ("## What happens if I park without a permit?" / "A penalty charge
+    of £70 applies.", as an FAQ is written).
     """
     if first.rstrip().endswith(":") and _FENCE_LINE.match(second) and not is_structural(first):
         return True
     asks = second.rstrip().rstrip(_CLOSERS).endswith("?")
+    if is_heading(first) and first.rstrip().endswith("?") and not (is_structural(second) or _LIST_MARKER.match(second) or asks):
+        return True
     return not (is_structural(first) or is_structural(second) or _LIST_MARKER.match(second) or asks)
 
 

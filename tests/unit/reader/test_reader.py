@@ -297,6 +297,10 @@ def test_joins_keeps_markdown_structure_and_bullets_apart():
     assert joins("Q: How much is a permit?", "A: A resident permit costs £95 a year.")
     assert not joins("Wardens will issue warnings for four weeks.", "Q: What happens if I park without a permit?")
     assert not joins("She paused.", "“Was it worth it?”")
+    # a heading that asks a question joins the sentence that starts to answer it, as an FAQ is written
+    assert joins("## What happens if I park without a permit?", "A penalty charge of £70 applies.")
+    assert not joins("## What happens next?", "- Wardens patrol")
+    assert not joins("## What happens next?", "## Penalties")
 
 
 def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path, fake_encoder):
