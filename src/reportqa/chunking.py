@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .ingest import Document
-from .text import fenced_blocks, read_text, sentence_spans
+from .text import fenced_blocks, is_heading, is_title_line, read_text, sentence_spans
 
 # Consecutive paragraphs are merged into one passage while the passage stays within
 # this many wordpieces. News-style reports put one sentence in a paragraph, and such a
@@ -135,7 +135,9 @@ def chunk_document(
     """Passages that follow paragraph and sentence boundaries and fit max_tokens wordpieces.
 
     Whole paragraphs that fit are then merged with the following ones while the
-    merged passage has at most merge_tokens wordpieces (default MERGE_TOKENS).
+    merged passage has at most merge_tokens wordpieces (default MERGE_TOKENS). A heading
+    (Markdown's, or a plain-text title line such as "3. Finances") opens a passage rather than
+    closing one: it labels what follows, so it goes with it (a run of headings stays together).
     """
     text = doc.text
     lines = LineIndex(text)
@@ -169,12 +171,17 @@ def chunk_document(
 
     merged: list[tuple[int, list[tuple[int, int]]]] = []
     can_grow = False  # may the last merged passage take the next paragraph?
+    headings_only = False  # is the last merged passage nothing but headings?
     for number, whole, group in pieces_of:
-        if budget > 0 and whole and can_grow and count_tokens(text[merged[-1][1][0][0] : group[-1][1]]) <= budget:
+        heading = whole and _is_heading_paragraph(text[group[0][0] : group[-1][1]])
+        if (budget > 0 and whole and can_grow and (headings_only or not heading)
+                and count_tokens(text[merged[-1][1][0][0] : group[-1][1]]) <= budget):
             merged[-1][1].extend(group)
+            headings_only = headings_only and heading
             continue
         merged.append((number, list(group)))
         can_grow = whole and count_tokens(text[group[0][0] : group[-1][1]]) <= budget
+        headings_only = heading
 
     chunks: list[Chunk] = []
     for number, group in merged:
@@ -192,6 +199,10 @@ def chunk_document(
             )
         )
     return chunks
+
+
+def _is_heading_paragraph(paragraph: str) -> bool:
+    return is_title_line(paragraph) or (is_heading(paragraph) and "\n" not in paragraph.strip())
 
 
 def chunk_documents(

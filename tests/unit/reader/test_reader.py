@@ -276,33 +276,6 @@ alarmctl reset --zone north. Then wait
 """
 
 
-def test_joins_keeps_markdown_structure_and_bullets_apart():
-    from reportqa.text import is_structural, joins
-
-    for line in ("## Findings", "#", "| 2023 | 4,200 |", "```sh", "~~~", "---", "* * *"):
-        assert is_structural(line), line
-    for line in ("#hashtags are words", "- The roof leaked", "***Bold*** start", "Staff rose."):
-        assert not is_structural(line), line
-    assert joins("To reset the alarm, run:", "```sh\nalarmctl reset\n```")  # a code block after its lead-in
-    assert not joins("To reset the alarm.", "```sh\nalarmctl reset\n```")
-    assert not joins("## Run:", "```sh\nalarmctl reset\n```")
-    assert joins("The depot handled 4,200 parcels.", "Staff numbers rose to 58.")
-    assert joins("It goes on to say: “", "The force failed.”")
-    assert not joins("Staff numbers rose to 58.", "## Findings")
-    assert not joins("## Summary", "The depot handled 4,200 parcels.")
-    assert not joins("- The roof leaked", "- Fire doors were blocked")
-    assert not joins("Faults found:", "1. The roof leaked")
-    assert joins("- The roof leaked in three places.", "It was repaired in May.")
-    # a question is answered by what follows it, never by what comes before it
-    assert joins("Q: How much is a permit?", "A: A resident permit costs £95 a year.")
-    assert not joins("Wardens will issue warnings for four weeks.", "Q: What happens if I park without a permit?")
-    assert not joins("She paused.", "“Was it worth it?”")
-    # a heading that asks a question joins the sentence that starts to answer it, as an FAQ is written
-    assert joins("## What happens if I park without a permit?", "A penalty charge of £70 applies.")
-    assert not joins("## What happens next?", "- Wardens patrol")
-    assert not joins("## What happens next?", "## Penalties")
-
-
 def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path, fake_encoder):
     source = tmp_path / "review.md"
     source.write_text(MARKDOWN_REPORT, encoding="utf-8")

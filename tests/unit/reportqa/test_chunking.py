@@ -97,7 +97,7 @@ def test_line_numbers_count_crlf_and_lone_cr_once():
     text = "Title\r\n\r\nSecond para\rstill second\n\nThird\r\n"
     chunks = chunk_document(Document("d.txt", None, text, ""), count_tokens, 256, first_id=0)
     found = {c.text.split()[0]: c.line for c in chunks}
-    assert found["Title"] == 1 and found.get("Third", 5) == 5
+    assert found == {"Title": 1, "Third": 6}  # "Third", a title line, opens a passage: line 6 (the lone CR ends line 3)
     assert [line_of(text, c.start) for c in chunks] == [c.line for c in chunks]
 
 
@@ -134,3 +134,12 @@ def test_sentences_as_read_find_a_table_header_in_an_earlier_passage_of_the_same
     assert read[raw.index("| Site 39 | 273 | 0 |")] == "Site: Site 39; Samples: 273; Failures: 0"  # far from its header
     assert read[raw.index("| Site | Samples | Failures |")] == "| Site | Samples | Failures |"
     assert read[-1] == "| Site 99 | 1 | 2 |"  # another file: no header of its own
+
+
+def test_a_heading_opens_a_passage_with_what_it_labels_and_a_run_of_headings_stays_together():
+    text = ("# Review\n\nThe intro paragraph says a little.\n\n2. Visits\n\n2.1 Numbers\n\nVisits rose by a tenth.\n\n"
+            "## Costs\n\nThe service spent a lot.\n")
+    chunks = chunk_documents([Document("r.md", None, text, "")], count_tokens, 256)
+    assert [c.text.split("\n")[0] for c in chunks] == ["# Review", "2. Visits", "## Costs"]
+    assert chunks[1].text == "2. Visits\n\n2.1 Numbers\n\nVisits rose by a tenth."
+    assert not any(c.text.rstrip().endswith(("Visits", "Numbers", "Costs")) for c in chunks)

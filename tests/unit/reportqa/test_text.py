@@ -6,7 +6,7 @@ import pytest
 from conftest import ROOT
 
 from reportqa.chunking import paragraphs
-from reportqa.text import fenced_blocks, is_title_line, read_text, sentence_spans, table_cells, terms
+from reportqa.text import fenced_blocks, is_structural, is_title_line, joins, read_text, sentence_spans, table_cells, terms
 
 
 def split(text: str) -> list[str]:
@@ -146,3 +146,28 @@ def test_hard_wrapped_prose_keeps_its_sentences_whole(width):
 def test_a_short_line_that_the_next_word_would_have_fitted_on_still_ends_a_title():
     text = "Summary\nThe council failed to act on most of the complaints it received that year."
     assert split(text) == ["Summary", "The council failed to act on most of the complaints it received that year."]
+
+
+def test_joins_keeps_markdown_structure_and_bullets_apart():
+    for line in ("## Findings", "#", "| 2023 | 4,200 |", "```sh", "~~~", "---", "* * *"):
+        assert is_structural(line), line
+    for line in ("#hashtags are words", "- The roof leaked", "***Bold*** start", "Staff rose."):
+        assert not is_structural(line), line
+    assert joins("To reset the alarm, run:", "```sh\nalarmctl reset\n```")  # a code block after its lead-in
+    assert not joins("To reset the alarm.", "```sh\nalarmctl reset\n```")
+    assert not joins("## Run:", "```sh\nalarmctl reset\n```")
+    assert joins("The depot handled 4,200 parcels.", "Staff numbers rose to 58.")
+    assert joins("It goes on to say: “", "The force failed.”")
+    assert not joins("Staff numbers rose to 58.", "## Findings")
+    assert not joins("## Summary", "The depot handled 4,200 parcels.")
+    assert not joins("- The roof leaked", "- Fire doors were blocked")
+    assert not joins("Faults found:", "1. The roof leaked")
+    assert joins("- The roof leaked in three places.", "It was repaired in May.")
+    # a question is answered by what follows it, never by what comes before it
+    assert joins("Q: How much is a permit?", "A: A resident permit costs £95 a year.")
+    assert not joins("Wardens will issue warnings for four weeks.", "Q: What happens if I park without a permit?")
+    assert not joins("She paused.", "“Was it worth it?”")
+    # a heading that asks a question joins the sentence that starts to answer it, as an FAQ is written
+    assert joins("## What happens if I park without a permit?", "A penalty charge of £70 applies.")
+    assert not joins("## What happens next?", "- Wardens patrol")
+    assert not joins("## What happens next?", "## Penalties")
