@@ -92,6 +92,8 @@ def _mistyped(token: str, *vocabularies) -> bool:
 
 def _in_capitals(query: Query, token: str) -> bool:
     """Whether the report writes ``token`` in capitals, as an abbreviation ("cse" as "CSE")."""
+    if not any(query.bm25.df.get(t) for t in terms(token)):
+        return False  # not in the report at all: no passage to read
     pattern = re.compile(rf"(?<!\w){re.escape(token.upper())}(?!\w)")
     return any(pattern.search(c.text) for c in query.index.chunks)
 
