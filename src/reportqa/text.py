@@ -185,10 +185,13 @@ def _inside(spans: list[tuple[int, int]], at: int) -> bool:
     return i > 0 and spans[i - 1][0] < at < spans[i - 1][1]
 
 
+_NEXT_WORD = re.compile(r"[ \t]*(\S+)")
+
+
 def _wrapped(line: str, text: str, at: int, end: int, width: int) -> bool:
     """Whether the line ends where hard-wrapped prose would: its next line's first word (at
     ``text[at:]``) would not have fitted on it within ``width``, its paragraph's longest line."""
-    m = re.compile(r"[ \t]*(\S+)").match(text, at, end)
+    m = _NEXT_WORD.match(text, at, end)
     return m is not None and len(line) + 1 + len(m.group(1)) > width
 
 
