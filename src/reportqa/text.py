@@ -186,6 +186,7 @@ def _inside(spans: list[tuple[int, int]], at: int) -> bool:
 
 
 _NEXT_WORD = re.compile(r"[ \t]*(\S+)")
+_ITEM_NUMBER = re.compile(r"[ \t]*\d{1,3}")
 
 
 def _wrapped(line: str, text: str, at: int, end: int, width: int) -> bool:
@@ -223,6 +224,8 @@ def sentence_spans(
     for m in _END.finditer(text, start, end):
         stop = m.end()
         punct = text[m.start()]
+        if punct == "." and _ITEM_NUMBER.fullmatch(text, max(text.rfind("\n", start, m.start()) + 1, start), m.start()):
+            continue  # the number of a numbered item or heading ("1. First…"), not a sentence
         nxt = stop
         while nxt < end and text[nxt].isspace():
             nxt += 1

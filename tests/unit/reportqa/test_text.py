@@ -171,3 +171,9 @@ def test_joins_keeps_markdown_structure_and_bullets_apart():
     assert joins("## What happens if I park without a permit?", "A penalty charge of £70 applies.")
     assert not joins("## What happens next?", "- Wardens patrol")
     assert not joins("## What happens next?", "## Penalties")
+
+
+def test_a_numbered_item_keeps_its_number():
+    text = "1. First item, long enough to wrap onto a second line of the text\n   here.\n2. Second item.\nWe had 3. Then more."
+    assert split(text) == ["1. First item, long enough to wrap onto a second line of the text\n   here.", "2. Second item.",
+                           "We had 3.", "Then more."]
