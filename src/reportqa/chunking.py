@@ -18,7 +18,7 @@ MERGE_TOKENS = 128
 # What a fresh index must have been chunked with; index.py records it in the manifest.
 CHUNKING = {"method": "paragraph-merge", "version": 4, "merge_tokens": MERGE_TOKENS}
 
-_BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
+BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -54,7 +54,7 @@ class Chunk:
         """(line, paragraph), both 1-based, of a file offset inside this passage."""
         before = self.text[: offset - self.start]
         breaks = len(_LINE_BREAK.findall(before))
-        return self.line + breaks, self.paragraph + len(_BLANK_LINES.findall(before))
+        return self.line + breaks, self.paragraph + len(BLANK_LINES.findall(before))
 
     @classmethod
     def from_dict(cls, d: dict) -> "Chunk":
@@ -73,7 +73,7 @@ class Chunk:
 def paragraphs(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each paragraph: text between blank lines, trimmed of white space."""
     last = 0
-    for m in _BLANK_LINES.finditer(text):
+    for m in BLANK_LINES.finditer(text):
         yield from _trimmed(text, last, m.start())
         last = m.end()
     yield from _trimmed(text, last, len(text))
@@ -219,11 +219,17 @@ def sentences_as_read(chunks: list[Chunk]) -> list[str]:
     as the models read it (``text.read_text``: a table's data row with its header's names); what
     the sentence vectors and the sentence-level terms are made of."""
     raw = [c.text[a - c.start : b - c.start] for c in chunks for a, b in c.sentences]
+    firsts = [first for c, first in zip(chunks, source_first_rows(chunks)) for _ in c.sentences]
+    return [read_text(raw, row, first) for row, first in enumerate(firsts)]
+
+
+def source_first_rows(chunks: list[Chunk]) -> list[int]:
+    """Per passage, the sentence row (counted over these passages, in order) that opens its
+    source's first passage: where a table's header may be looked for, and no earlier."""
     out, row, first, source = [], 0, 0, None
     for c in chunks:
         if c.source != source:
             first, source = row, c.source
-        for _ in c.sentences:
-            out.append(read_text(raw, row, first))
-            row += 1
+        out.append(first)
+        row += len(c.sentences)
     return out

@@ -7,10 +7,10 @@ when the two read as one thought. Every reader scores the same candidates.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from ..chunking import BLANK_LINES
 from ..text import is_heading, is_table_delimiter, is_table_row, is_title_line, joins
 from .candidate import Candidate
 from .context import Query
@@ -73,14 +73,11 @@ def passage_spans(
     return out
 
 
-_BLANK_LINE = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)")
-
-
 def _whole_paragraph(chunk, j: int) -> bool:
     """Whether sentence j of a passage is a paragraph of its own (a blank line, or the passage's edge, either side)."""
     sentences, text, at = chunk.sentences, chunk.text, chunk.start
-    before = j == 0 or _BLANK_LINE.search(text, sentences[j - 1][1] - at, sentences[j][0] - at) is not None
-    after = j == len(sentences) - 1 or _BLANK_LINE.search(text, sentences[j][1] - at, sentences[j + 1][0] - at) is not None
+    before = j == 0 or BLANK_LINES.search(text, sentences[j - 1][1] - at, sentences[j][0] - at) is not None
+    after = j == len(sentences) - 1 or BLANK_LINES.search(text, sentences[j][1] - at, sentences[j + 1][0] - at) is not None
     return before and after
 
 

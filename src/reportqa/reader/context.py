@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 
+from ..chunking import source_first_rows
 from ..index import Index
 from ..lexical import DocumentFrequencies
 from ..retrieve import Ranking, zscore
@@ -81,13 +82,8 @@ class SentenceTable:
         return read_text(self.texts, row, int(self._source_first[self.index.sentence_chunk[row]]))
 
     @cached_property
-    def _source_first(self) -> np.ndarray:
-        """Per passage, the first sentence row of its source (a table's header is looked for there, not before)."""
-        chunks = self.index.chunks
-        first = np.zeros(len(chunks), dtype=np.int64)
-        for i in range(1, len(chunks)):
-            first[i] = first[i - 1] if chunks[i].source == chunks[i - 1].source else self.starts[i]
-        return first
+    def _source_first(self) -> list[int]:
+        return source_first_rows(self.index.chunks)
 
     def span_text(self, candidate: Candidate) -> str:
         """The candidate's text, verbatim from its passage."""
