@@ -22,9 +22,11 @@ from .embed import Encoder
 from .errors import QuestionError
 from .index import Index
 from .reader import Decision, Query, Reader, SentenceTable, decide
+from .reader.asked import DESCRIBED
 from .reader.spelled import expanded
 from .reader.typos import corrected
-from .results import Answer, Citation, Considered, Quote, Reading, Signals, SpanFound, SpelledFound, readings_notice
+from .results import (Answer, Citation, Considered, Lacking, Quote, Reading, Signals, SpanFound, SpelledFound,
+                      readings_notice)
 from .retrieve import Encoded, Ranking, Retriever
 from .settings import DEFAULT_K, RetrievalSettings, Settings, check_k
 
@@ -187,9 +189,13 @@ class Pipeline:
             s = decision.spelled
             where, said = quote(query.index, (s.candidate.chunk_id, s.start, s.end))
             spelled = SpelledFound(where, said, s.short, s.asked)
+        lacking = None
+        if decision.lacking is not None:
+            kind, p_read = decision.lacking
+            lacking = Lacking(kind, DESCRIBED[kind], round(p_read, 4))
         # What /why shows of the decision, the same whether the answer is given or withheld.
         why = {"considered": considered(query.index, decision), "threshold": self.threshold, "span_found": span,
-               "spelled": spelled, "readings": readings}
+               "spelled": spelled, "readings": readings, "lacking": lacking}
         answer = self._answer(question, notice, query, decision, k, decision.answered, why)
         if not decision.answered and decision.best is not None:
             answer = dataclasses.replace(answer, withheld=self._answer(question, notice, query, decision, k, True, why))

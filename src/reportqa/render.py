@@ -117,9 +117,9 @@ def answer_text(answer: Answer, style: Style) -> str:
         if blocks:
             parts.append("\n".join(blocks))
     else:
-        parts.append(
-            paragraph("Not in the report: no passage answers this question.", style, code=BOLD)
-        )
+        said = ("no passage answers this question." if answer.lacking is None else
+                f"the question asks for {answer.lacking.what}, and the sentence that matches it best gives none.")
+        parts.append(paragraph(f"Not in the report: {said}", style, code=BOLD))
         if citations:
             heading = "Closest passages, so you can judge:"
             blocks = [citation_block(i, c, style, excerpt=True) for i, c in enumerate(citations, 1)]
@@ -195,6 +195,10 @@ def verdict_text(answer: Answer, style: Style) -> str:
     else:
         head = f"Not answered: the confidence, {c:.{digits}f}, is below the threshold, {t:.{digits}f}."
     lines = [paragraph(head, style)]
+    if answer.lacking is not None:
+        lacking = answer.lacking
+        capped = f", so the reader's confidence, {lacking.p_read:.2f}, is capped at {c:.2f}" if lacking.p_read > c else ""
+        lines.append(paragraph(f"The question asks for {lacking.what}, and the best quote holds none{capped}.", style))
     spelled = answer.spelled
     if spelled is not None:
         lines.append(paragraph(

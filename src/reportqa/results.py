@@ -89,6 +89,17 @@ class SpelledFound:
 
 
 @dataclass(frozen=True)
+class Lacking:
+    """The question asks for a kind of answer that the chosen quote does not hold (for ``/why`` and
+    the decline message): the kind ("count", "money", "age", "year", "name", "time"), how to name it, and
+    the reader's P(answerable) before it was capped."""
+
+    kind: str
+    what: str  # "an amount of money"
+    p_read: float
+
+
+@dataclass(frozen=True)
 class Reading:
     """A word of the question read as the report's: one typo away from the report's word
     (``how="typo"``), or an abbreviation whose initials the report's words spell (``"initials"``)."""
@@ -137,6 +148,7 @@ class Answer:
     span: Quote | None = None
     span_found: SpanFound | None = field(default=None, repr=False, compare=False)  # for /why, also when declined
     spelled: SpelledFound | None = field(default=None, repr=False, compare=False)  # the answer to "what does X stand for?", for /why
+    lacking: Lacking | None = field(default=None, repr=False, compare=False)  # the asked kind the quote lacks, for /why
     # Declined with a candidate in hand: the answer it would have given (its quote first among the
     # citations), so answers to every question are scored from one run (evaluate.py); not in the JSON.
     withheld: Answer | None = field(default=None, repr=False, compare=False)
