@@ -157,7 +157,8 @@ class Answer:
         """JSON-ready: question, answered, text, confidence, citations, quote, notice.
 
         A chat answer read as a follow-up adds ``followup_to``; an answer with a span
-        (a passage reader's) adds ``span``.
+        (a passage reader's) adds ``span``; one whose best quote lacks what the question asks
+        for adds ``lacking`` (the kind, and the reader's confidence before the cap).
         """
         out = {
             "question": self.question,
@@ -172,4 +173,6 @@ class Answer:
             out["followup_to"] = list(self.followup_to)
         if self.span is not None:
             out["span"] = self.span.to_dict()
+        if self.lacking is not None:
+            out["lacking"] = {"kind": self.lacking.kind, "reader_confidence": self.lacking.p_read}
         return out

@@ -96,9 +96,10 @@ def test_a_quote_without_the_asked_kind_is_declined_and_the_reason_shown(sure_as
     style = Style(color=False, width=None)
     assert "asks for a time of day or a date, and the sentence that matches it best gives none" in answer_text(answer, style)
     assert "the reader's confidence, 0.90, is capped at 0.05" in why_text(answer, style)
+    assert answer.to_dict()["lacking"] == {"kind": "time", "reader_confidence": 0.9}
 
 
 def test_a_quote_with_the_asked_kind_keeps_the_readers_confidence(sure_assistant):
     sure_assistant.reader.prefer = "22:55"
     answer = sure_assistant.answer("What time did the ferry leave the harbour?")
-    assert answer.answered and answer.confidence == 0.9 and answer.lacking is None
+    assert answer.answered and answer.confidence == 0.9 and answer.lacking is None and "lacking" not in answer.to_dict()
