@@ -185,6 +185,22 @@ def _inside(spans: list[tuple[int, int]], at: int) -> bool:
     return i > 0 and spans[i - 1][0] < at < spans[i - 1][1]
 
 
+# YAML front matter: a block that opens the file between two "---" lines (the second may be
+# "..."), of "key: value" lines (title, author, date). Each of its lines is a sentence of its own
+# ("author: Dr Amara Okoye" answers "who wrote it?"), and its fences are rules, labels that answer
+# nothing. Bounded, so a file that opens with a rule and never closes it costs one short scan.
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n((?:[^\r\n]*\r?\n){1,100}?)(?:---|\.\.\.)[ \t]*(?=\r?\n|\Z)")
+_YAML_KEY = re.compile(r"^[A-Za-z_][\w-]*[ \t]*:(?:[ \t]|$)", re.MULTILINE)
+
+
+def front_matter(text: str) -> tuple[int, int] | None:
+    """(start, end) of the YAML front matter that opens text, fences included, or None."""
+    if not text.startswith(("---", "\ufeff---")):
+        return None
+    m = _FRONT_MATTER.match(text)
+    return (m.start(), m.end()) if m is not None and _YAML_KEY.search(m.group(1)) else None
+
+
 _NEXT_WORD = re.compile(r"[ \t]*(\S+)")
 _ITEM_NUMBER = re.compile(r"[ \t]*\d{1,3}")
 
@@ -204,7 +220,7 @@ def sentence_spans(
     Splits after . ! ? … (with any closing quotes) when the next word starts a
     sentence, and at line breaks that begin a list item, heading or table row, or
     follow a table row or a line with no terminal punctuation that is short like a
-    heading. A fenced code
+    heading; each line of a YAML front matter block (``front_matter``) is a sentence. A fenced code
     block (``code``: fenced_blocks(text), else found here) is one sentence, never cut
     inside: "python3 -m venv .venv && . .venv/bin/activate" is one command; so is a
     table row ("| 2024/101 | Keep alarms on. Always. |").
@@ -259,6 +275,10 @@ def sentence_spans(
         ):
             cuts.append(pos + 1)
         pos = text.find("\n", pos + 1, end)
+    meta = front_matter(text)
+    if meta is not None and meta[0] < end and start < meta[1]:  # each line of it is a sentence
+        cuts.extend(i + 1 for i in range(max(start, meta[0]), min(end, meta[1])) if text[i] == "\n")
+        cuts.append(min(end, meta[1]))
     rows = [(m.start(), m.end()) for m in _ROW_LINE.finditer(text, start, end)]  # a table row is one sentence
     if blocks or rows:
         whole = _merged(blocks + rows)  # a cut strictly inside one of these is dropped

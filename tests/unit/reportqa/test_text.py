@@ -6,7 +6,8 @@ import pytest
 from conftest import ROOT
 
 from reportqa.chunking import paragraphs
-from reportqa.text import fenced_blocks, is_structural, is_title_line, joins, read_text, sentence_spans, table_cells, terms
+from reportqa.text import (fenced_blocks, front_matter, is_heading, is_structural, is_title_line, joins, read_text,
+                           sentence_spans, table_cells, terms)
 
 
 def split(text: str) -> list[str]:
@@ -177,3 +178,27 @@ def test_a_numbered_item_keeps_its_number():
     text = "1. First item, long enough to wrap onto a second line of the text\n   here.\n2. Second item.\nWe had 3. Then more."
     assert split(text) == ["1. First item, long enough to wrap onto a second line of the text\n   here.", "2. Second item.",
                            "We had 3.", "Then more."]
+
+
+FRONT = '---\ntitle: "Annual report 2023/24"\nauthor: Dr Amara Okoye\ndate: 2024-07-02\n---\n\n# Annual report\n\nThe clinic saw 41,200 patients.\n'
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[s:e] for ps, pe in paragraphs(text) for s, e in sentence_spans(text, ps, pe)]
+
+
+def test_each_line_of_yaml_front_matter_is_a_sentence_and_its_fences_are_rules():
+    assert front_matter(FRONT) == (0, FRONT.index("---\n\n") + 3)
+    sentences = _sentences(FRONT)
+    assert sentences[:5] == ["---", 'title: "Annual report 2023/24"', "author: Dr Amara Okoye", "date: 2024-07-02", "---"]
+    assert is_heading(sentences[0]) and is_heading(sentences[4])  # labels, never an answer
+    assert sentences[5:] == ["# Annual report", "The clinic saw 41,200 patients."]
+
+
+@pytest.mark.parametrize("text", [
+    "---\n\nSome prose after a rule. More prose.\n\n---\n",  # a rule, no "key: value" lines
+    "---\ntitle: never closed\n\nProse.\n",  # no closing fence
+    "Intro.\n\n---\ntitle: x\n---\n",  # not at the start of the file
+])
+def test_only_a_closed_block_of_fields_at_the_start_of_the_file_is_front_matter(text):
+    assert front_matter(text) is None
