@@ -159,6 +159,8 @@ def _has_count(tokens: list[str], own: set[str], age: bool = False) -> bool:
                 continue
             if age and after not in TIME_UNITS and after.isalpha() and after not in STOPWORDS:
                 continue  # "nine libraries" counts something else
+            if age and (after in ("%", "per", "percent") or tokens[i - 1: i] == ["^"]):
+                continue  # "up 6%", a footnote's "[^1]"
             return True
         if w in QUANTIFIERS and not age:
             return True

@@ -52,6 +52,7 @@ def test_only_the_opening_phrase_names_the_kind(question, kind):
     ("age", "How old were the victims?", "Victims aged 12 to 15 were named.", True),
     ("age", "How old is the ship?", "The ship left at 22:55, twenty minutes late.", False),
     ("age", "How old is the library?", "The city's nine libraries received 1.42 million visits.", False),
+    ("age", "How old is the clinic?", "The clinic saw 41,200 patients in 2023/24, up 6% on the year before[^1].", False),
     ("year", "In what year did Caesar cross the river?", "By the spring of 49 BC, the legions crossed it.", True),
     ("year", "What year was it founded?", "It was founded in the 1990s.", True),
     ("year", "What year was it founded?", "It was founded by monks.", False),
