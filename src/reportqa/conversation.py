@@ -61,6 +61,11 @@ OWN_SUBJECTS = frozenset(
 SOCIAL = frozenset(
     "hi hello hey hiya thanks thank thx ty ok okay cheers bye goodbye great cool nice good morning afternoon evening please".split()
 )
+# A question opening with one of these, an auxiliary verb and one content word is whole when
+# that word is not a definite reference back ("How many convictions were there?", "Who was
+# convicted?"; not "What was the outcome?").
+WH = frozenset("what which who whom whose when where why how".split())
+DEFINITE = frozenset("the this that these those".split())
 # Openings that continue the previous question rather than start a new one.
 OPENINGS = (("what", "about"), ("how", "about"), ("how", "so"), ("and",))
 # "What is the IOPC?", "whats cse/a", "Who is Jayne?": one content word, but the question is whole.
@@ -74,7 +79,7 @@ def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
     """Does this question lean on the one before it, so that it cannot stand alone?
 
     Yes when it has at most one content word ("When?", "Rotherham?") and does not name
-    its own subject ("Are there any convictions?" does); or when it has at most
+    its own subject ("Are there any convictions?", "How many convictions were there?" do); or when it has at most
     ``max_terms`` content words (None: any number) and opens with "what about", "how
     about", "how so" or "and", or holds a pronoun that points outside it (below).
     Greetings and thanks are never follow-ups.
@@ -90,7 +95,7 @@ def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
         return False
     count = len(terms(question))
     if count <= 1 and not (tokens[0] in AUXILIARIES and tokens[1:2] and tokens[1] in OWN_SUBJECTS):
-        return not names_its_subject(question)
+        return not (names_its_subject(question) or _asks_its_own(tokens))
     if max_terms is not None and count > max_terms:
         return False
     if any(tuple(tokens[: len(opening)]) == opening for opening in OPENINGS):
@@ -111,6 +116,19 @@ def names_its_subject(question: str) -> bool:
     from .models.encoder import known_words  # the tokenizer's vocabulary (a file read once)
 
     return x.lower() not in known_words()
+
+
+def _asks_its_own(tokens: list[str]) -> bool:
+    """Whether a question of one content word is whole: a wh-question with an auxiliary verb, no
+    pronoun and no opening of a follow-up, whose content word is no definite reference back ("How
+    many convictions were there?", "Who was convicted?"; not "What was the outcome?", "Which
+    one?", "What did she do?")."""
+    if tokens[0] not in WH or any(t in PRONOUNS for t in tokens) or not any(t in AUXILIARIES for t in tokens[1:]):
+        return False
+    if any(tuple(tokens[: len(opening)]) == opening for opening in OPENINGS):
+        return False
+    content = [i for i, t in enumerate(tokens) if t not in STOPWORDS]
+    return len(content) == 1 and tokens[content[0] - 1] not in DEFINITE
 
 
 def _points_outside(tokens: list[str], i: int) -> bool:

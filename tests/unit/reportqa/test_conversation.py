@@ -42,6 +42,10 @@ NOT_FOLLOWUPS = [json.loads(line) for line in (DATA / "not_followups.jsonl").rea
         "What did its report say?",  # a possessive with nothing before it
         "What was the outcome?",  # "what is X?" of a word, not a name
         "What is it?",
+        "Which one?",  # no verb: elliptical
+        "How many victims?",
+        "What about victims?",
+        "What was that?",  # no content word
     ],
 )
 def test_short_or_anaphoric_questions_are_follow_ups(question):
@@ -63,6 +67,9 @@ def test_short_or_anaphoric_questions_are_follow_ups(question):
         "When did SYP publish its apology?",
         "Is it true that SYP apologised?",
         "Was anyone charged?",
+        # One content word, but a whole wh-question: its word is no reference back.
+        "How many convictions were there?",
+        "Who was convicted?",
         # "What is X?" of a name: typed with a capital, or no word the model knows.
         "What is the IOPC?",
         "whats the iopc",
