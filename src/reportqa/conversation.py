@@ -79,9 +79,10 @@ def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
     """Does this question lean on the one before it, so that it cannot stand alone?
 
     Yes when it has at most one content word ("When?", "Rotherham?") and does not name
-    its own subject ("Are there any convictions?", "How many convictions were there?" do); or when it has at most
-    ``max_terms`` content words (None: any number) and opens with "what about", "how
-    about", "how so" or "and", or holds a pronoun that points outside it (below).
+    its own subject ("Are there any convictions?" and "How many convictions were there?"
+    do); or when it has at most ``max_terms`` content words (None: any number) and opens
+    with "what about", "how about", "how so" or "and", or holds a pronoun that points
+    outside it (below).
     Greetings and thanks are never follow-ups.
 
     A pronoun points outside the question unless the question gives it something to
