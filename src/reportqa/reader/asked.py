@@ -2,19 +2,18 @@
 
 "How many passengers…" asks for a count, "How much did it cost?" for an amount of money,
 "How old…" for an age, "In what year…" for a year, "What was the name of…" for a name and
-"What time…" for a time. A quote that
-holds nothing of that kind does not answer the question, however well its words match it:
-"How many men were convicted?" is not answered by "They were convicted in 2016, 14 years later."
-(a year and a length of time, no count), nor "What time did the grounding happen?" by a
-sentence that gives no time at all.
+"What time…" for a time. A quote that holds nothing of that kind does not answer the question,
+however well its words match it: "How many men were convicted?" is not answered by "They were
+convicted in 2016, 14 years later." (a year and a length of time, no count), nor "What time did
+the grounding happen?" by a sentence that gives no time at all.
 
 Only the question's opening wh-phrase counts, as in ``qtype.answer_type``, and only phrasings
 whose answers are nearly always written with such a token: on the SQuAD training set, the gold
 answer's sentence holds one for 99.5% of the count questions, 99.8% of the year questions, 98%
-of the name questions, 97% of the money and age questions and 96% of the few "what time did…" ones
-(``benchmarks/asked_kinds.py``; docs/quality.md, "What the question asks for"). "When…" and
-"Who…" are not checked: their answers are as often an event or an organisation ("during the
-war", "the council") as a date or a name.
+of the name questions, 97% of the money and age questions and 96% of the few "what time did…"
+ones (``benchmarks/asked_kinds.py``; docs/quality.md, "What the question asks for"). "When…"
+and "Who…" are not checked: their answers are as often an event or an organisation ("during
+the war", "the council") as a date or a name.
 
 Tokens the question itself holds do not count ("How many strands were there in 2022?" is not
 answered by the year it names).
