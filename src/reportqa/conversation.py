@@ -66,6 +66,9 @@ SOCIAL = frozenset(
 # convicted?"; not "What was the outcome?").
 WH = frozenset("what which who whom whose when where why how".split())
 DEFINITE = frozenset("the this that these those".split())
+# "that" points back as a determiner after one of these ("When was that operation launched?",
+# "What happened in that year?"); after a verb it opens a clause ("Did SYP say that it failed?").
+BEFORE_DEMONSTRATIVE = AUXILIARIES | frozenset("in on at of for from with by about during after before since".split())
 # Openings that continue the previous question rather than start a new one.
 OPENINGS = (("what", "about"), ("how", "about"), ("how", "so"), ("and",))
 # "What is the IOPC?", "whats cse/a", "Who is Jayne?": one content word, but the question is whole.
@@ -82,7 +85,7 @@ def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
     its own subject ("Are there any convictions?" and "How many convictions were there?"
     do); or when it has at most ``max_terms`` content words (None: any number) and opens
     with "what about", "how about", "how so" or "and", or holds a pronoun that points
-    outside it (below).
+    outside it (below) or a "that" that does ("When was that operation launched?").
     Greetings and thanks are never follow-ups.
 
     A pronoun points outside the question unless the question gives it something to
@@ -101,6 +104,9 @@ def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
         return False
     if any(tuple(tokens[: len(opening)]) == opening for opening in OPENINGS):
         return True
+    if any(t == "that" and 0 < i < len(tokens) - 1 and tokens[i - 1] in BEFORE_DEMONSTRATIVE
+           and tokens[i + 1] not in STOPWORDS for i, t in enumerate(tokens)):
+        return True  # "that operation": something said before
     return any(_points_outside(tokens, i) for i, token in enumerate(tokens) if token in PRONOUNS)
 
 

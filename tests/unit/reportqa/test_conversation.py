@@ -46,6 +46,8 @@ NOT_FOLLOWUPS = [json.loads(line) for line in (DATA / "not_followups.jsonl").rea
         "How many victims?",
         "What about victims?",
         "What was that?",  # no content word
+        "When was that operation launched?",  # "that" as a determiner points back
+        "What happened in that year?",
     ],
 )
 def test_short_or_anaphoric_questions_are_follow_ups(question):
@@ -67,6 +69,7 @@ def test_short_or_anaphoric_questions_are_follow_ups(question):
         "When did SYP publish its apology?",
         "Is it true that SYP apologised?",
         "Was anyone charged?",
+        "Did the report say that officers failed?",  # "that" opens a clause
         # One content word, but a whole wh-question: its word is no reference back.
         "How many convictions were there?",
         "Who was convicted?",
