@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .ingest import Document
-from .text import fenced_blocks, is_heading, is_title_line, read_text, sentence_spans
+from .text import fenced_blocks, front_matter, is_heading, is_title_line, read_text, sentence_spans
 
 # Consecutive paragraphs are merged into one passage while the passage stays within
 # this many wordpieces. News-style reports put one sentence in a paragraph, and such a
@@ -148,9 +148,9 @@ def chunk_document(
 
     # (paragraph number, whole paragraph?, sentence spans) of each passage before merging
     pieces_of: list[tuple[int, bool, list[tuple[int, int]]]] = []
-    code = fenced_blocks(text)
+    code, front = fenced_blocks(text), front_matter(text)  # found once for the whole document
     for number, (p_start, p_end) in enumerate(paragraphs(text), start=1):
-        sentences = sentence_spans(text, p_start, p_end, code) or [(p_start, p_end)]
+        sentences = sentence_spans(text, p_start, p_end, code, front) or [(p_start, p_end)]
         # Sentences too long for the model on their own become word windows.
         pieces: list[tuple[int, int]] = []
         for s, e in sentences:

@@ -102,7 +102,7 @@ def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
         return not (names_its_subject(question) or _asks_its_own(tokens))
     if max_terms is not None and count > max_terms:
         return False
-    if any(tuple(tokens[: len(opening)]) == opening for opening in OPENINGS):
+    if _opens_as_followup(tokens):
         return True
     if any(t == "that" and 0 < i < len(tokens) - 1 and tokens[i - 1] in BEFORE_DEMONSTRATIVE
            and tokens[i + 1] not in STOPWORDS for i, t in enumerate(tokens)):
@@ -125,6 +125,11 @@ def names_its_subject(question: str) -> bool:
     return x.lower() not in known_words()
 
 
+def _opens_as_followup(tokens: list[str]) -> bool:
+    """Whether the question opens with "what about", "how about", "how so" or "and"."""
+    return any(tuple(tokens[: len(opening)]) == opening for opening in OPENINGS)
+
+
 def _asks_its_own(tokens: list[str]) -> bool:
     """Whether a question of one content word is whole: a wh-question with an auxiliary verb, no
     pronoun and no opening of a follow-up, whose content word is no definite reference back ("How
@@ -132,7 +137,7 @@ def _asks_its_own(tokens: list[str]) -> bool:
     one?", "What did she do?")."""
     if tokens[0] not in WH or any(t in PRONOUNS for t in tokens) or not any(t in AUXILIARIES for t in tokens[1:]):
         return False
-    if any(tuple(tokens[: len(opening)]) == opening for opening in OPENINGS):
+    if _opens_as_followup(tokens):
         return False
     content = [i for i, t in enumerate(tokens) if t not in STOPWORDS]
     return len(content) == 1 and tokens[content[0] - 1] not in DEFINITE

@@ -6,6 +6,7 @@ import bisect
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from types import EllipsisType
 
 # --- sentences -------------------------------------------------------------
 
@@ -213,16 +214,17 @@ def _wrapped(line: str, text: str, at: int, end: int, width: int) -> bool:
 
 
 def sentence_spans(
-    text: str, start: int = 0, end: int | None = None, code: list[tuple[int, int]] | None = None
+    text: str, start: int = 0, end: int | None = None, code: list[tuple[int, int]] | None = None,
+    front: tuple[int, int] | None | EllipsisType = ...,
 ) -> list[tuple[int, int]]:
     """Sentence (start, end) offsets inside text[start:end], trimmed of white space.
 
     Splits after . ! ? … (with any closing quotes) when the next word starts a
     sentence, and at line breaks that begin a list item, heading or table row, or
     follow a table row or a line with no terminal punctuation that is short like a
-    heading; each line of a YAML front matter block (``front_matter``) is a sentence. A fenced code
-    block (``code``: fenced_blocks(text), else found here) is one sentence, never cut
-    inside: "python3 -m venv .venv && . .venv/bin/activate" is one command; so is a
+    heading; each line of a YAML front matter block (``front``: front_matter(text), else found
+    here) is a sentence. A fenced code block (``code``: fenced_blocks(text), else found here)
+    is one sentence, never cut inside: "python3 -m venv .venv && . .venv/bin/activate" is one command; so is a
     table row ("| 2024/101 | Keep alarms on. Always. |").
     """
     end = len(text) if end is None else end
@@ -275,10 +277,11 @@ def sentence_spans(
         ):
             cuts.append(pos + 1)
         pos = text.find("\n", pos + 1, end)
-    meta = front_matter(text)
-    if meta is not None and meta[0] < end and start < meta[1]:  # each line of it is a sentence
-        cuts.extend(i + 1 for i in range(max(start, meta[0]), min(end, meta[1])) if text[i] == "\n")
-        cuts.append(min(end, meta[1]))
+    if front is ...:
+        front = front_matter(text)
+    if front is not None and front[0] < end and start < front[1]:  # each line of it is a sentence
+        cuts.extend(i + 1 for i in range(max(start, front[0]), min(end, front[1])) if text[i] == "\n")
+        cuts.append(min(end, front[1]))
     rows = [(m.start(), m.end()) for m in _ROW_LINE.finditer(text, start, end)]  # a table row is one sentence
     if blocks or rows:
         whole = _merged(blocks + rows)  # a cut strictly inside one of these is dropped
@@ -350,7 +353,7 @@ NUMBER_WORDS = frozenset(
     "trillion dozen dozens hundreds thousands millions billions half quarter percent".split()
 )
 _YEAR = re.compile(r"^(?:1[0-9]{3}|20[0-9]{2})(?:s|/\d{2,4})?$")
-_NAME_STRIP = "\"'“”‘’()[],.;:!?"
+NAME_STRIP = "\"'“”‘’()[],.;:!?"  # what wraps a name in running text: quotes, brackets, punctuation
 
 
 def typed_tokens(text: str, kind: str) -> set[str]:
@@ -359,7 +362,7 @@ def typed_tokens(text: str, kind: str) -> set[str]:
     out = set()
     if kind == "person":
         for i, tok in enumerate(text.split()):
-            core = tok.strip(_NAME_STRIP)
+            core = tok.strip(NAME_STRIP)
             low = core.lower()
             if i > 0 and core[:1].isupper() and core.isalpha() and low not in STOPWORDS and low not in MONTHS:
                 out.add(low)

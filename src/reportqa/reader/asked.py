@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import MONTHS, NUMBER_WORDS, STOPWORDS
+from ..text import MONTHS, NAME_STRIP, NUMBER_WORDS, STOPWORDS
 
 # "And how many…" (a follow-up), "In what year…".
 _PREP = r"^\W*(?:(?:and|but|so|then)\s+)?(?:(?:in|on|at|by|since|until|from|during|for|of|to|with|after|before)\s+)?"
@@ -80,7 +80,6 @@ _QUOTED = re.compile(  # of one to five words: a name, not a quoted sentence
     r"“[^”\s]+(?:\s+[^”\s]+){0,4}”|‘[^’\s]+(?:\s+[^’\s]+){0,4}’|\"[^\"\s]+(?:\s+[^\"\s]+){0,4}\"|"
     r"(?<!\w)'[^'\s]+(?:\s+[^'\s]+){0,4}'(?!\w)")
 _NAMING = re.compile(r"\b(?:called|named|known as|termed|dubbed|titled|entitled|nicknamed)\b", re.I)
-_NAME_STRIP = "\"'“”‘’()[],.;:!?"
 # What a "what time" question accepts besides a clock time: SQuAD's use it for an age or a period too.
 TIME_WORDS = frozenset(
     "century centuries millennium millennia era age period reign daytime nighttime sundown sunup twilight holiday "
@@ -185,7 +184,7 @@ def _has_year(tokens: list[str], own: set[str]) -> bool:
 
 
 def _name_core(word: str) -> str:
-    return re.sub(r"['’]s$", "", word.strip(_NAME_STRIP))  # "IOPC’s" is the question's "IOPC"
+    return re.sub(r"['’]s$", "", word.strip(NAME_STRIP))  # "IOPC’s" is the question's "IOPC"
 
 
 def _has_name(question: str, text: str) -> bool:

@@ -14,6 +14,11 @@ def split(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
 
 
+def paragraph_sentences(text: str) -> list[str]:
+    """Sentences paragraph by paragraph, as the chunker cuts them."""
+    return [text[a:b] for p, q in paragraphs(text) for a, b in sentence_spans(text, p, q)]
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -139,7 +144,7 @@ def test_hard_wrapped_prose_keeps_its_sentences_whole(width):
     wrapped = "\n\n".join(textwrap.fill(p.strip(), width) for p in report.split("\n\n") if p.strip())
 
     def sentences(text):
-        return ["".join(text[a:b].split()) for p, q in paragraphs(text) for a, b in sentence_spans(text, p, q)]
+        return ["".join(s.split()) for s in paragraph_sentences(text)]
 
     assert sentences(wrapped) == sentences(report)  # at 60 columns its 36 sentences were 108 pieces before
 
@@ -183,13 +188,9 @@ def test_a_numbered_item_keeps_its_number():
 FRONT = '---\ntitle: "Annual report 2023/24"\nauthor: Dr Amara Okoye\ndate: 2024-07-02\n---\n\n# Annual report\n\nThe clinic saw 41,200 patients.\n'
 
 
-def _sentences(text: str) -> list[str]:
-    return [text[s:e] for ps, pe in paragraphs(text) for s, e in sentence_spans(text, ps, pe)]
-
-
 def test_each_line_of_yaml_front_matter_is_a_sentence_and_its_fences_are_rules():
     assert front_matter(FRONT) == (0, FRONT.index("---\n\n") + 3)
-    sentences = _sentences(FRONT)
+    sentences = paragraph_sentences(FRONT)
     assert sentences[:5] == ["---", 'title: "Annual report 2023/24"', "author: Dr Amara Okoye", "date: 2024-07-02", "---"]
     assert is_heading(sentences[0]) and is_heading(sentences[4])  # labels, never an answer
     assert sentences[5:] == ["# Annual report", "The clinic saw 41,200 patients."]
