@@ -71,6 +71,18 @@ def is_heading(sentence: str) -> bool:
 
 _BULLET = re.compile(r"\s*[-*+•]\s")
 _TERMINAL = ".!?:;,…"
+# What may follow a sentence's last word or full stop: closing quotes and brackets, emphasis, a
+# footnote or reference mark ("…years.”", "…before.[^1]", "…Galilee.[citation needed]").
+_TRAILING_MARKS = re.compile(r"(?:[\s" + re.escape(_CLOSERS) + r"*_`]|\[[^\[\]\n]{1,30}\])+\Z")
+
+
+def is_label(sentence: str) -> bool:
+    """Does the sentence end on a word or a figure, with no full stop or other punctuation after
+    it? Prose does not; a label does: a byline ("By Priya Natarajan, Health Correspondent"), a
+    date line ("Published 14 March 2024"), a caption, a title."""
+    tail = sentence[-200:]
+    m = _TRAILING_MARKS.search(tail)
+    return tail[: m.start() if m else len(tail)][-1:].isalnum()
 
 
 def is_title_line(paragraph: str) -> bool:
@@ -138,7 +150,10 @@ def joins(first: str, second: str) -> bool:
     58." and "## Findings" are not one thought), nor when the second starts a new
     list item: two bullets are two points, nor when the second is a question: a
     question is answered by what follows it ("Q: How much is a permit? A: £95"),
-    never by what comes before. Each may still be an answer on its own. The two
+    never by what comes before, nor when a label (``is_label``: a byline, a date line)
+    comes before prose: it is not the start of the next paragraph's thought, though a
+    label beside a label is one block ("title: …" / "author: …"). Each may still be
+    an answer on its own. The two
     exceptions are a code block after the line that introduces it ("To run the
     tests:") and a heading that asks a question with the sentence that starts to
     answer it ("## What happens if I park without a permit?" / "A penalty charge
@@ -149,7 +164,8 @@ def joins(first: str, second: str) -> bool:
     asks = second.rstrip().rstrip(_CLOSERS).endswith("?")
     if is_heading(first) and first.rstrip().endswith("?") and not (is_structural(second) or _LIST_MARKER.match(second) or asks):
         return True
-    return not (is_structural(first) or is_structural(second) or _LIST_MARKER.match(second) or asks)
+    return not (is_structural(first) or is_structural(second) or _LIST_MARKER.match(second) or asks
+                or is_label(first) and not is_label(second))
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -264,7 +280,10 @@ def sentence_spans(
     pos = text.find("\n", start, end)
     # Hard-wrapped prose breaks a line where the next word would not fit: such a break is no
     # title's end, however short the line ("…the Independent Office for Police\nConduct (IOPC)…").
+    # A paragraph with no full stop, that ends on a word or a figure, is no prose but a block of
+    # labels (a byline and a date line, an address), whose longest line is no wrapping width.
     width = max((len(line.rstrip()) for line in text[start:end].splitlines()), default=0)
+    prose = _END.search(text, start, end) is not None or not is_label(text[start:end])
     while pos != -1:
         line_start = text.rfind("\n", start, pos) + 1
         line_start = max(line_start, start)
@@ -273,7 +292,7 @@ def sentence_spans(
             _LIST_MARKER.match(text, pos + 1, end) is not None
             or prev_line.startswith(("#", "|"))  # each table row is a sentence, however wide
             or (len(prev_line) < 60 and prev_line[-1] not in ".,;:!?-–—" + _CLOSERS
-                and not _wrapped(text[line_start:pos].rstrip(), text, pos + 1, end, width))
+                and not (prose and _wrapped(text[line_start:pos].rstrip(), text, pos + 1, end, width)))
         ):
             cuts.append(pos + 1)
         pos = text.find("\n", pos + 1, end)

@@ -6,8 +6,8 @@ import pytest
 from conftest import ROOT
 
 from reportqa.chunking import paragraphs
-from reportqa.text import (fenced_blocks, front_matter, is_heading, is_structural, is_title_line, joins, read_text,
-                           sentence_spans, table_cells, terms)
+from reportqa.text import (fenced_blocks, front_matter, is_heading, is_label, is_structural, is_title_line, joins,
+                           read_text, sentence_spans, table_cells, terms)
 
 
 def split(text: str) -> list[str]:
@@ -152,6 +152,37 @@ def test_hard_wrapped_prose_keeps_its_sentences_whole(width):
 def test_a_short_line_that_the_next_word_would_have_fitted_on_still_ends_a_title():
     text = "Summary\nThe council failed to act on most of the complaints it received that year."
     assert split(text) == ["Summary", "The council failed to act on most of the complaints it received that year."]
+
+
+def test_a_block_of_labels_keeps_its_lines_apart_though_its_first_line_is_its_longest():
+    # no full stop anywhere: a byline and a date line, not prose wrapped at the first line's width
+    byline = "By Priya Natarajan, Health Correspondent\nPublished 14 March 2024"
+    assert split(byline) == ["By Priya Natarajan, Health Correspondent", "Published 14 March 2024"]
+    wrapped = "The council approved the budget after a long\ndebate on Monday."  # prose: one sentence
+    assert split(wrapped) == [wrapped]
+
+
+def test_a_label_ends_on_a_word_and_starts_no_pair():
+    for line in ("Published 14 March 2024", "By Priya Natarajan, Health Correspondent", "| Google Maps"):
+        assert is_label(line), line
+    for line in ("It was not.", "He said: “It was.”", "up 6% on the year before.[^1]", "…and Galilee.[citation needed]", "It goes on to say: “", "Why?"):
+        assert not is_label(line), line
+    assert not joins("Published 14 March 2024", "Teenagers who use phones late sleep less.")
+    assert joins("Teenagers who use phones late sleep less.", "Published 14 March 2024")  # a pair may end on one
+    assert joins("By Priya Natarajan, Health Correspondent", "Published 14 March 2024")  # two labels are one block
+
+
+def test_an_articles_byline_pairs_with_its_date_line_and_not_with_the_first_paragraph():
+    from reportqa.reader.candidates import passage_spans
+    from reportqa.text import terms
+
+    text = ("Teenagers who use phones late sleep less, study finds\n\nBy Priya Natarajan, Health Correspondent\n"
+            "Published 14 March 2024\n\nTeenagers who use their phones after midnight sleep 48 minutes less a night.")
+    spans = paragraph_sentences(text)
+    cut = passage_spans([(0, 0)] * len(spans), lambda j: spans[j], lambda j: len(set(terms(spans[j]))), 2, 400,
+                        titled=lambda j: j == 0)  # the headline: a title line, a paragraph of its own
+    assert [" / ".join(spans[j: j + w]) for j, w in cut if w == 2] == [
+        "By Priya Natarajan, Health Correspondent / Published 14 March 2024"]
 
 
 def test_joins_keeps_markdown_structure_and_bullets_apart():
