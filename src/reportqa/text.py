@@ -291,7 +291,7 @@ def sentence_spans(
         if _TABLE_ROW.match(text, pos + 1, end) is not None or prev_line and (
             _LIST_MARKER.match(text, pos + 1, end) is not None
             or prev_line.startswith(("#", "|"))  # each table row is a sentence, however wide
-            or (len(prev_line) < 60 and prev_line[-1] not in ".,;:!?-–—" + _CLOSERS
+            or (len(prev_line) < 60 and (prev_line[-1] not in ".,;:!?-–—" + _CLOSERS or is_label(prev_line))
                 and not (prose and _wrapped(text[line_start:pos].rstrip(), text, pos + 1, end, width)))
         ):
             cuts.append(pos + 1)

@@ -158,6 +158,8 @@ def test_a_block_of_labels_keeps_its_lines_apart_though_its_first_line_is_its_lo
     # no full stop anywhere: a byline and a date line, not prose wrapped at the first line's width
     byline = "By Priya Natarajan, Health Correspondent\nPublished 14 March 2024"
     assert split(byline) == ["By Priya Natarajan, Health Correspondent", "Published 14 March 2024"]
+    header = "Venue: St Mark's Church Hall\nPresent: 34 members (quorum is 20)\nChair: Margaret Doyle"  # minutes
+    assert split(header) == header.split("\n")  # a line may end in a bracket and still be a label
     wrapped = "The council approved the budget after a long\ndebate on Monday."  # prose: one sentence
     assert split(wrapped) == [wrapped]
 
