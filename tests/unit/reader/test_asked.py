@@ -43,6 +43,10 @@ def test_only_the_opening_phrase_names_the_kind(question, kind):
     ("count", "How many staff left in 2021?", "Staff numbers were reviewed in 2021.", False),  # its own year
     ("count", "How many meetings were held?", "The first meeting was held at 23:31.", True),  # "first"
     ("count", "How many meetings were held?", "The meeting was held at 23:31 in 2018-19.", False),
+    ("count", "How many members does it have?", "The society holds reserves of £12,600.", False),  # money, no count
+    ("count", "How many members does it have?", "It spent $5.2 billion and 40 euros.", False),
+    ("count", "How many pounds did the repairs cost?", "Roof repairs cost £620,000.", True),  # asked about money
+    ("count", "How many members does it have?", "Its 57 members pay £45 each.", True),
     ("money", "How much did the roof cost?", "Roof repairs cost £620,000.", True),
     ("money", "How much did they pay?", "They paid 45% of the bill.", True),
     ("money", "How much did Operation X cost?", "It was one of 93 strands of Operation X.", False),
