@@ -111,7 +111,7 @@ _ASKS = (
     )),
     ("age", re.compile(_PREP + r"how old\b", re.I)),
     ("year", re.compile(_PREP + r"(?:what|which) year\b", re.I)),
-    ("name", re.compile(_PREP + r"(?:what|which)(?:\s+|['’]s\s+)(?:(?:is|was|are|were)\s+)?the\s+names?\s+of\b", re.I)),
+    ("name", re.compile(_PREP + r"(?:what|which|whats)(?:\s+|['’]s\s+)(?:(?:is|was|are|were)\s+)?the\s+names?\s+of\b", re.I)),
     ("time", re.compile(
         _PREP + r"what time\s+(?:did|does|do|will|would|is|was|were|are|has|had|can|could|should)\b", re.I)),
 )

@@ -23,6 +23,7 @@ from reportqa.render import Style, answer_text, why_text
     ("In what year did the service begin?", "year"),
     ("What was the name of the yacht?", "name"),
     ("what are the names of the officers", "name"),
+    ("whats the name of the app", "name"),  # typed without its apostrophe
     ("which year was it published", "year"),
     ("What time did the ferry leave?", "time"),
     ("What time period does the review cover?", None),
