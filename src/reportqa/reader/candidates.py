@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..chunking import BLANK_LINES
-from ..text import is_heading, is_table_delimiter, is_table_row, is_title_line, joins
+from ..text import is_heading, is_label, is_table_delimiter, is_table_row, is_title_line, joins
 from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
@@ -37,6 +37,7 @@ def _candidates(query: Query, min_terms: int) -> list[Candidate]:
         for j, width in passage_spans(
             chunk.sentences, lambda j: table.texts[first + j], lambda j: len(table.term_sets[first + j]), min_terms, s.answer_max_chars,
             titled=lambda j, chunk=chunk, first=first: is_title_line(table.texts[first + j]) and _whole_paragraph(chunk, j),
+            broken=lambda j, chunk=chunk: _paragraph_break(chunk, j),
         ):
             a, b = chunk.sentences[j][0], chunk.sentences[j + width - 1][1]
             spans.append(Candidate(cid, a, b, range(first + j, first + j + width), rank))
@@ -45,13 +46,16 @@ def _candidates(query: Query, min_terms: int) -> list[Candidate]:
 
 def passage_spans(
     sentences: Sequence[tuple[int, int]], text: Callable[[int], str], term_count: Callable[[int], int], min_terms: int, max_chars: int,
-    titled: Callable[[int], bool] = lambda j: False,
+    titled: Callable[[int], bool] = lambda j: False, broken: Callable[[int], bool] = lambda j: False,
 ) -> list[tuple[int, int]]:
     """The candidates of one passage as (first sentence, width 1 or 2), in sentence order, single before pair.
 
     ``sentences`` are the passage's (start, end) offsets, ``text(j)`` sentence j's text,
     ``term_count(j)`` its number of distinct content words (``text.terms``) and ``titled(j)``
-    whether it is a plain-text heading ("3. Finances": a paragraph of one title line). Training
+    whether it is a plain-text heading ("3. Finances": a paragraph of one title line), ``broken(j)``
+    whether a blank line parts sentences j and j + 1 (a label, ``text.is_label``, pairs with the
+    next sentence only inside its paragraph: a byline with its date line, not a headline with
+    the byline under it). Training
     (``training/reader_data.py``) cuts its examples with this too, so it reads what use reads.
     """
     out: list[tuple[int, int]] = []
@@ -67,17 +71,23 @@ def passage_spans(
             a, b = sentences[j][0], sentences[j + width - 1][1]
             if width == 1 and (term_count(j) < min_terms or (min_terms and header(j))):
                 continue  # a caption, a stray label ("| Google Maps"), a heading or a table's header row is no answer on its own
-            if width == 2 and (b - a > max_chars or not joins(text(j), text(j + 1)) or titled(j) or titled(j + 1)):
+            if width == 2 and (b - a > max_chars or not joins(text(j), text(j + 1)) or titled(j) or titled(j + 1)
+                               or broken(j) and is_label(text(j))):
                 continue  # too long, or not one thought (a heading beside prose, two bullets)
             out.append((j, width))
     return out
 
 
+def _paragraph_break(chunk, j: int) -> bool:
+    """Whether a blank line parts sentence j of a passage from sentence j + 1."""
+    sentences, at = chunk.sentences, chunk.start
+    return BLANK_LINES.search(chunk.text, sentences[j][1] - at, sentences[j + 1][0] - at) is not None
+
+
 def _whole_paragraph(chunk, j: int) -> bool:
     """Whether sentence j of a passage is a paragraph of its own (a blank line, or the passage's edge, either side)."""
-    sentences, text, at = chunk.sentences, chunk.text, chunk.start
-    before = j == 0 or BLANK_LINES.search(text, sentences[j - 1][1] - at, sentences[j][0] - at) is not None
-    after = j == len(sentences) - 1 or BLANK_LINES.search(text, sentences[j][1] - at, sentences[j + 1][0] - at) is not None
+    before = j == 0 or _paragraph_break(chunk, j - 1)
+    after = j == len(chunk.sentences) - 1 or _paragraph_break(chunk, j)
     return before and after
 
 
@@ -100,5 +110,7 @@ def extend_yes_no(query: Query, best: Candidate | None) -> Candidate | None:
         return best  # the last sentence of its passage
     if not joins(table.texts[row], table.texts[row + 1]):
         return best  # a heading, a table row or the next bullet is no verdict
+    if is_label(table.texts[row]) and _paragraph_break(query.index.chunks[best.chunk_id], j):
+        return best  # nor is the byline under a headline
     x, y = sentences[j + 1]
     return replace(best, end=y, rows=range(row, row + 2)) if y - x <= s.yes_no_next_chars else best

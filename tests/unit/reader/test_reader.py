@@ -310,6 +310,19 @@ def test_a_markdown_report_keeps_headings_tables_bullets_and_code_apart(tmp_path
     assert extend_yes_no(a.query("Did the roof leak?"), by_text["Did the roof leak?"]).span == (cid, start, by_text["It did."].end)
 
 
+def test_a_headline_takes_neither_its_byline_as_a_pair_nor_as_a_yes_no_verdict(tmp_path, fake_encoder):
+    source = tmp_path / "news.txt"
+    source.write_text("Teenagers who use phones after midnight sleep less and score lower, study finds\n\nBy Priya"
+                      " Natarajan, Health Correspondent\nPublished 14 March 2024\n\nTeenagers who use their phones after"
+                      " midnight sleep 48 minutes less.\n", encoding="utf-8")
+    a = Assistant(source, tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    a.load()
+    query = a.query("Did the study find that phones cost sleep?")
+    texts = [query.table.span_text(c) for c in candidates(query)]
+    assert texts[0].endswith("study finds") and not any("Priya" in t and "finds" in t for t in texts)
+    assert extend_yes_no(query, candidates(query)[0]) == candidates(query)[0]
+
+
 def test_a_missing_key_term_weighs_by_its_rarity_in_the_report(tmp_path, fake_encoder):
     """A name the report never uses missing from the quote counts in full, one it seldom uses for
     less, and the report's subject (in every passage here) is no key term at all; a number is one
