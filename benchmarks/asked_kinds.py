@@ -1,7 +1,7 @@
 """How often a right answer's sentence holds the kind its question asks for (reader/asked.py).
 
 Every answerable question of the SQuAD training set whose opening phrase ``asked.asked_kind``
-reads as asking for a count, an amount of money, an age, a year, a name or a time: does the sentence
+reads as asking for a count, an amount of money, an age, a year, a name, a time or a length: does the sentence
 that holds its gold answer (reportqa's own sentence cutting, ``text.sentence_spans``, over the
 paragraph) hold one, by ``asked.holds``? A sentence that does not is a right answer the rule
 would decline. This is training data, which the rule was written on: the dev articles of
@@ -24,7 +24,7 @@ from reportqa.text import sentence_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD_TRAIN = ROOT.parent / "shared" / "datasets" / "squad-train" / "squad-train.json.gz"
-KINDS = ("count", "money", "age", "year", "name", "time")
+KINDS = ("count", "money", "age", "year", "name", "time", "length")
 
 
 def answer_sentence(context: str, start: int, end: int) -> str:

@@ -91,7 +91,7 @@ class SpelledFound:
 @dataclass(frozen=True)
 class Lacking:
     """The question asks for a kind of answer that the chosen quote does not hold (for ``/why`` and
-    the decline message): the kind ("count", "money", "age", "year", "name", "time"), how to name it, and
+    the decline message): the kind ("count", "money", "age", "year", "name", "time", "length"), how to name it, and
     the reader's P(answerable) before it was capped."""
 
     kind: str

@@ -70,7 +70,7 @@ class Decision:
     # "What does X stand for?" where the report defines X: the long form, whose definition is ``best``
     # (the reader's scores and choice are kept, for /why).
     spelled: SpelledOut | None = None
-    # The question asks for a count, an amount of money, an age, a year, a name or a time and ``best`` holds
+    # The question asks for a count, an amount of money, an age, a year, a name, a time or a length and ``best`` holds
     # none (``asked.missing``): (that kind, the reader's P before it was capped at LACKING_P).
     lacking: tuple[str, float] | None = None
 

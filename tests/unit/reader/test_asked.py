@@ -27,6 +27,8 @@ from reportqa.render import Style, answer_text, why_text
     ("which year was it published", "year"),
     ("What time did the ferry leave?", "time"),
     ("What time period does the review cover?", None),
+    ("How long did the outage last?", "length"),
+    ("and for how long", "length"),
     ("When did the ferry leave?", None),  # "when" answers are as often an event as a date
     ("Who chaired the committee?", None),
     ("Why were there so many complaints?", None),  # only the opening phrase counts
@@ -70,6 +72,12 @@ def test_only_the_opening_phrase_names_the_kind(question, kind):
     ("time", "What time did the ferry leave?", "The ferry left at 22:55.", True),
     ("time", "What time did it open?", "It opened at 9 a.m. on Monday.", True),
     ("time", "What time did the grounding happen?", "The grounding was caused by leaving the planned track.", False),
+    ("length", "How long did the outage last?", "Customers could not pay for 2 hours and 14 minutes.", True),
+    ("length", "How long did the union last?", "The union ended in 1961 when Syria seceded.", True),
+    ("length", "How long is the gallery in yards?", "The gallery is 55 yards (50 m) long.", True),  # its own unit
+    ("length", "How long is the gallery in yards?", "The gallery has 55 paintings.", False),
+    ("length", "How long did the outage last?", "About 31,000 checkout attempts failed.", False),  # a count
+    ("length", "How long was the outage?", "It cut the limit from 400 to 40.", False),  # no years
 ])
 def test_what_holds_a_kind(kind, question, text, held):
     assert asked_kind(question) == kind
