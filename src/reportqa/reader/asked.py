@@ -253,8 +253,8 @@ def holds(kind: str, question: str, text: str) -> bool:
         return _has_name(question, text)
     if kind == "time":  # "what time" also asks which time: "local time", "at the time of the settlement"
         return bool(_CLOCK.search(text)) or _has_time(tokens, own) or "time" in tokens
-    if kind == "length":  # "how long…": "for two years", "6,650 km", "from 1293 to 1500", "until 14:06"
-        return bool(_CLOCK.search(text)) or any(_has_length(tokens, i, own) for i in range(len(tokens)))
+    if kind == "length":  # "for two years", "6,650 km", "from 1293 to 1500", "from 14:06 to 16:20" (one time is no length)
+        return len(_CLOCK.findall(text)) >= 2 or any(_has_length(tokens, i, own) for i in range(len(tokens)))
     raise ValueError(kind)
 
 

@@ -78,6 +78,8 @@ def test_only_the_opening_phrase_names_the_kind(question, kind):
     ("length", "How long is the gallery in yards?", "The gallery has 55 paintings.", False),
     ("length", "How long did the outage last?", "About 31,000 checkout attempts failed.", False),  # a count
     ("length", "How long was the outage?", "It cut the limit from 400 to 40.", False),  # no years
+    ("length", "How long was the meeting?", "The meeting closed at 12:15pm.", False),  # one time is no length
+    ("length", "How long was the outage?", "Checkout failed from 14:06 to 16:20 UTC.", True),
 ])
 def test_what_holds_a_kind(kind, question, text, held):
     assert asked_kind(question) == kind
