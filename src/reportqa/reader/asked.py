@@ -101,8 +101,9 @@ TIME_WORDS = frozenset(
     "century centuries millennium millennia era age period reign daytime nighttime sundown sunup twilight holiday "
     "holidays hour hours year years during war rule".split()
 )
-# What a "how long" question accepts: a unit of time or of length ("two and a half years", "47
-# minutes", "6,650 km", "140 pages"), a word that bounds a stretch of time, or a year, month or clock time.
+# What a "how long" question accepts (``_has_length``): a unit of time or of length ("two and a half
+# years", "47 minutes", "6,650 km", "140 pages") or a word that bounds a stretch of time; besides
+# these, a year, a month or season, or two clock times.
 LENGTH_WORDS = TIME_UNITS | frozenset(
     "km kilometres kilometers kilometre kilometer miles mile metres meters metre meter ft feet foot inches inch cm "
     "centimetres centimeters millimetres millimeters mm yards yard mi leagues pages page lifetime lifetimes generation "
