@@ -143,7 +143,7 @@ def read_text(sentences: Sequence[str], i: int, first: int = 0) -> str:
     return "; ".join(pairs + [cell for cell in cells[len(names):] if cell]) or text
 
 
-def joins(first: str, second: str) -> bool:
+def joins(first: str, second: str, broken: bool = False) -> bool:
     """Can two adjacent sentences stand together as one answer?
 
     Not when either is a heading, table row, code block or rule ("Staff rose to
@@ -152,8 +152,9 @@ def joins(first: str, second: str) -> bool:
     question is answered by what follows it ("Q: How much is a permit? A: £95"),
     never by what comes before, nor when a label (``is_label``: a byline, a date line)
     comes before prose: it is not the start of the next paragraph's thought, though a
-    label beside a label is one block ("title: …" / "author: …"). Each may still be
-    an answer on its own. The two
+    label beside a label in its paragraph is one block ("title: …" / "author: …"; not
+    when ``broken``, a blank line between them: a headline and the byline under it).
+    Each may still be an answer on its own. The two
     exceptions are a code block after the line that introduces it ("To run the
     tests:") and a heading that asks a question with the sentence that starts to
     answer it ("## What happens if I park without a permit?" / "A penalty charge
@@ -165,7 +166,7 @@ def joins(first: str, second: str) -> bool:
     if is_heading(first) and first.rstrip().endswith("?") and not (is_structural(second) or _LIST_MARKER.match(second) or asks):
         return True
     return not (is_structural(first) or is_structural(second) or _LIST_MARKER.match(second) or asks
-                or is_label(first) and not is_label(second))
+                or is_label(first) and (broken or not is_label(second)))
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:

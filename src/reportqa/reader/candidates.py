@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..chunking import BLANK_LINES
-from ..text import is_heading, is_label, is_table_delimiter, is_table_row, is_title_line, joins
+from ..text import is_heading, is_table_delimiter, is_table_row, is_title_line, joins
 from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
@@ -53,9 +53,9 @@ def passage_spans(
     ``sentences`` are the passage's (start, end) offsets, ``text(j)`` sentence j's text,
     ``term_count(j)`` its number of distinct content words (``text.terms``) and ``titled(j)``
     whether it is a plain-text heading ("3. Finances": a paragraph of one title line), ``broken(j)``
-    whether a blank line parts sentences j and j + 1 (a label, ``text.is_label``, pairs with the
-    next sentence only inside its paragraph: a byline with its date line, not a headline with
-    the byline under it). Training
+    whether a blank line parts sentences j and j + 1 (``text.joins``: a label pairs with the next
+    sentence only inside its paragraph, a byline with its date line, not a headline with the
+    byline under it). Training
     (``training/reader_data.py``) cuts its examples with this too, so it reads what use reads.
     """
     out: list[tuple[int, int]] = []
@@ -71,8 +71,7 @@ def passage_spans(
             a, b = sentences[j][0], sentences[j + width - 1][1]
             if width == 1 and (term_count(j) < min_terms or (min_terms and header(j))):
                 continue  # a caption, a stray label ("| Google Maps"), a heading or a table's header row is no answer on its own
-            if width == 2 and (b - a > max_chars or not joins(text(j), text(j + 1)) or titled(j) or titled(j + 1)
-                               or broken(j) and is_label(text(j))):
+            if width == 2 and (b - a > max_chars or not joins(text(j), text(j + 1), broken(j)) or titled(j) or titled(j + 1)):
                 continue  # too long, or not one thought (a heading beside prose, two bullets)
             out.append((j, width))
     return out
@@ -108,9 +107,7 @@ def extend_yes_no(query: Query, best: Candidate | None) -> Candidate | None:
     j = row - int(table.starts[best.chunk_id])
     if j + 1 >= len(sentences):
         return best  # the last sentence of its passage
-    if not joins(table.texts[row], table.texts[row + 1]):
-        return best  # a heading, a table row or the next bullet is no verdict
-    if is_label(table.texts[row]) and _paragraph_break(query.index.chunks[best.chunk_id], j):
-        return best  # nor is the byline under a headline
+    if not joins(table.texts[row], table.texts[row + 1], _paragraph_break(query.index.chunks[best.chunk_id], j)):
+        return best  # a heading, a table row, the next bullet or the byline under a headline is no verdict
     x, y = sentences[j + 1]
     return replace(best, end=y, rows=range(row, row + 2)) if y - x <= s.yes_no_next_chars else best

@@ -172,6 +172,7 @@ def test_a_label_ends_on_a_word_and_starts_no_pair():
     assert not joins("Published 14 March 2024", "Teenagers who use phones late sleep less.")
     assert joins("Teenagers who use phones late sleep less.", "Published 14 March 2024")  # a pair may end on one
     assert joins("By Priya Natarajan, Health Correspondent", "Published 14 March 2024")  # two labels are one block
+    assert not joins("Teenagers who use phones late sleep less, study finds", "By Priya Natarajan", broken=True)
 
 
 def test_an_articles_byline_pairs_with_its_date_line_and_neither_with_the_headline_nor_the_first_paragraph():
