@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from reportqa.evaluate import curve, misses, reliability, summarize
+from reportqa.evaluate import contains_answer, curve, misses, reliability, summarize
 
 
 def row(p: float, answerable: bool, contains: bool = False, style: str = "", rank=1, answered: bool | None = None) -> dict:
@@ -51,3 +53,23 @@ def test_the_summary_and_misses_read_each_rows_decision_not_the_confidence():
     # the curve is a sweep over what-if thresholds: it reads p
     at_half = next(c for c in curve(rows) if c["threshold"] == 0.5)
     assert at_half["answered_rate"] == 1.0 and at_half["abstain_rate"] == 1.0
+
+
+def _gold_rows():
+    from conftest import DATA, ROOT
+
+    for path in sorted(DATA.glob("*.jsonl")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            q = json.loads(line) if line.strip() else {}
+            if q.get("answers") and q.get("spans"):
+                source = DATA / q["source"] if q.get("source") else ROOT / "source_text" / "iopc-operation-amazon.txt"
+                yield pytest.param(q, source, id=f"{path.name}:{n}")
+
+
+@pytest.mark.parametrize("q, source", list(_gold_rows()))
+def test_every_gold_answer_can_match_the_paragraph_of_its_span(q, source):
+    # contains_answer matches whole words, so a gold answer typed without the report's currency sign or
+    # unit ("410,000" for "£410,000") would score a right quote as wrong.
+    text = source.read_text(encoding="utf-8")
+    paragraphs = [text[text.rfind("\n\n", 0, s) + 1 : (text.find("\n\n", e) + 1 or len(text))] for s, e in q["spans"]]
+    assert any(contains_answer(p, q["answers"]) for p in paragraphs), (q["q"], q["answers"])
