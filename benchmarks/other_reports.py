@@ -3,6 +3,7 @@
     python -m benchmarks.other_reports                    # the shipped reader
     python -m benchmarks.other_reports --show             # also each question's outcome
     python -m benchmarks.other_reports --reader gated --fits DIR --span-model P.onnx   # a named reader's fits
+    python -m benchmarks.other_reports --questions tests/data/section_questions.jsonl   # another question set
 
 The reports in tests/data: a news article on a sleep study (plain text with a headline, a byline
 and a date line), a society's minutes (a header of "key: value" lines, numbered sections,
@@ -11,6 +12,12 @@ numbered actions). Their 88 questions (tests/data/other_reports.jsonl, 66 the re
 22 on its topic that it does not) were written before any was run, as probes of the chat; the
 gold answers were written from the text afterwards. Nothing is fitted on them: they show how
 the fits made on SQuAD and the bundled report carry to reports of other shapes.
+
+`--questions` scores another set of questions on the reports in tests/data:
+section_questions.jsonl (24 questions: 17 answered by the report, 7 on its topic that it does not) asks about what a Markdown
+report's lists say under their headings ("what went wrong", "what actions has the utility
+committed to"), written before the lists were read with their headings (docs/quality.md,
+"A list item is read with its section's heading").
 
 Per report and pooled: hit@1 (the first citation holds the gold evidence), the quote holds a
 gold answer and was shown (contains, abst.), answered (of the answerable), **answered wrong**
@@ -43,6 +50,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reader", default=None, help="a named reader (linear, cross, span, span+cross, gated)")
     ap.add_argument("--fits", type=Path, metavar="DIR", help="its fits (benchmarks/readers.py --save-fits DIR)")
     ap.add_argument("--span-model", type=Path, help="a passage reader .onnx, for span, span+cross and gated")
+    ap.add_argument("--questions", type=Path, default=QUESTIONS, metavar="FILE",
+                    help=f"the questions, each with its report's name in \"source\" (default: {QUESTIONS.relative_to(ROOT)})")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from reportqa import Assistant
@@ -59,7 +68,7 @@ def main(argv=None) -> int:
             span_model = SpanReaderModel(args.span_model)
         reader = make(args.reader, args.fits, span_model)
     by_source: dict[str, list[dict]] = defaultdict(list)
-    for q in load_questions(QUESTIONS):
+    for q in load_questions(args.questions):
         by_source[q["source"]].append(q)
     rows_of: dict[str, list[dict]] = {}
     for source, questions in by_source.items():
@@ -77,7 +86,7 @@ def main(argv=None) -> int:
     print(f"\nreader: {args.reader or 'shipped'}\n")
     print("| report | answerable / silent | hit@1 | contains (abst.) | answered | answered wrong | on-topic declined | ECE |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, rows in [*rows_of.items(), ("all three", pooled)]:
+    for name, rows in [*rows_of.items(), (f"all {len(rows_of)}" if len(rows_of) != 3 else "all three", pooled)]:
         s = figures(rows)
         print(f"| {name} | {s['answerable']} / {s['unanswerable']} | {s['hit@1']:.3f} | {s['contains']:.3f} | "
               f"{s['answered_rate']:.3f} | {s['answered_wrong']:.3f} | {s['abstain_on_topic']:.3f} | {s['ece']:.3f} |")
