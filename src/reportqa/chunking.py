@@ -16,7 +16,8 @@ from .text import fenced_blocks, front_matter, is_heading, is_title_line, read_t
 # appears that it was not."). 0 keeps one passage per paragraph.
 MERGE_TOKENS = 128
 # What a fresh index must have been chunked with; index.py records it in the manifest.
-CHUNKING = {"method": "paragraph-merge", "version": 6, "merge_tokens": MERGE_TOKENS}
+# (Version 7: a Markdown heading line is one sentence.)
+CHUNKING = {"method": "paragraph-merge", "version": 7, "merge_tokens": MERGE_TOKENS}
 
 BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -35,6 +35,7 @@ _LABEL = re.compile(rf"\s*(?:{_HEADING_OR_RULE})")
 _STRUCTURAL = re.compile(rf"\s*(?:{_HEADING_OR_RULE}|\||```|~~~)")
 _TABLE_ROW = re.compile(r"[ \t]*\|")
 _ROW_LINE = re.compile(r"^[ \t]*\|[^\r\n]*", re.MULTILINE)
+_HEADING_LINE = re.compile(r"^[ \t]{0,3}#{1,6}[ \t][^\r\n]*", re.MULTILINE)  # one label: "## 3. Actions"
 # A fence line: up to three spaces, then ``` or ~~~ (or longer runs).
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\r\n]*(?=\r\n|\r|\n|\Z)", re.MULTILINE)
 
@@ -302,7 +303,8 @@ def sentence_spans(
     if front is not None and front[0] < end and start < front[1]:  # each line of it is a sentence
         cuts.extend(i + 1 for i in range(max(start, front[0]), min(end, front[1])) if text[i] == "\n")
         cuts.append(min(end, front[1]))
-    rows = [(m.start(), m.end()) for m in _ROW_LINE.finditer(text, start, end)]  # a table row is one sentence
+    # a table row is one sentence, and so is a Markdown heading
+    rows = [(m.start(), m.end()) for line in (_ROW_LINE, _HEADING_LINE) for m in line.finditer(text, start, end)]
     if blocks or rows:
         whole = _merged(blocks + rows)  # a cut strictly inside one of these is dropped
         cuts = [c for c in cuts if not _inside(whole, c)]

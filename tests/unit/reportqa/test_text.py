@@ -237,3 +237,9 @@ def test_each_line_of_yaml_front_matter_is_a_sentence_and_its_fences_are_rules()
 ])
 def test_only_a_closed_block_of_fields_at_the_start_of_the_file_is_front_matter(text):
     assert front_matter(text) is None
+
+
+@pytest.mark.parametrize("heading", ["## 3. Actions", "## Done. Next steps", "### Dr. Smith's case. Part 2:"])
+def test_a_markdown_heading_line_is_one_sentence(heading):
+    text = f"{heading}\n\n- First point.\n"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [heading, "- First point."]
