@@ -17,7 +17,7 @@ the fits made on SQuAD and the bundled report carry to reports of other shapes.
 section_questions.jsonl (24 questions: 17 answered by the report, 7 on its topic that it does not) asks about what a Markdown
 report's lists say under their headings ("what went wrong", "what actions has the utility
 committed to"), written before the lists were read with their headings (docs/quality.md,
-"A list item is read with its section's heading").
+"A list item is read after its section's heading").
 
 Per report and pooled: hit@1 (the first citation holds the gold evidence), the quote holds a
 gold answer and was shown (contains, abst.), answered (of the answerable), **answered wrong**

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .ingest import Document
-from .text import fenced_blocks, front_matter, is_heading, is_title_line, read_text, sentence_spans
+from .text import (
+    fenced_blocks,
+    front_matter,
+    is_heading,
+    is_label,
+    is_structural,
+    is_title_line,
+    read_text,
+    sentence_spans,
+)
 
 # Consecutive paragraphs are merged into one passage while the passage stays within
 # this many wordpieces. News-style reports put one sentence in a paragraph, and such a
@@ -16,7 +25,7 @@ from .text import fenced_blocks, front_matter, is_heading, is_title_line, read_t
 # appears that it was not."). 0 keeps one passage per paragraph.
 MERGE_TOKENS = 128
 # What a fresh index must have been chunked with; index.py records it in the manifest.
-# (Version 7: a Markdown heading line is one sentence.)
+# (Version 7: a Markdown heading line is one sentence; a list item is read with its section's heading, ``Sections``.)
 CHUNKING = {"method": "paragraph-merge", "version": 7, "merge_tokens": MERGE_TOKENS}
 
 BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
@@ -217,11 +226,126 @@ def chunk_documents(
 
 def sentences_as_read(chunks: list[Chunk]) -> list[str]:
     """Every sentence of these passages (in order: a source's passages consecutive, in file order)
-    as the models read it (``text.read_text``: a table's data row with its header's names); what
-    the sentence vectors and the sentence-level terms are made of."""
+    as the models read it (``read_sentence``: a table's data row with its header's names, a list
+    item after its section's heading); what the sentence vectors and the sentence-level terms are
+    made of."""
     raw = [c.text[a - c.start : b - c.start] for c in chunks for a, b in c.sentences]
     firsts = [first for c, first in zip(chunks, source_first_rows(chunks)) for _ in c.sentences]
-    return [read_text(raw, row, first) for row, first in enumerate(firsts)]
+    sections = Sections(chunks)
+    titles = [title for i in range(len(chunks)) for title in sections.titles(i)]
+    return [read_sentence(raw, row, first, titles[row]) for row, first in enumerate(firsts)]
+
+
+_LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)])\s")
+_RULE = re.compile(r"\s*(?:[-*_=][ \t]*){3,}$")
+_OPENING_HASHES = re.compile(r"\s*#{1,6}(?=\s|$)")
+_CLOSING_HASHES = re.compile(r"\s+#+\s*$")
+_SECTION_NUMBER = re.compile(r"\s*(?:\d{1,3}(?:\.\d{1,3})*\.?|[IVXLC]{1,6}\.)\s+")
+
+
+def read_sentence(sentences: list[str], i: int, first: int = 0, title: str | None = None) -> str:
+    """Sentence i as the models read it: a table's data row with its header's names
+    (``text.read_text``), and a list item after the title of the section it stands in ("What
+    went badly: - It took 97 minutes to find the cap."), since an item, like a row, often says
+    what it is about only through its heading; otherwise as written. The quote is still the
+    sentence as written."""
+    text = sentences[i]
+    if title and is_list_item(text):
+        return f"{title}: {text}"
+    return read_text(sentences, i, first)
+
+
+def is_list_item(sentence: str) -> bool:
+    """Does the sentence open a list item ("- Paging worked.", "2. Add connection pool usage…")?"""
+    return _LIST_ITEM.match(sentence) is not None
+
+
+def section_title(heading: str) -> str:
+    """A heading as the name of its section: "## 3. Finances:" -> "Finances"."""
+    name = _CLOSING_HASHES.sub("", _OPENING_HASHES.sub("", heading, count=1)).strip()
+    number = _SECTION_NUMBER.match(name)
+    if number and name[number.end():].strip():
+        name = name[number.end():]
+    return name.rstrip(":").strip()
+
+
+class Sections:
+    """The section each sentence of a report stands in, from its headings.
+
+    A heading is a Markdown heading, or a plain-text title line (``text.is_title_line``: "3.
+    Finances") that is a paragraph of its own or opens a paragraph of prose or a list ("1.
+    Apologies" / "Apologies were received from…"), not one of label lines ("Chair: Margaret
+    Doyle" / "Minutes: Tom Okafor"). Nothing in a file's first paragraph is one: that is the
+    report's title, or a title and byline, and heads no section. A section runs to the next
+    heading. Found per passage and only through passages that follow one another in the file, so
+    a store's question, which reads only the passages it reached, finds no heading across a gap
+    (the item is then read as written; its stored vector was made with the heading).
+    """
+
+    def __init__(self, chunks: list[Chunk]):
+        self.chunks = chunks
+        self._at_end: dict[int, str | None] = {}  # passage -> the section title in force at its end
+        self._heads: dict[int, list[str | None]] = {}  # passage -> its headings (_headings)
+
+    def titles(self, i: int) -> list[str | None]:
+        """The section title of each sentence of passage i (None: in no section, or a heading itself)."""
+        current = self._before(i)
+        out: list[str | None] = []
+        for heading in self._headings(i):
+            if heading is not None:
+                current = section_title(heading) or None
+                out.append(None)
+            else:
+                out.append(current)
+        return out
+
+    def _before(self, i: int) -> str | None:
+        """The title in force where passage i begins: from the passages before it, back to the last
+        with a heading (each passage walked remembers the title in force at its end)."""
+        walked, j, title = [], i, None
+        while j > 0 and _follows(self.chunks[j - 1], self.chunks[j]):
+            j -= 1
+            if j in self._at_end:
+                title = self._at_end[j]
+                break
+            walked.append(j)
+            if any(h is not None for h in self._headings(j)):
+                break
+        for k in reversed(walked):
+            for heading in self._headings(k):
+                if heading is not None:
+                    title = section_title(heading) or None
+            self._at_end[k] = title
+        return title
+
+    def _headings(self, i: int) -> list[str | None]:
+        """Per sentence of passage i, the sentence when it is a heading, else None."""
+        if i not in self._heads:
+            self._heads[i] = self._find_headings(self.chunks[i])
+        return self._heads[i]
+
+    @staticmethod
+    def _find_headings(c: Chunk) -> list[str | None]:
+        texts = [c.text[a - c.start : b - c.start] for a, b in c.sentences]
+        gaps = [c.text[b - c.start : a - c.start] for (_, b), (a, _) in zip(c.sentences, c.sentences[1:])]
+        opens = [True] + [BLANK_LINES.search(g) is not None for g in gaps]  # does sentence k open a paragraph?
+        in_first = c.paragraph == 1  # still in the file's first paragraph?
+        out: list[str | None] = []
+        for k, text in enumerate(texts):
+            in_first = in_first and not (k and opens[k])
+            nxt = texts[k + 1] if k + 1 < len(texts) and not opens[k + 1] else None
+            # a title line alone in its paragraph, or opening one of prose or a list (not of labels)
+            titles = opens[k] and is_title_line(text) and (
+                nxt is None or is_list_item(nxt) or not (is_label(nxt) or is_structural(nxt)))
+            heading = not in_first and (is_heading(text) and not _RULE.match(text) or titles)
+            out.append(text if heading else None)
+        return out
+
+
+def _follows(before: Chunk, after: Chunk) -> bool:
+    """Does passage ``after`` begin where ``before`` ends in the same file (no passage between)?"""
+    last = before.paragraph + len(BLANK_LINES.findall(before.text))  # the paragraph ``before`` ends in
+    return before.source == after.source and after.paragraph in (last, last + 1)
 
 
 def source_first_rows(chunks: list[Chunk]) -> list[int]:

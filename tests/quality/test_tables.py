@@ -68,4 +68,5 @@ def test_the_milvus_store_reads_table_rows_as_the_files_store_does(assistants, t
         for n, question, _ in QUESTIONS:
             if n == name:
                 files, milvus = assistants[name].answer(question), store.answer(question)
-                assert (milvus.text, milvus.confidence) == (files.text, files.confidence), question
+                # the same quote; P within rounding, as a row keeps its sentence vectors in float16
+                assert milvus.text == files.text and milvus.confidence == pytest.approx(files.confidence, abs=1e-3), question

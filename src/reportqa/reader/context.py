@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 
-from ..chunking import source_first_rows
+from ..chunking import Sections, is_list_item, read_sentence, source_first_rows
 from ..index import Index
 from ..lexical import DocumentFrequencies
 from ..retrieve import Ranking, zscore
@@ -67,8 +67,9 @@ class SentenceTable:
         self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         rows = [(c, a, b) for c in index.chunks for a, b in c.sentences]
         self.texts = Lazy(len(rows), lambda r: rows[r][0].text[rows[r][1] - rows[r][0].start : rows[r][2] - rows[r][0].start])
-        # Each sentence as the models read it (a table's data row with its header's names, as the
-        # index's sentence vectors and terms were made: chunking.sentences_as_read).
+        # Each sentence as the models read it (a table's data row with its header's names, a list
+        # item after its section's title, as the index's sentence vectors and terms were made:
+        # chunking.sentences_as_read).
         self.read = Lazy(len(rows), self._read)
         self.term_sets = Lazy(len(rows), lambda r: frozenset(terms(self.read[r])))
         self.passage_term_sets = Lazy(len(index.chunks), lambda i: frozenset(terms(index.chunks[i].text)))
@@ -77,13 +78,21 @@ class SentenceTable:
 
     def _read(self, row: int) -> str:
         text = self.texts[row]
-        if not is_table_row(text):
+        chunk = int(self.index.sentence_chunk[row])
+        if is_table_row(text):
+            return read_text(self.texts, row, int(self._source_first[chunk]))
+        if not is_list_item(text):
             return text
-        return read_text(self.texts, row, int(self._source_first[self.index.sentence_chunk[row]]))
+        title = self._sections.titles(chunk)[row - int(self.starts[chunk])]
+        return read_sentence(self.texts, row, title=title)
 
     @cached_property
     def _source_first(self) -> list[int]:
         return source_first_rows(self.index.chunks)
+
+    @cached_property
+    def _sections(self) -> Sections:
+        return Sections(self.index.chunks)
 
     def span_text(self, candidate: Candidate) -> str:
         """The candidate's text, verbatim from its passage."""
@@ -92,10 +101,14 @@ class SentenceTable:
 
     def read_span_text(self, candidate: Candidate) -> str:
         """The candidate's text as the models read it: verbatim, but a table's data row with its
-        header's names (``read``); a table row is always a candidate of its own (``text.joins``)."""
+        header's names and a list item after its section's title (``read``); a table row is always
+        a candidate of its own (``text.joins``), and an item with the sentence after it keeps its title."""
         text = self.span_text(candidate)
         row = candidate.rows[0]
-        return self.read[row] if candidate.width == 1 and text == self.texts[row] else text
+        if candidate.width == 1 and text == self.texts[row]:
+            return self.read[row]
+        read, written = self.read[row], self.texts[row]
+        return read[: len(read) - len(written)] + text if read != written and read.endswith(written) else text
 
     def candidate(self, chunk_id: int, start: int, end: int, passage_rank: int = 0) -> Candidate:
         """The Candidate for whole sentences start..end of a passage (ValueError if they are not whole sentences)."""

@@ -97,8 +97,9 @@ def rows_index(rows: list[dict], dim: int, manifest: dict, where: str) -> Index:
     if len(sentence_embeddings) != len(sentence_chunk):
         raise StoreError(f"A passage in {where} has {len(sentence_embeddings)} sentence vectors for {len(sentence_chunk)} sentences: run `reportqa index --force` with this --store.")
     chunk_terms = [r["terms"].split() for r in rows]  # terms() of the passage, stored at build
-    # as read (a table row with its header's names; one whose header's passage this question did
-    # not reach is read as written, though its stored vector was made with the header)
+    # as read (a table row with its header's names, a list item after its section's title; one
+    # whose header's or heading's passage this question did not reach is read as written, though
+    # its stored vector was made with it)
     sentence_terms = [terms(t) for t in sentences_as_read(chunks)]
     vocab = build_vocabulary(chunk_terms, sentence_terms)
     ids = {t: i for i, t in enumerate(vocab)}
