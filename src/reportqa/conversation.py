@@ -73,6 +73,12 @@ BEFORE_DEMONSTRATIVE = AUXILIARIES | frozenset("in on at of for from with by abo
 OPENINGS = (("what", "about"), ("how", "about"), ("how", "so"), ("and",))
 # "What is the IOPC?", "whats cse/a", "Who is Jayne?": one content word, but the question is whole.
 WHAT_IS = re.compile(r"^(?:what|who)(?:'s|’s|s|\s+is|\s+are|\s+was|\s+were)\s+(?:the\s+|an?\s+)?(?P<x>\S+?)\s*[?.!]*$", re.I)
+# "this" is the report itself, not something said before, when it names the document ("this
+# report", "these minutes") or is what was written or published ("who wrote this?", "when was
+# this published?", "what is this about?").
+DOCUMENT = frozenset("report reports article document review paper piece story text file page minutes".split())
+AUTHORING = frozenset("wrote write writes written author authored publish published publishes release released "
+                      "issue issued produce produced".split())
 # A pronoun or an opening marks a follow-up only in a question this short (content words):
 # a longer one names its own subject ("On what date did the IOPC release its full finding?").
 MAX_TERMS = 3
@@ -97,6 +103,10 @@ def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
     tokens = words(question)
     if not tokens or (any(t in SOCIAL for t in tokens) and all(t in SOCIAL or t in STOPWORDS for t in tokens)):
         return False
+    if any(_is_the_report(tokens, i) for i in range(len(tokens))):  # read as naming the report
+        tokens = ["report" if _is_the_report(tokens, i) else t for i, t in enumerate(tokens)]
+        tokens = ["what", "is", *tokens[1:]] if tokens[0] == "whats" else tokens
+        question = " ".join(tokens)
     count = len(terms(question))
     if count <= 1 and not (tokens[0] in AUXILIARIES and tokens[1:2] and tokens[1] in OWN_SUBJECTS):
         return not (names_its_subject(question) or _asks_its_own(tokens))
@@ -141,6 +151,17 @@ def _asks_its_own(tokens: list[str]) -> bool:
         return False
     content = [i for i, t in enumerate(tokens) if t not in STOPWORDS]
     return len(content) == 1 and tokens[content[0] - 1] not in DEFINITE
+
+
+def _is_the_report(tokens: list[str], i: int) -> bool:
+    """Is tokens[i] a "this" or "these" that stands for the report itself (``DOCUMENT``, ``AUTHORING``)?"""
+    if tokens[i] not in ("this", "these"):
+        return False
+    before, after = tokens[:i], tokens[i + 1 :]
+    return bool(after and after[0] in DOCUMENT or tokens[i] == "this" and (
+        not after and before and before[-1] in AUTHORING
+        or after and after[0] in AUTHORING
+        or after == ["about"] and before and (before[0] in WH or before[0] == "whats")))
 
 
 def _points_outside(tokens: list[str], i: int) -> bool:

@@ -38,7 +38,8 @@ NOT_FOLLOWUPS = [json.loads(line) for line in (DATA / "not_followups.jsonl").rea
         "Any convictions?",  # one, and no subject of its own
         "Did the police act on it?",  # an object pronoun cannot refer to its clause's subject
         "How many strands did it have?",  # the question's own subject is a pronoun
-        "Has this changed since?",  # "this" always points back
+        "Has this changed since?",  # "this" points back, unless it is the report ("who wrote this?")
+        "Who is responsible for this?",
         "What did its report say?",  # a possessive with nothing before it
         "What was the outcome?",  # "what is X?" of a word, not a name
         "What is it?",
@@ -78,6 +79,11 @@ def test_short_or_anaphoric_questions_are_follow_ups(question):
         "whats the iopc",
         "what is cse/a",
         "Who is Jayne?",
+        # "this" that is the report itself: it names the document, or is what was written or published.
+        "who wrote this",
+        "When was this published?",
+        "who published this report?",
+        "whats this about",
         # Not questions at all.
         "hi",
         "Thanks!",
