@@ -143,14 +143,17 @@ def _opens_as_followup(tokens: list[str]) -> bool:
 def _asks_its_own(tokens: list[str]) -> bool:
     """Whether a question of one content word is whole: a wh-question with an auxiliary verb, no
     pronoun and no opening of a follow-up, whose content word is no definite reference back ("How
-    many convictions were there?", "Who was convicted?"; not "What was the outcome?", "Which
-    one?", "What did she do?")."""
+    many convictions were there?", "Who was convicted?", "Who is the secretary?"; not "What was the
+    outcome?", "Which one?", "What did she do?")."""
     if tokens[0] not in WH or any(t in PRONOUNS for t in tokens) or not any(t in AUXILIARIES for t in tokens[1:]):
         return False
     if _opens_as_followup(tokens):
         return False
     content = [i for i, t in enumerate(tokens) if t not in STOPWORDS]
-    return len(content) == 1 and tokens[content[0] - 1] not in DEFINITE
+    before = tokens[content[0] - 1] if content else ""
+    # "Who is the secretary?" asks who holds a role, and stands alone: "the" before a role is
+    # no reference back, as it is before "outcome" in "What was the outcome?".
+    return len(content) == 1 and (before not in DEFINITE or before == "the" and tokens[0] == "who")
 
 
 def _is_the_report(tokens: list[str], i: int) -> bool:
