@@ -67,6 +67,10 @@ class CandidateSettings:
     answer_passages: int = 3
     min_answer_terms: int = 3  # a lone sentence with fewer content words is skipped
     answer_max_chars: int = 250  # longest two-sentence span considered
+    # A lone sentence that is a question ("SAM: What is the biggest threat?") with at most this many
+    # content words the asked question lacks is skipped: it restates the question, and its answer
+    # follows it (a pair of the two is still a candidate). -1: off.
+    question_new_terms: int = 2
     # Yes/no questions (opening with an auxiliary verb): a one-sentence answer takes in the next
     # sentence of its passage when that one has at most this many characters (0: off). Set by hand:
     # SQuAD has no yes/no questions to fit it on (see docs/quality.md).
@@ -163,6 +167,7 @@ _RANGES = {
     "bm25_b": (0, 1),
     "late_passages": (1, math.inf),
     "answer_passages": (1, math.inf),
+    "question_new_terms": (-1, math.inf),
     "store_passages": (1, math.inf),
     "abstain_threshold": (0, 1),
 }

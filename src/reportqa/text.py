@@ -70,6 +70,11 @@ def is_heading(sentence: str) -> bool:
     return _LABEL.match(sentence) is not None
 
 
+def is_question(sentence: str) -> bool:
+    """Does the sentence end in a question mark (before any closing quotes or brackets)?"""
+    return sentence.rstrip().rstrip(_CLOSERS).endswith("?")
+
+
 _BULLET = re.compile(r"\s*[-*+•]\s")
 _TERMINAL = ".!?:;,…"
 # What may follow a sentence's last word or full stop: closing quotes and brackets, emphasis, a
@@ -78,19 +83,17 @@ _TRAILING_MARKS = re.compile(r"(?:[\s" + re.escape(_CLOSERS) + r"*_`]|\[[^\[\]\n
 
 
 def is_label(sentence: str) -> bool:
-    """Does the sentence end on a word or a figure, with no full stop or other punctuation after
-    it? Prose does not; a label does: a byline ("By Priya Natarajan, Health Correspondent"), a
-    date line ("Published 14 March 2024"), a caption, a title."""
+    """Does the sentence end on a word or a figure, with no punctuation after it? Prose does not; a
+    label does: a byline ("By Priya Natarajan, Health Correspondent"), a date line, a caption."""
     tail = sentence[-200:]
     m = _TRAILING_MARKS.search(tail)
     return tail[: m.start() if m else len(tail)][-1:].isalnum()
 
 
 def is_title_line(paragraph: str) -> bool:
-    """Is this paragraph a plain-text heading ("3. Finances", "2.1 Visitor numbers", "LOOKING
-    AHEAD")? One short line (under 60 characters, as ``sentence_spans`` reads a title) with a
-    letter, no closing punctuation, and no bullet, table row or fence: a label of what follows,
-    which answers nothing on its own. Only a whole paragraph can be one."""
+    """Is this paragraph a plain-text heading ("3. Finances", "LOOKING AHEAD")? One short line (under
+    60 characters, as ``sentence_spans`` reads a title) with a letter, no closing punctuation, no
+    bullet, table row or fence: a label of what follows, which answers nothing on its own."""
     line = paragraph.strip()
     if not line or "\n" in line or "\r" in line or len(line) >= 60 or not any(ch.isalpha() for ch in line):
         return False
@@ -147,23 +150,21 @@ def read_text(sentences: Sequence[str], i: int, first: int = 0) -> str:
 def joins(first: str, second: str, broken: bool = False) -> bool:
     """Can two adjacent sentences stand together as one answer?
 
-    Not when either is a heading, table row, code block or rule ("Staff rose to
-    58." and "## Findings" are not one thought), nor when the second starts a new
-    list item: two bullets are two points, nor when the second is a question: a
-    question is answered by what follows it ("Q: How much is a permit? A: £95"),
-    never by what comes before, nor when a label (``is_label``: a byline, a date line)
-    comes before prose: it is not the start of the next paragraph's thought, though a
-    label beside a label in its paragraph is one block ("title: …" / "author: …"; not
-    when ``broken``, a blank line between them: a headline and the byline under it).
-    Each may still be an answer on its own. The two
-    exceptions are a code block after the line that introduces it ("To run the
-    tests:") and a heading that asks a question with the sentence that starts to
-    answer it ("## What happens if I park without a permit?" / "A penalty charge
-    of £70 applies.", as an FAQ is written).
+    Not when either is a heading, table row, code block or rule ("Staff rose to 58." and
+    "## Findings" are not one thought), nor when the second starts a new list item: two
+    bullets are two points, nor when the second is a question: a question is answered by
+    what follows it ("Q: How much is a permit? A: £95"), never by what comes before, nor
+    when a label (``is_label``: a byline, a date line) comes before prose: it is not the
+    start of the next paragraph's thought, though a label beside a label in its paragraph
+    is one block ("title: …" / "author: …"; not when ``broken``, a blank line between them:
+    a headline and the byline under it). Each may still be an answer on its own. The two
+    exceptions are a code block after the line that introduces it ("To run the tests:") and
+    a heading that asks a question with the sentence that starts to answer it ("## What
+    happens if I park without a permit?" / "A penalty charge of £70 applies.", an FAQ).
     """
     if first.rstrip().endswith(":") and _FENCE_LINE.match(second) and not is_structural(first):
         return True
-    asks = second.rstrip().rstrip(_CLOSERS).endswith("?")
+    asks = is_question(second)
     if is_heading(first) and first.rstrip().endswith("?") and not (is_structural(second) or _LIST_MARKER.match(second) or asks):
         return True
     return not (is_structural(first) or is_structural(second) or _LIST_MARKER.match(second) or asks

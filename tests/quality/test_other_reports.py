@@ -8,6 +8,8 @@ incident review), with the real model: what their shapes taught, kept true.
   (``reader/asked.py``).
 - A list item is read after its section's heading ("Actions: 2. Add connection pool usage…",
   ``chunking.Sections``).
+- A question in the report that restates the asked one is no answer on its own: in a transcript
+  its answer is the speaker after it (``candidates.restates``).
 
 The figures of all 88 questions are ``benchmarks/other_reports.py``'s (docs/quality.md,
 "Reports of other shapes"); this test keeps only the behaviours above, each a general rule.
@@ -70,3 +72,12 @@ def test_a_list_item_is_read_with_its_sections_heading(reports):
     owns = reports["checkout-outage.md"].answer("who owns the dashboard action")
     said = owns.withheld or owns
     assert "(owner: Marco Ruiz, due 21 June)" in said.text and owns.confidence >= 0.15, owns
+
+
+def test_an_interviewers_question_is_not_the_answer_to_itself(tmp_path, bundled):
+    # tests/data/harbour-podcast.txt, a transcript: "SAM: What is the biggest threat?" had been the quote
+    a = Assistant(DATA / "harbour-podcast.txt", tmp_path / "index", encoder=bundled.encoder, notify=lambda m: None)
+    for question, answer in (("what is the biggest threat", "Storms, mainly."), ("how big is the project", "four hectares")):
+        said = a.answer(question)
+        said = said.withheld or said
+        assert answer in said.text, (question, said.text)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..chunking import BLANK_LINES
-from ..text import is_heading, is_table_delimiter, is_table_row, is_title_line, joins
+from ..text import is_heading, is_question, is_table_delimiter, is_table_row, is_title_line, joins
 from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
@@ -20,9 +20,10 @@ from .qtype import is_yes_no
 def candidates(query: Query) -> list[Candidate]:
     """Spans of the top passages, in passage order, then sentence order, single before pair.
 
-    Lone sentences with fewer than min_answer_terms content words, and lone headings (Markdown's,
-    a table's header row, a plain-text title paragraph such as "3. Finances"), are left out,
-    unless the top passages hold nothing else (a report of short lines).
+    Lone sentences with fewer than min_answer_terms content words, lone headings (Markdown's,
+    a table's header row, a plain-text title paragraph such as "3. Finances") and lone questions
+    that restate the asked one (``restates``) are left out, unless the top passages hold nothing
+    else (a report of short lines).
     """
     spans = _candidates(query, query.settings.min_answer_terms)
     return spans or _candidates(query, 0)
@@ -30,6 +31,7 @@ def candidates(query: Query) -> list[Candidate]:
 
 def _candidates(query: Query, min_terms: int) -> list[Candidate]:
     table, s = query.table, query.settings
+    new_terms = s.question_new_terms if min_terms else -1
     spans: list[Candidate] = []
     for rank, cid in enumerate(query.top_passages):
         chunk = query.index.chunks[cid]
@@ -39,9 +41,18 @@ def _candidates(query: Query, min_terms: int) -> list[Candidate]:
             titled=lambda j, chunk=chunk, first=first: is_title_line(table.texts[first + j]) and _whole_paragraph(chunk, j),
             broken=lambda j, chunk=chunk: _paragraph_break(chunk, j),
         ):
+            if width == 1 and restates(query, first + j, new_terms):
+                continue
             a, b = chunk.sentences[j][0], chunk.sentences[j + width - 1][1]
             spans.append(Candidate(cid, a, b, range(first + j, first + j + width), rank))
     return spans
+
+
+def restates(query: Query, row: int, new_terms: int) -> bool:
+    """Is sentence ``row`` a question with at most ``new_terms`` content words that the asked question
+    lacks ("SAM: What is the biggest threat?" for "what is the biggest threat": only the speaker)?
+    It restates the question, as an interview or an FAQ asks it; its answer is what follows it."""
+    return new_terms >= 0 and is_question(query.table.texts[row]) and len(query.table.term_sets[row] - query.term_set) <= new_terms
 
 
 def passage_spans(

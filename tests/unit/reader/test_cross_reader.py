@@ -181,3 +181,20 @@ def test_a_plain_text_heading_is_no_answer_and_joins_no_neighbour(tmp_path, fake
     assert "The service spent £7.9 million against a budget of £8.2 million." in quoted
     # a short line without a stop inside a paragraph is no heading: it stays an answer
     assert "Staff numbers rose to 142 in the year" in quoted
+
+
+INTERVIEW = (
+    "Transcript: The Weekly Harbour, episode 112\n\n"
+    "SAM: What is the biggest threat to the seagrass?\n\n"
+    "INES: Storms, mainly. The January storm tore out almost half a hectare in one night.\n"
+)
+
+
+def test_a_question_of_the_report_that_restates_the_asked_one_is_no_answer_alone(tmp_path, fake_encoder):
+    asked = "SAM: What is the biggest threat to the seagrass?"
+    *_, quoted = _candidates_over(tmp_path, fake_encoder, "podcast.txt", INTERVIEW, "what is the biggest threat to the seagrass")
+    assert asked not in quoted  # only "SAM" is new in it: it asks, the next paragraph answers
+    assert f"{asked}\n\nINES: Storms, mainly." in quoted  # with its answer it is still a candidate
+    (tmp_path / "other").mkdir()
+    *_, quoted = _candidates_over(tmp_path / "other", fake_encoder, "podcast.txt", INTERVIEW, "what is the threat")
+    assert asked in quoted  # it says more than that question asks ("biggest", "seagrass")
