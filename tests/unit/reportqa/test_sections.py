@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from conftest import FakeEncoder
 
+from reportqa.assistant import Assistant
 from reportqa.chunking import Sections, chunk_documents, section_title, sentences_as_read
 from reportqa.ingest import Document
 from reportqa.reader.candidates import candidates
-from reportqa.assistant import Assistant
 
 count_tokens = FakeEncoder().count_tokens
 
