@@ -237,7 +237,6 @@ def sentences_as_read(chunks: list[Chunk]) -> list[str]:
 
 
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)])\s")
-_RULE = re.compile(r"\s*(?:[-*_=][ \t]*){3,}$")
 _OPENING_HASHES = re.compile(r"\s*#{1,6}(?=\s|$)")
 _CLOSING_HASHES = re.compile(r"\s+#+\s*$")
 _SECTION_NUMBER = re.compile(r"\s*(?:\d{1,3}(?:\.\d{1,3})*\.?|[IVXLC]{1,6}\.)\s+")
@@ -337,7 +336,7 @@ class Sections:
             # a title line alone in its paragraph, or opening one of prose or a list (not of labels)
             titles = opens[k] and is_title_line(text) and (
                 nxt is None or is_list_item(nxt) or not (is_label(nxt) or is_structural(nxt)))
-            heading = not in_first and (is_heading(text) and not _RULE.match(text) or titles)
+            heading = not in_first and (_OPENING_HASHES.match(text) is not None or titles)  # a rule heads nothing
             out.append(text if heading else None)
         return out
 

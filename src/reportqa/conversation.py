@@ -103,8 +103,9 @@ def is_followup(question: str, max_terms: int | None = MAX_TERMS) -> bool:
     tokens = words(question)
     if not tokens or (any(t in SOCIAL for t in tokens) and all(t in SOCIAL or t in STOPWORDS for t in tokens)):
         return False
-    if any(_is_the_report(tokens, i) for i in range(len(tokens))):  # read as naming the report
-        tokens = ["report" if _is_the_report(tokens, i) else t for i, t in enumerate(tokens)]
+    report = [i for i in range(len(tokens)) if _is_the_report(tokens, i)]
+    if report:  # read as naming the report
+        tokens = ["report" if i in report else t for i, t in enumerate(tokens)]
         tokens = ["what", "is", *tokens[1:]] if tokens[0] == "whats" else tokens
         question = " ".join(tokens)
     count = len(terms(question))
