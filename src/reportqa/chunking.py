@@ -24,9 +24,12 @@ from .text import (
 # paragraph often needs its neighbour to be found or understood ("It subsequently
 # appears that it was not."). 0 keeps one passage per paragraph.
 MERGE_TOKENS = 128
+# A paragraph of one sentence ending in a colon and shorter than this opens a passage, as a heading does.
+LEAD_IN_CHARS = 60
 # What a fresh index must have been chunked with; index.py records it in the manifest.
-# (Version 7: a Markdown heading line is one sentence; a list item is read with its section's heading, ``Sections``.)
-CHUNKING = {"method": "paragraph-merge", "version": 7, "merge_tokens": MERGE_TOKENS}
+# (Version 7: a Markdown heading line is one sentence; a list item is read with its section's heading, ``Sections``.
+# Version 8: a short paragraph of one sentence ending in a colon opens a passage, as a heading does.)
+CHUNKING = {"method": "paragraph-merge", "version": 8, "merge_tokens": MERGE_TOKENS}
 
 BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -148,6 +151,8 @@ def chunk_document(
     merged passage has at most merge_tokens wordpieces (default MERGE_TOKENS). A heading
     (Markdown's, or a plain-text title line such as "3. Finances") opens a passage rather than
     closing one: it labels what follows, so it goes with it (a run of headings stays together).
+    So does a short paragraph of one sentence that ends in a colon ("The board made five
+    recommendations:"): it introduces what follows, and the list or table after it is its answer.
     """
     text = doc.text
     lines = LineIndex(text)
@@ -182,16 +187,20 @@ def chunk_document(
     merged: list[tuple[int, list[tuple[int, int]]]] = []
     can_grow = False  # may the last merged passage take the next paragraph?
     headings_only = False  # is the last merged passage nothing but headings?
+    introduces = False  # does it end on a lead-in? Then what follows joins it while both fit the model
     for number, whole, group in pieces_of:
-        heading = whole and _is_heading_paragraph(text[group[0][0] : group[-1][1]])
+        paragraph = text[group[0][0] : group[-1][1]]
+        heading = whole and _is_heading_paragraph(paragraph, len(group))
         if (budget > 0 and whole and can_grow and (headings_only or not heading)
-                and count_tokens(text[merged[-1][1][0][0] : group[-1][1]]) <= budget):
+                and count_tokens(text[merged[-1][1][0][0] : group[-1][1]]) <= (max_tokens if introduces else budget)):
             merged[-1][1].extend(group)
             headings_only = headings_only and heading
+            introduces = heading and _is_lead_in(paragraph, len(group))
             continue
         merged.append((number, list(group)))
-        can_grow = whole and count_tokens(text[group[0][0] : group[-1][1]]) <= budget
+        can_grow = whole and count_tokens(paragraph) <= budget
         headings_only = heading
+        introduces = heading and _is_lead_in(paragraph, len(group))
 
     chunks: list[Chunk] = []
     for number, group in merged:
@@ -211,8 +220,18 @@ def chunk_document(
     return chunks
 
 
-def _is_heading_paragraph(paragraph: str) -> bool:
-    return is_title_line(paragraph) or (is_heading(paragraph) and "\n" not in paragraph.strip())
+def _is_heading_paragraph(paragraph: str, sentences: int) -> bool:
+    """Does the paragraph open what follows: a heading, a title line or a lead-in (``_is_lead_in``)?"""
+    return is_title_line(paragraph) or (is_heading(paragraph) and "\n" not in paragraph.strip()) or _is_lead_in(paragraph, sentences)
+
+
+def _is_lead_in(paragraph: str, sentences: int) -> bool:
+    """Is the paragraph one short sentence that introduces what follows ("The board made five recommendations:")?
+
+    Short as a title line is (under 60 characters): a longer one says something of its own ("A total of
+    24,816 patients were randomly assigned to one of four groups:") and stays with the prose before it."""
+    line = paragraph.strip()
+    return sentences == 1 and len(line) < LEAD_IN_CHARS and is_lead_in(line)
 
 
 def chunk_documents(
@@ -252,6 +271,11 @@ def read_sentence(sentences: list[str], i: int, first: int = 0, title: str | Non
     if title and is_list_item(text):
         return f"{title}: {text}"
     return read_text(sentences, i, first)
+
+
+def is_lead_in(sentence: str) -> bool:
+    """Does the sentence end in a colon, as a line that introduces what follows does (not a heading, row or item)?"""
+    return sentence.rstrip().endswith(":") and not (is_structural(sentence) or is_list_item(sentence))
 
 
 def is_list_item(sentence: str) -> bool:

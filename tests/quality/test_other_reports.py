@@ -10,6 +10,8 @@ incident review), with the real model: what their shapes taught, kept true.
   ``chunking.Sections``).
 - A question in the report that restates the asked one is no answer on its own: in a transcript
   its answer is the speaker after it (``candidates.restates``).
+- A line that introduces a list or a table ("Investigators also found that:") is quoted with it
+  (``candidates.extend_lead_in``), and opens a passage with it (``chunking.chunk_document``).
 
 The figures of all 88 questions are ``benchmarks/other_reports.py``'s (docs/quality.md,
 "Reports of other shapes"); this test keeps only the behaviours above, each a general rule.
@@ -81,3 +83,20 @@ def test_an_interviewers_question_is_not_the_answer_to_itself(tmp_path, bundled)
         said = a.answer(question)
         said = said.withheld or said
         assert answer in said.text, (question, said.text)
+
+
+def test_a_lead_in_is_quoted_with_the_list_or_table_it_introduces(tmp_path, bundled):
+    # tests/data/ferry-report.md and water-report.md: the lead-in alone had been the quote, or the
+    # lead-in paired with the prose before it, its list cut off in the next passage
+    asked = {
+        "ferry-report.md": (("what did investigators find", "Investigators also found that:", "industry norm of at least ten."),
+                            ("what did the board recommend", "The board made five recommendations:", "Review the marking of the Brambles Bank |")),
+        "water-report.md": (("what actions has the utility committed to", "The utility has committed to three actions:",
+                             "- Publish the sampling results every quarter on its website."),),
+    }
+    for name, questions in asked.items():
+        a = Assistant(DATA / name, tmp_path / name / "index", encoder=bundled.encoder, notify=lambda m: None)
+        for question, lead, last in questions:
+            said = a.answer(question)
+            said = said.withheld or said
+            assert said.text.startswith(lead) and said.text.endswith(last), (question, said.text)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ..chunking import BLANK_LINES
-from ..text import is_heading, is_question, is_table_delimiter, is_table_row, is_title_line, joins
+from ..chunking import BLANK_LINES, is_lead_in, is_list_item
+from ..text import is_heading, is_question, is_structural, is_table_delimiter, is_table_row, is_title_line, joins
 from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
@@ -62,7 +62,8 @@ def passage_spans(
     """The candidates of one passage as (first sentence, width 1 or 2), in sentence order, single before pair.
 
     ``sentences`` are the passage's (start, end) offsets, ``text(j)`` sentence j's text,
-    ``term_count(j)`` its number of distinct content words (``text.terms``) and ``titled(j)``
+    ``term_count(j)`` its number of distinct content words (``text.terms``; a sentence with fewer
+    than ``min_terms`` is left out alone unless it introduces a list or table, ``introduces``) and ``titled(j)``
     whether it is a plain-text heading ("3. Finances": a paragraph of one title line), ``broken(j)``
     whether a blank line parts sentences j and j + 1 (``text.joins``: a label pairs with the next
     sentence only inside its paragraph, a byline with its date line, not a headline with the
@@ -75,17 +76,25 @@ def passage_spans(
     def header(j: int) -> bool:  # a heading, or the row above a table's delimiter row ("|---|---|")
         return is_heading(text(j)) or titled(j) or (j + 1 < n and is_table_row(text(j)) and is_table_delimiter(text(j + 1)))
 
+    def short(j: int) -> bool:  # too few content words, unless it introduces a list or table (``extend_lead_in``)
+        return term_count(j) < min_terms and not (j + 1 < n and introduces(text(j), text(j + 1)))
+
     for j in range(n):
         for width in (1, 2):
             if j + width > n:
                 break
             a, b = sentences[j][0], sentences[j + width - 1][1]
-            if width == 1 and (term_count(j) < min_terms or (min_terms and header(j))):
+            if width == 1 and (short(j) or (min_terms and header(j))):
                 continue  # a caption, a stray label ("| Google Maps"), a heading or a table's header row is no answer on its own
             if width == 2 and (b - a > max_chars or not joins(text(j), text(j + 1), broken(j)) or titled(j) or titled(j + 1)):
                 continue  # too long, or not one thought (a heading beside prose, two bullets)
             out.append((j, width))
     return out
+
+
+def introduces(sentence: str, after: str) -> bool:
+    """Does the sentence introduce a list or table that starts with the sentence ``after`` it ("…found that:")?"""
+    return is_lead_in(sentence) and (is_list_item(after) or is_table_row(after))
 
 
 def _paragraph_break(chunk, j: int) -> bool:
@@ -122,3 +131,48 @@ def extend_yes_no(query: Query, best: Candidate | None) -> Candidate | None:
         return best  # a heading, a table row, the next bullet or the byline under a headline is no verdict
     x, y = sentences[j + 1]
     return replace(best, end=y, rows=range(row, row + 2)) if y - x <= s.yes_no_next_chars else best
+
+
+def extend_lead_in(query: Query, best: Candidate | None) -> Candidate | None:
+    """A quote that ends on a line introducing a list or a table takes it in, within its passage.
+
+    "The utility has committed to three actions:" matches "what will the utility do?" best and
+    answers nothing; the items under it do. The quote runs on through each whole item (a list
+    item's marked line and the sentences of its paragraph after it, a blank line allowed between
+    two items; a table's header and delimiter rows with its first row, then each row) while the
+    whole quote stays within ``lead_in_list_chars``. A lead-in followed by prose or a code block is
+    left as it is.
+    """
+    limit = query.settings.lead_in_list_chars
+    if best is None or not limit:
+        return best
+    table, chunk = query.table, query.index.chunks[best.chunk_id]
+    first, sentences = int(table.starts[best.chunk_id]), chunk.sentences
+    j = best.rows[-1] - first
+    if not is_lead_in(table.texts[first + j]):
+        return best
+
+    def part(k: int) -> str | None:
+        """Does sentence k open an item ("new"), go on with the one before ("more"), or end the list (None)?"""
+        text, before, gap = table.texts[first + k], table.texts[first + k - 1], _paragraph_break(chunk, k - 1)
+        if is_list_item(text):
+            return "new"
+        if is_table_row(text):
+            if k == j + 1:
+                return "new"  # a table's header row
+            if not is_table_row(before) or gap:
+                return None
+            return "more" if is_table_delimiter(text) or is_table_delimiter(before) else "new"
+        return None if k == j + 1 or gap or is_structural(text) or is_table_row(before) else "more"
+
+    whole, k = j, j + 1  # whole: the last sentence of the last whole item that fits
+    while k < len(sentences) and (kind := part(k)):
+        if kind == "new":
+            whole = k - 1  # the item before this one (if any) is whole
+        if sentences[k][1] - best.start > limit:
+            k = whole + 1  # this item does not fit
+            break
+        k += 1
+    if k - 1 == j:
+        return best
+    return replace(best, end=sentences[k - 1][1], rows=range(best.rows[0], first + k))

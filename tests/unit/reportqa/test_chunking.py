@@ -143,3 +143,17 @@ def test_a_heading_opens_a_passage_with_what_it_labels_and_a_run_of_headings_sta
     assert [c.text.split("\n")[0] for c in chunks] == ["# Review", "2. Visits", "## Costs"]
     assert chunks[1].text == "2. Visits\n\n2.1 Numbers\n\nVisits rose by a tenth."
     assert not any(c.text.rstrip().endswith(("Visits", "Numbers", "Costs")) for c in chunks)
+
+
+def test_a_short_lead_in_opens_a_passage_with_the_list_it_introduces():
+    prose = "The board found that " + " ".join(f"fact{i}" for i in range(90)) + "."
+    items = "".join(f"- finding number {i} was about " + " ".join(f"w{i}{j}" for j in range(12)) + ";\n" for i in range(7))
+    for lead, opens in (("Investigators also found that:", True),
+                        ("Investigators working for the board also found, on closer inspection, that:", False)):
+        text = f"{prose}\n\n{lead}\n\n{items}\nThe board said more.\n"
+        chunks = chunk_documents([Document("r.md", None, text, "")], count_tokens, 256)
+        holder = next(c for c in chunks if lead in c.text)
+        if opens:  # it goes with its list, past the 128 wordpieces of merging, and nothing after the list joins them
+            assert holder.text == f"{lead}\n\n{items.rstrip()}" and count_tokens(holder.text) > 128
+        else:  # a long one says something of its own: it stays with the prose before it (its list does not fit)
+            assert holder.text == f"{prose}\n\n{lead}"
