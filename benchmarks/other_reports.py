@@ -4,6 +4,7 @@
     python -m benchmarks.other_reports --show             # also each question's outcome
     python -m benchmarks.other_reports --reader gated --fits DIR --span-model P.onnx   # a named reader's fits
     python -m benchmarks.other_reports --questions tests/data/section_questions.jsonl   # another question set
+    python -m benchmarks.other_reports --questions Q.jsonl --reports DIR   # questions on reports of your own
 
 The reports in tests/data: a news article on a sleep study (plain text with a headline, a byline
 and a date line), a society's minutes (a header of "key: value" lines, numbered sections,
@@ -32,7 +33,8 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS = ROOT / "tests" / "data" / "other_reports.jsonl"
+REPORTS = ROOT / "tests" / "data"
+QUESTIONS = REPORTS / "other_reports.jsonl"
 
 
 def figures(rows: list[dict]) -> dict:
@@ -52,6 +54,8 @@ def main(argv=None) -> int:
     ap.add_argument("--span-model", type=Path, help="a passage reader .onnx, for span, span+cross and gated")
     ap.add_argument("--questions", type=Path, default=QUESTIONS, metavar="FILE",
                     help=f"the questions, each with its report's name in \"source\" (default: {QUESTIONS.relative_to(ROOT)})")
+    ap.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR",
+                    help=f"the folder the questions' reports are in (default: {REPORTS.relative_to(ROOT)})")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from reportqa import Assistant
@@ -72,7 +76,7 @@ def main(argv=None) -> int:
         by_source[q["source"]].append(q)
     rows_of: dict[str, list[dict]] = {}
     for source, questions in by_source.items():
-        a = Assistant(source=ROOT / "tests" / "data" / source, notify=lambda m: None)
+        a = Assistant(source=args.reports / source, notify=lambda m: None)
         a.load()
         if reader is not None:
             a = a.with_settings(a.settings, reader=reader)
