@@ -19,6 +19,9 @@ section_questions.jsonl (24 questions: 17 answered by the report, 7 on its topic
 report's lists say under their headings ("what went wrong", "what actions has the utility
 committed to"), written before the lists were read with their headings (docs/quality.md,
 "A list item is read after its section's heading").
+blind_questions.jsonl (96 questions, 28 of them silent) asks about four reports (an inspection,
+a council news story, a charity's annual review, a research summary) that a writer who never saw
+reportqa wrote with their questions (docs/quality.md, "Four reports written blind").
 
 Per report and pooled: hit@1 (the first citation holds the gold evidence), the quote holds a
 gold answer and was shown (contains, abst.), answered (of the answerable), **answered wrong**
