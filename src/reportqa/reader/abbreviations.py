@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# Quotation marks a long form may stand in: "SF ("long form")".
+_QUOTES = "\"'“”‘’"
 # A parenthesis: its inside, 1-80 characters without another parenthesis.
 _PAREN = re.compile(r"\(([^()\n]{1,80})\)")
 _WORD = re.compile(r"[^\W_](?:[\w'’&.\-/]*[^\W_])?")
@@ -84,6 +86,18 @@ def key(short: str) -> str:
     return "".join(ch for ch in short.lower() if ch.isalnum())
 
 
+def keys(short: str) -> set[str]:
+    """The keys a short form as written answers to: its own, and its singular's for a plural ("MARs": "mars", "mar")."""
+    return {key(short), key(singular(short))}
+
+
+def singular(short: str) -> str:
+    """A short form without a plural "s" ("MARs" → "MAR", "DNAs" → "DNA"); others as they are ("NHS", "LoC")."""
+    if len(short) > 2 and short.endswith("s") and not any(ch.islower() for ch in short[:-1]):
+        return short[:-1]
+    return short
+
+
 def _is_short_form(text: str) -> bool:
     """A plausible short form: one or two words, 2-10 characters, starts with a letter or digit, holds a
     letter, and at least two capitals ("IOPC", "CSE/A", "LoC", "LEDs"), so "(Burke)" or "(see above)" is not."""
@@ -125,7 +139,7 @@ def definitions(text: str) -> list[Definition]:
             cut = before
             for w in words[: max(0, len(words) - limit)]:
                 cut = cut[cut.index(w) + len(w):]
-            start = best_long_form(inside, cut)
+            start = best_long_form(singular(inside), cut)  # "records (MARs)": the letters of "MAR"
             if start is None:
                 continue
             long = cut[start:].strip(" ,\"'“”‘’")
@@ -138,11 +152,12 @@ def definitions(text: str) -> list[Definition]:
             sf = re.search(r"(\S+)\s*$", before)
             if sf and _is_short_form(sf.group(1)) and len(sf.group(1).split()) == 1:
                 short = sf.group(1)
-                start = best_long_form(short, inside)
-                if start is None or start != 0:
+                long = inside.strip(_QUOTES)  # DNAs ("did not attend")
+                start = best_long_form(singular(short), long)
+                if start is None or start != 0 or not long:
                     continue  # the inside must be the long form from its first word
-                at = head + sf.start(1)
-                found.append(Definition(short, inside, inner, inner + len(inside), at, at + len(short), at, m.end()))
+                at, inner = head + sf.start(1), inner + inside.index(long)
+                found.append(Definition(short, long, inner, inner + len(long), at, at + len(short), at, m.end()))
     return found
 
 

@@ -215,16 +215,17 @@ class Query:
 
     def definitions(self, key: str) -> list[tuple[int, abbreviations.Definition]]:
         """(chunk id, definition) of every passage that defines the short form with this
-        ``abbreviations.key``, in file order (found once per question and key)."""
+        ``abbreviations.key``, or defines its plural ("MARs" for "mar"), in file order (found once per
+        question and key)."""
         memo = self._definitions
         if key not in memo:
             # Only passages holding the short form's letters, with or without stops between them, are parsed.
-            pattern = re.compile(r"(?<!\w)" + r"\W?".join(map(re.escape, key)) + r"(?!\w)", re.I)
+            pattern = re.compile(r"(?<!\w)" + r"\W?".join(map(re.escape, key)) + r"s?(?!\w)", re.I)  # "MARs" for "mar"
             memo[key] = [
                 (i, d)
                 for i, c in enumerate(self.index.chunks) if pattern.search(c.text)
                 for d in abbreviations.definitions(c.text)
-                if abbreviations.key(d.short) == key
+                if key in abbreviations.keys(d.short)
             ]
         return memo[key]
 

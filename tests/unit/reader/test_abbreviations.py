@@ -25,6 +25,22 @@ def test_a_definition_gives_the_long_form_and_both_offsets():
     assert _longs(text) == [("SYP", "South Yorkshire Police", "South Yorkshire Police", "SYP")]
 
 
+def test_a_plural_short_form_and_a_quoted_long_form_are_definitions_too():
+    text = "- Medicine administration records (MARs) had gaps."
+    assert _longs(text) == [("MARs", "Medicine administration records", "Medicine administration records", "MARs")]
+    text = 'Missed appointments, often called DNAs ("did not attend"), cost money.'
+    assert _longs(text) == [("DNAs", "did not attend", "did not attend", "DNAs")]
+    assert ab.keys("MARs") == {"mars", "mar"} and ab.keys("NHS") == {"nhs"} and ab.keys("LoC") == {"loc"}
+
+
+def test_a_plural_definition_answers_the_singular_and_the_plural(tmp_path, fake_encoder):
+    a = assistant_over("# Care\n\nMedicine administration records (MARs) had gaps for nine people.\n", tmp_path, fake_encoder,
+                       FakeReader(p=0.1))
+    for question in ("what does MAR stand for", "what does mars stand for", "what are MARs?"):
+        answer = a.answer(question)
+        assert answer.answered and answer.text == "Medicine administration records (MARs)", (question, answer.text)
+
+
 @pytest.mark.parametrize("text", [
     "The work of Operation Forced (2001/2002) was praised.",       # no letters
     "As the historian said (Burke), it was so.",                   # a name, one capital
