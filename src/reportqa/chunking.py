@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .ingest import Document
+from .tables import read_text
 from .text import (
     fenced_blocks,
     front_matter,
@@ -15,7 +16,6 @@ from .text import (
     is_label,
     is_structural,
     is_title_line,
-    read_text,
     sentence_spans,
 )
 
@@ -28,8 +28,9 @@ MERGE_TOKENS = 128
 LEAD_IN_CHARS = 60
 # What a fresh index must have been chunked with; index.py records it in the manifest.
 # (Version 7: a Markdown heading line is one sentence; a list item is read with its section's heading, ``Sections``.
-# Version 8: a short paragraph of one sentence ending in a colon opens a passage, as a heading does.)
-CHUNKING = {"method": "paragraph-merge", "version": 8, "merge_tokens": MERGE_TOKENS}
+# Version 8: a short paragraph of one sentence ending in a colon opens a passage, as a heading does.
+# Version 9: each line of a block of labels is a sentence, however long: a headline over its byline.)
+CHUNKING = {"method": "paragraph-merge", "version": 9, "merge_tokens": MERGE_TOKENS}
 
 BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -263,7 +264,7 @@ _SECTION_NUMBER = re.compile(r"\s*(?:\d{1,3}(?:\.\d{1,3})*\.?|[IVXLC]{1,6}\.)\s+
 
 def read_sentence(sentences: list[str], i: int, first: int = 0, title: str | None = None) -> str:
     """Sentence i as the models read it: a table's data row with its header's names
-    (``text.read_text``), and a list item after the title of the section it stands in ("What
+    (``tables.read_text``), and a list item after the title of the section it stands in ("What
     went badly: - It took 97 minutes to find the cap."), since an item, like a row, often says
     what it is about only through its heading; otherwise as written. The quote is still the
     sentence as written."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
 from functools import lru_cache
 from types import EllipsisType
 
@@ -114,37 +113,6 @@ def is_table_row(sentence: str) -> bool:
 def is_table_delimiter(sentence: str) -> bool:
     """Is this sentence a table's delimiter row ("|---|:--:|")?"""
     return is_table_row(sentence) and "-" in sentence and _DELIMITER.match(sentence) is not None
-
-
-def table_cells(row: str) -> list[str]:
-    """The cells of a table row, stripped ("| Lead | 612 |" → ["Lead", "612"]); an escaped "\\|" stays in its cell."""
-    inner = row.strip()
-    inner = inner[1:] if inner.startswith("|") else inner
-    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
-    return [cell.strip() for cell in re.split(r"(?<!\\)\|", inner)]
-
-
-def read_text(sentences: Sequence[str], i: int, first: int = 0) -> str:
-    """Sentence i as the models read it: itself, except that a table's data row is read with its
-    header's names ("| Lead | 612 | 3 |" under "| Metal | Samples | Failures |" is read as
-    "Metal: Lead; Samples: 612; Failures: 3"), so that "how many lead samples failed?" can match
-    the row that answers it. The quote is still the row as written.
-
-    ``sentences[first:]`` are a document's sentences in order (the header may stand in an
-    earlier passage); the header is the row above the table's delimiter row.
-    """
-    text = sentences[i]
-    if not is_table_row(text) or is_table_delimiter(text):
-        return text
-    j = i - 1
-    while j > first and is_table_row(sentences[j]) and not is_table_delimiter(sentences[j]):
-        j -= 1  # up through the data rows above
-    if j <= first or not is_table_delimiter(sentences[j]) or not is_table_row(sentences[j - 1]):
-        return text  # a header row, or rows with no header
-    names = table_cells(sentences[j - 1])
-    cells = table_cells(text)
-    pairs = [f"{name}: {cell}" if name else cell for name, cell in zip(names, cells) if cell]
-    return "; ".join(pairs + [cell for cell in cells[len(names):] if cell]) or text
 
 
 def joins(first: str, second: str, broken: bool = False) -> bool:
@@ -284,7 +252,7 @@ def sentence_spans(
     # Hard-wrapped prose breaks a line where the next word would not fit: such a break is no
     # title's end, however short the line ("…the Independent Office for Police\nConduct (IOPC)…").
     # A paragraph with no full stop, that ends on a word or a figure, is no prose but a block of
-    # labels (a byline and a date line, an address), whose longest line is no wrapping width.
+    # labels (a byline and a date line, an address): each line is one, however long (a headline).
     width = max((len(line.rstrip()) for line in text[start:end].splitlines()), default=0)
     prose = _END.search(text, start, end) is not None or not is_label(text[start:end])
     while pos != -1:
@@ -294,8 +262,9 @@ def sentence_spans(
         if _TABLE_ROW.match(text, pos + 1, end) is not None or prev_line and (
             _LIST_MARKER.match(text, pos + 1, end) is not None
             or prev_line.startswith(("#", "|"))  # each table row is a sentence, however wide
+            or not prose
             or (len(prev_line) < 60 and (prev_line[-1] not in ".,;:!?-–—" + _CLOSERS or is_label(prev_line))
-                and not (prose and _wrapped(text[line_start:pos].rstrip(), text, pos + 1, end, width)))
+                and not _wrapped(text[line_start:pos].rstrip(), text, pos + 1, end, width))
         ):
             cuts.append(pos + 1)
         pos = text.find("\n", pos + 1, end)

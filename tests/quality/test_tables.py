@@ -1,7 +1,7 @@
 """Markdown tables with the real model: a question about one row of a table quotes that row.
 
 A data row is read by the models with its header's names ("Metal: Lead; Samples: 612; Failures: 3";
-``text.read_text``) and quoted as written, and a header row is no answer on its own. The questions
+``tables.read_text``) and quoted as written, and a header row is no answer on its own. The questions
 were written before measuring, over the two Markdown reports in tests/data. Measured with the shipped
 settings: the right row quoted first for 9 of 10 (answered for 9); before rows were read with their
 header, 6 of 10 (twice the header row or the text above the table came first).

@@ -24,7 +24,8 @@ from ..index import Index
 from ..lexical import DocumentFrequencies
 from ..retrieve import Ranking, zscore
 from ..settings import CandidateSettings
-from ..text import is_table_row, read_text, terms, typed_tokens, words
+from ..tables import read_text
+from ..text import is_table_row, terms, typed_tokens, words
 from . import abbreviations
 from .candidate import Candidate
 from .qtype import answer_type, key_terms

@@ -6,8 +6,9 @@ import pytest
 from conftest import ROOT
 
 from reportqa.chunking import paragraphs
+from reportqa.tables import read_text, table_cells
 from reportqa.text import (fenced_blocks, front_matter, is_heading, is_label, is_structural, is_title_line, joins,
-                           read_text, sentence_spans, table_cells, terms)
+                           sentence_spans, terms)
 
 
 def split(text: str) -> list[str]:
@@ -162,6 +163,9 @@ def test_a_block_of_labels_keeps_its_lines_apart_though_its_first_line_is_its_lo
     assert split(header) == header.split("\n")  # a line may end in a bracket and still be a label
     wrapped = "The council approved the budget after a long\ndebate on Monday."  # prose: one sentence
     assert split(wrapped) == [wrapped]
+    # however long a line: a headline of 60 characters or more over its byline and date line
+    news = "Councillors back £6.8m plan to rebuild Kingsmead swimming pool\nBy Hannah Okafor\nThursday 6 February 2025"
+    assert split(news) == news.split("\n")
 
 
 def test_a_label_ends_on_a_word_and_starts_no_pair():
