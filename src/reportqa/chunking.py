@@ -29,8 +29,9 @@ LEAD_IN_CHARS = 60
 # What a fresh index must have been chunked with; index.py records it in the manifest.
 # (Version 7: a Markdown heading line is one sentence; a list item is read with its section's heading, ``Sections``.
 # Version 8: a short paragraph of one sentence ending in a colon opens a passage, as a heading does.
-# Version 9: each line of a block of labels is a sentence, however long: a headline over its byline.)
-CHUNKING = {"method": "paragraph-merge", "version": 9, "merge_tokens": MERGE_TOKENS}
+# Version 9: each line of a block of labels is a sentence, however long: a headline over its byline.
+# Version 10: a byline is read as "Written by …".)
+CHUNKING = {"method": "paragraph-merge", "version": 10, "merge_tokens": MERGE_TOKENS}
 
 BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -256,6 +257,8 @@ def sentences_as_read(chunks: list[Chunk]) -> list[str]:
     return [read_sentence(raw, row, first, titles[row]) for row, first in enumerate(firsts)]
 
 
+_BYLINE = re.compile(r"By\s+[A-Z]")
+BYLINE_SENTENCES = 5  # a byline stands under the headline, among a file's first sentences
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)])\s")
 _OPENING_HASHES = re.compile(r"\s*#{1,6}(?=\s|$)")
 _CLOSING_HASHES = re.compile(r"\s+#+\s*$")
@@ -264,14 +267,23 @@ _SECTION_NUMBER = re.compile(r"\s*(?:\d{1,3}(?:\.\d{1,3})*\.?|[IVXLC]{1,6}\.)\s+
 
 def read_sentence(sentences: list[str], i: int, first: int = 0, title: str | None = None) -> str:
     """Sentence i as the models read it: a table's data row with its header's names
-    (``tables.read_text``), and a list item after the title of the section it stands in ("What
+    (``tables.read_text``), a list item after the title of the section it stands in ("What
     went badly: - It took 97 minutes to find the cap."), since an item, like a row, often says
-    what it is about only through its heading; otherwise as written. The quote is still the
-    sentence as written."""
+    what it is about only through its heading, and a byline as what it says ("Written by Hannah
+    Okafor"); otherwise as written. ``sentences[first]`` is its file's first sentence. The quote
+    is still the sentence as written."""
     text = sentences[i]
     if title and is_list_item(text):
         return f"{title}: {text}"
+    if is_byline(sentences, i, first):
+        return "Written b" + text[1:]  # "By Hannah Okafor" says who wrote it only by where it stands
     return read_text(sentences, i, first)
+
+
+def is_byline(sentences: list[str], i: int, first: int = 0) -> bool:
+    """Is sentence i a byline: a label ("By Hannah Okafor", no closing punctuation) that opens with
+    "By" and a capital, among the first ``BYLINE_SENTENCES`` of its file (``sentences[first]``)?"""
+    return i - first < BYLINE_SENTENCES and _BYLINE.match(sentences[i]) is not None and is_label(sentences[i])
 
 
 def is_lead_in(sentence: str) -> bool:

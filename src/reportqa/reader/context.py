@@ -80,12 +80,11 @@ class SentenceTable:
     def _read(self, row: int) -> str:
         text = self.texts[row]
         chunk = int(self.index.sentence_chunk[row])
+        first = int(self._source_first[chunk])
         if is_table_row(text):
-            return read_text(self.texts, row, int(self._source_first[chunk]))
-        if not is_list_item(text):
-            return text
-        title = self._sections.titles(chunk)[row - int(self.starts[chunk])]
-        return read_sentence(self.texts, row, title=title)
+            return read_text(self.texts, row, first)
+        title = self._sections.titles(chunk)[row - int(self.starts[chunk])] if is_list_item(text) else None
+        return read_sentence(self.texts, row, first, title)
 
     @cached_property
     def _source_first(self) -> list[int]:

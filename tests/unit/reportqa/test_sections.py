@@ -85,3 +85,21 @@ def test_the_reader_sees_an_item_with_its_title_and_quotes_it_as_written(tmp_pat
     assert query.table.read_span_text(item) == "What went badly: - It took 97 minutes to find the cap."
     assert {"went", "bad"} & query.table.term_sets[item.rows[0]]  # its terms are the title's too
     assert query.table.read[item.rows[0]] == sentences_as_read(a.index.chunks)[item.rows[0]]
+
+
+NEWS = ("Councillors back £6.8m plan to rebuild Kingsmead swimming pool\nBy Hannah Okafor\nThursday 6 February 2025\n\n"
+        "Councillors voted for the plan. By Friday it was signed.\n\nBy the council's count, 31 voted for it\n")
+
+
+def test_a_byline_is_read_as_who_wrote_it_and_quoted_as_written(tmp_path, fake_encoder):
+    read = read_of(("news.txt", NEWS), ("other.txt", "A first line.\n\n" + NEWS))
+    assert read["By Hannah Okafor"] == "Written by Hannah Okafor"  # both files' bylines
+    assert read["By Friday it was signed."] == "By Friday it was signed."  # prose, not a label
+    assert read["By the council's count, 31 voted for it"] == "By the council's count, 31 voted for it"  # no capital
+    late = read_of(("late.txt", "One.\n\nTwo.\n\nThree.\n\nFour.\n\nFive.\n\nBy Ann Lee\n"))
+    assert late["By Ann Lee"] == "By Ann Lee"  # past a file's first five sentences: no byline
+    (tmp_path / "news.txt").write_text(NEWS, encoding="utf-8")
+    a = Assistant(tmp_path / "news.txt", tmp_path / "index", encoder=fake_encoder, notify=lambda m: None)
+    table = a.query("who wrote this").table
+    row = next(r for r in range(len(table.texts)) if table.texts[r] == "By Hannah Okafor")
+    assert table.read[row] == sentences_as_read(a.index.chunks)[row] == "Written by Hannah Okafor"
