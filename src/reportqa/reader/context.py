@@ -25,7 +25,7 @@ from ..lexical import DocumentFrequencies
 from ..retrieve import Ranking, zscore
 from ..settings import CandidateSettings
 from ..tables import read_text
-from ..text import is_table_row, terms, typed_tokens, words
+from ..text import is_label, is_table_row, terms, typed_tokens, words
 from . import abbreviations
 from .candidate import Candidate
 from .qtype import answer_type, key_terms
@@ -36,6 +36,8 @@ from .qtype import answer_type, key_terms
 SUBJECT_SHARE = 1 / 3
 
 TYPED_KINDS = ("time", "number", "person")
+# A file's header is at most this many labels before its first prose: a title, a byline, a date line.
+HEADER_SENTENCES = 4
 
 
 class Lazy(Sequence):
@@ -85,6 +87,23 @@ class SentenceTable:
             return read_text(self.texts, row, first)
         title = self._sections.titles(chunk)[row - int(self.starts[chunk])] if is_list_item(text) else None
         return read_sentence(self.texts, row, first, title)
+
+    @cached_property
+    def header_terms(self) -> frozenset[str]:
+        """The terms of each file's header: the labels that open it (``text.is_label``: its title,
+        byline and date line, a Markdown heading), at most ``HEADER_SENTENCES``, up to its first
+        prose sentence. What they name is what the whole report is about. Only a passage that opens
+        its file is read (a store's question may not have reached it)."""
+        found: set[str] = set()
+        for i, chunk in enumerate(self.index.chunks):
+            if chunk.paragraph != 1:
+                continue
+            first = int(self.starts[i])
+            for row in range(first, first + min(len(chunk.sentences), HEADER_SENTENCES)):
+                if not is_label(self.texts[row]):
+                    break  # the first prose sentence ends the header
+                found.update(terms(self.texts[row]))
+        return frozenset(found)
 
     @cached_property
     def _source_first(self) -> list[int]:
@@ -181,9 +200,12 @@ class Query:
         """The question's names and numbers (qtype.key_terms), less the names the report is about:
         those in at least ``SUBJECT_SHARE`` of its passages. A report refers to its subject in
         other words as often as by name ("we", "the force" for the IOPC and SYP), so the subject's
-        absence from a passage says nothing of whether it answers; a number always counts."""
-        subject = SUBJECT_SHARE * self.bm25.n
-        return {k for k in key_terms(self.text) if any(ch.isdigit() for ch in k) or self.bm25.df.get(k, 0) < subject}
+        absence from a passage says nothing of whether it answers; a number counts, unless the
+        report's header names it (``SentenceTable.header_terms``: "total income 2023/24" of an
+        "Annual Review 2023/24", whose sentences say "for the year")."""
+        subject, header = SUBJECT_SHARE * self.bm25.n, self.table.header_terms
+        return {k for k in key_terms(self.text)
+                if k not in header and (any(ch.isdigit() for ch in k) or self.bm25.df.get(k, 0) < subject)}
 
     @cached_property
     def fused_z(self) -> np.ndarray:
