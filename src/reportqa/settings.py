@@ -75,9 +75,10 @@ class CandidateSettings:
     # sentence of its passage when that one has at most this many characters (0: off). Set by hand:
     # SQuAD has no yes/no questions to fit it on (see docs/quality.md).
     yes_no_next_chars: int = 80
-    # A quote that ends on a line introducing a list ("The utility has committed to three actions:")
-    # takes in the list's whole items that follow it in its passage, up to this many characters in
-    # all (0: off). Set by hand, not fitted: the lead-in alone answers nothing.
+    # A quote that ends on a line introducing a list, a table or a code block ("The utility has
+    # committed to three actions:") takes in the whole items, rows or block that follow it in its
+    # passage, up to this many characters in all (0: off). Set by hand, not fitted: the lead-in alone
+    # answers nothing.
     lead_in_list_chars: int = 800
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ when the two read as one thought. Every reader scores the same candidates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -15,6 +16,8 @@ from ..text import is_heading, is_question, is_structural, is_table_delimiter, i
 from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
+
+_FENCE = re.compile(r" {0,3}(?:`{3,}|~{3,})")  # a fenced code block's opening (the block is one sentence)
 
 
 def candidates(query: Query) -> list[Candidate]:
@@ -134,14 +137,14 @@ def extend_yes_no(query: Query, best: Candidate | None) -> Candidate | None:
 
 
 def extend_lead_in(query: Query, best: Candidate | None) -> Candidate | None:
-    """A quote that ends on a line introducing a list or a table takes it in, within its passage.
+    """A quote that ends on a line introducing a list, a table or a code block takes it in, within its passage.
 
     "The utility has committed to three actions:" matches "what will the utility do?" best and
     answers nothing; the items under it do. The quote runs on through each whole item (a list
     item's marked line and the sentences of its paragraph after it, a blank line allowed between
-    two items; a table's header and delimiter rows with its first row, then each row) while the
-    whole quote stays within ``lead_in_list_chars``. A lead-in followed by prose or a code block is
-    left as it is.
+    two items; a table's header and delimiter rows with its first row, then each row; a fenced code
+    block, one sentence) while the whole quote stays within ``lead_in_list_chars``. A lead-in
+    followed by prose is left as it is.
     """
     limit = query.settings.lead_in_list_chars
     if best is None or not limit:
@@ -157,6 +160,8 @@ def extend_lead_in(query: Query, best: Candidate | None) -> Candidate | None:
         text, before, gap = table.texts[first + k], table.texts[first + k - 1], _paragraph_break(chunk, k - 1)
         if is_list_item(text):
             return "new"
+        if _FENCE.match(text):
+            return "new" if k == j + 1 else None  # a code block: "To install it, run:" and its one block
         if is_table_row(text):
             if k == j + 1:
                 return "new"  # a table's header row

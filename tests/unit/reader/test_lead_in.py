@@ -25,7 +25,10 @@ REPORT = (
     "|---|---|\n"
     "| 1 | Keep the depth alarms on |\n"
     "| 2 | Audit the working hours |\n\n"
-    "The agency accepted both of them.\n"
+    "The agency accepted both of them.\n\n"
+    "To test your water, run:\n\n"
+    "```sh\nwatertest --street Mill\n```\n\n"
+    "```sh\nwatertest --report\n```\n"
 )
 TABLE = "| Number | Recommendation |\n|---|---|\n| 1 | Keep the depth alarms on |"
 
@@ -57,6 +60,12 @@ def test_a_lead_in_takes_in_its_whole_list_and_stops_where_the_list_ends(tmp_pat
     assert table.span_text(loose).endswith("1. The pipes were old.\n\n2. The pumps had failed twice.")
     _, rows, table = quote(a, "What did the board recommend?", "The board made two recommendations:")
     assert table.span_text(rows) == "The board made two recommendations:\n\n" + TABLE + "\n| 2 | Audit the working hours |"
+
+
+def test_a_lead_in_takes_in_the_one_code_block_after_it(tmp_path, fake_encoder):
+    a = assistant_over(REPORT, tmp_path, fake_encoder, FakeReader())
+    _, block, table = quote(a, "How do I test my water?", "To test your water, run:")
+    assert table.span_text(block) == "To test your water, run:\n\n```sh\nwatertest --street Mill\n```"
 
 
 def test_a_lead_in_before_prose_or_a_list_item_is_left_as_it_is(tmp_path, fake_encoder):
