@@ -237,16 +237,23 @@ def quote(index: Index, span: tuple[int, int, int]) -> tuple[Quote, str]:
 
 
 def considered(index: Index, decision: Decision, n: int = 3) -> tuple[Considered, ...]:
-    """The n best candidate quotes by the reader's answer score, best first, none overlapping a better one."""
+    """The n best candidate quotes by the reader's answer score, best first, none overlapping a better one.
+    The reader's choice is shown as quoted: with the sentence a yes/no answer takes in, or the list a
+    lead-in does (``Decision.best``)."""
     values = decision.scores.values
+    extended = decision.best is not None and decision.spelled is None
+
+    def shown(i: int):
+        return decision.best if extended and i == decision.choice else decision.candidates[i]
+
     kept: list[int] = []
     for i in sorted(range(len(values)), key=lambda i: -float(values[i])):
-        c = decision.candidates[i]
-        if not any(o.chunk_id == c.chunk_id and o.start < c.end and c.start < o.end for o in (decision.candidates[j] for j in kept)):
+        c = shown(i)
+        if not any(o.chunk_id == c.chunk_id and o.start < c.end and c.start < o.end for o in map(shown, kept)):
             kept.append(i)
         if len(kept) == n:
             break
-    return tuple(Considered(*quote(index, decision.candidates[i].span), round(float(values[i]), 4)) for i in kept)
+    return tuple(Considered(*quote(index, shown(i).span), round(float(values[i]), 4)) for i in kept)
 
 
 def signals(ranking: Ranking, i: int) -> Signals:

@@ -101,3 +101,6 @@ def test_the_answer_quotes_the_list_with_its_offsets(tmp_path, fake_encoder):
     text = (tmp_path / "report.txt").read_text(encoding="utf-8")
     assert answer.answered and answer.text.startswith("The utility has committed") and answer.text.endswith("every quarter.")
     assert text[answer.quote.start : answer.quote.end] == answer.text
+    first, *others = answer.considered  # /why shows the choice as quoted, and no item of it again
+    assert first.text == answer.text
+    assert all(o.quote.end <= answer.quote.start or answer.quote.end <= o.quote.start for o in others)
