@@ -30,8 +30,9 @@ LEAD_IN_CHARS = 60
 # (Version 7: a Markdown heading line is one sentence; a list item is read with its section's heading, ``Sections``.
 # Version 8: a short paragraph of one sentence ending in a colon opens a passage, as a heading does.
 # Version 9: each line of a block of labels is a sentence, however long: a headline over its byline.
-# Version 10: a byline is read as "Written by …".)
-CHUNKING = {"method": "paragraph-merge", "version": 10, "merge_tokens": MERGE_TOKENS}
+# Version 10: a byline is read as "Written by …".
+# Version 11: a passage that ends on a lead-in of any length takes what follows while both fit the model.)
+CHUNKING = {"method": "paragraph-merge", "version": 11, "merge_tokens": MERGE_TOKENS}
 
 BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -155,6 +156,8 @@ def chunk_document(
     closing one: it labels what follows, so it goes with it (a run of headings stays together).
     So does a short paragraph of one sentence that ends in a colon ("The board made five
     recommendations:"): it introduces what follows, and the list or table after it is its answer.
+    A passage that ends on such a lead-in, short or long, takes the paragraph after it while both
+    fit max_tokens, not only merge_tokens.
     """
     text = doc.text
     lines = LineIndex(text)
@@ -197,12 +200,12 @@ def chunk_document(
                 and count_tokens(text[merged[-1][1][0][0] : group[-1][1]]) <= (max_tokens if introduces else budget)):
             merged[-1][1].extend(group)
             headings_only = headings_only and heading
-            introduces = heading and _is_lead_in(paragraph, len(group))
+            introduces = whole and len(group) == 1 and is_lead_in(paragraph.strip())
             continue
         merged.append((number, list(group)))
         can_grow = whole and count_tokens(paragraph) <= budget
         headings_only = heading
-        introduces = heading and _is_lead_in(paragraph, len(group))
+        introduces = whole and len(group) == 1 and is_lead_in(paragraph.strip())
 
     chunks: list[Chunk] = []
     for number, group in merged:
@@ -231,7 +234,8 @@ def _is_lead_in(paragraph: str, sentences: int) -> bool:
     """Is the paragraph one short sentence that introduces what follows ("The board made five recommendations:")?
 
     Short as a title line is (under 60 characters): a longer one says something of its own ("A total of
-    24,816 patients were randomly assigned to one of four groups:") and stays with the prose before it."""
+    24,816 patients were randomly assigned to one of four groups:") and stays with the prose before it
+    (its list then joins them while all fit the model)."""
     line = paragraph.strip()
     return sentences == 1 and len(line) < LEAD_IN_CHARS and is_lead_in(line)
 

@@ -145,15 +145,20 @@ def test_a_heading_opens_a_passage_with_what_it_labels_and_a_run_of_headings_sta
     assert not any(c.text.rstrip().endswith(("Visits", "Numbers", "Costs")) for c in chunks)
 
 
-def test_a_short_lead_in_opens_a_passage_with_the_list_it_introduces():
+def test_a_lead_in_keeps_the_list_it_introduces():
     prose = "The board found that " + " ".join(f"fact{i}" for i in range(90)) + "."
-    items = "".join(f"- finding number {i} was about " + " ".join(f"w{i}{j}" for j in range(12)) + ";\n" for i in range(7))
-    for lead, opens in (("Investigators also found that:", True),
-                        ("Investigators working for the board also found, on closer inspection, that:", False)):
-        text = f"{prose}\n\n{lead}\n\n{items}\nThe board said more.\n"
-        chunks = chunk_documents([Document("r.md", None, text, "")], count_tokens, 256)
-        holder = next(c for c in chunks if lead in c.text)
-        if opens:  # it goes with its list, past the 128 wordpieces of merging, and nothing after the list joins them
-            assert holder.text == f"{lead}\n\n{items.rstrip()}" and count_tokens(holder.text) > 128
-        else:  # a long one says something of its own: it stays with the prose before it (its list does not fit)
-            assert holder.text == f"{prose}\n\n{lead}"
+
+    def items(n: int) -> str:
+        return "".join(f"- finding number {i} was about " + " ".join(f"w{i}{j}" for j in range(12)) + ";\n" for i in range(n))
+
+    short, long = "Investigators also found that:", "Investigators working for the board also found, on closer inspection, that:"
+
+    def holder(lead: str, n: int) -> str:
+        text = f"{prose}\n\n{lead}\n\n{items(n)}\nThe board said more.\n"
+        return next(c.text for c in chunk_documents([Document("r.md", None, text, "")], count_tokens, 256) if lead in c.text)
+
+    # a short one opens a passage with its list, past the 128 wordpieces of merging; what follows the list does not join
+    assert holder(short, 7) == f"{short}\n\n{items(7).rstrip()}" and count_tokens(holder(short, 7)) > 128
+    # a long one says something of its own: it stays with the prose before it, and its list joins them while all fit 256
+    assert holder(long, 7) == f"{prose}\n\n{long}\n\n{items(7).rstrip()}"
+    assert holder(long, 9) == f"{prose}\n\n{long}"  # a longer list does not fit: a passage of its own
