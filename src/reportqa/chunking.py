@@ -24,7 +24,9 @@ from .text import (
 # paragraph often needs its neighbour to be found or understood ("It subsequently
 # appears that it was not."). 0 keeps one passage per paragraph.
 MERGE_TOKENS = 128
-# A paragraph of one sentence ending in a colon and shorter than this opens a passage, as a heading does.
+# A paragraph of one sentence ending in a colon and shorter than this (as short as a title line) opens a
+# passage, as a heading does; a longer one ("A total of 24,816 patients were randomly assigned to one of
+# four groups:") says something of its own and stays with the prose before it.
 LEAD_IN_CHARS = 60
 # What a fresh index must have been chunked with; index.py records it in the manifest.
 # (Version 7: a Markdown heading line is one sentence; a list item is read with its section's heading, ``Sections``.
@@ -195,17 +197,19 @@ def chunk_document(
     introduces = False  # does it end on a lead-in? Then what follows joins it while both fit the model
     for number, whole, group in pieces_of:
         paragraph = text[group[0][0] : group[-1][1]]
-        heading = whole and _is_heading_paragraph(paragraph, len(group))
+        lead_in = whole and len(group) == 1 and is_lead_in(paragraph.strip())  # one sentence ending in a colon
+        # a short lead-in opens a passage as a heading does; a longer one says something of its own
+        heading = whole and (_is_heading_paragraph(paragraph) or lead_in and len(paragraph.strip()) < LEAD_IN_CHARS)
         if (budget > 0 and whole and can_grow and (headings_only or not heading)
                 and count_tokens(text[merged[-1][1][0][0] : group[-1][1]]) <= (max_tokens if introduces else budget)):
             merged[-1][1].extend(group)
             headings_only = headings_only and heading
-            introduces = whole and len(group) == 1 and is_lead_in(paragraph.strip())
+            introduces = lead_in
             continue
         merged.append((number, list(group)))
         can_grow = whole and count_tokens(paragraph) <= budget
         headings_only = heading
-        introduces = whole and len(group) == 1 and is_lead_in(paragraph.strip())
+        introduces = lead_in
 
     chunks: list[Chunk] = []
     for number, group in merged:
@@ -225,19 +229,8 @@ def chunk_document(
     return chunks
 
 
-def _is_heading_paragraph(paragraph: str, sentences: int) -> bool:
-    """Does the paragraph open what follows: a heading, a title line or a lead-in (``_is_lead_in``)?"""
-    return is_title_line(paragraph) or (is_heading(paragraph) and "\n" not in paragraph.strip()) or _is_lead_in(paragraph, sentences)
-
-
-def _is_lead_in(paragraph: str, sentences: int) -> bool:
-    """Is the paragraph one short sentence that introduces what follows ("The board made five recommendations:")?
-
-    Short as a title line is (under 60 characters): a longer one says something of its own ("A total of
-    24,816 patients were randomly assigned to one of four groups:") and stays with the prose before it
-    (its list then joins them while all fit the model)."""
-    line = paragraph.strip()
-    return sentences == 1 and len(line) < LEAD_IN_CHARS and is_lead_in(line)
+def _is_heading_paragraph(paragraph: str) -> bool:
+    return is_title_line(paragraph) or (is_heading(paragraph) and "\n" not in paragraph.strip())
 
 
 def chunk_documents(
