@@ -69,6 +69,11 @@ def is_heading(sentence: str) -> bool:
     return _LABEL.match(sentence) is not None
 
 
+def opens_code_block(sentence: str) -> bool:
+    """Does the sentence open with a code fence ("```sh", "~~~")? A fenced block is one sentence."""
+    return _FENCE_LINE.match(sentence) is not None
+
+
 def is_question(sentence: str) -> bool:
     """Does the sentence end in a question mark (before any closing quotes or brackets)?"""
     return sentence.rstrip().rstrip(_CLOSERS).endswith("?")
@@ -130,7 +135,7 @@ def joins(first: str, second: str, broken: bool = False) -> bool:
     a heading that asks a question with the sentence that starts to answer it ("## What
     happens if I park without a permit?" / "A penalty charge of £70 applies.", an FAQ).
     """
-    if first.rstrip().endswith(":") and _FENCE_LINE.match(second) and not is_structural(first):
+    if first.rstrip().endswith(":") and opens_code_block(second) and not is_structural(first):
         return True
     asks = is_question(second)
     if is_heading(first) and first.rstrip().endswith("?") and not (is_structural(second) or _LIST_MARKER.match(second) or asks):

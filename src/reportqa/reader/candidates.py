@@ -7,18 +7,15 @@ when the two read as one thought. Every reader scores the same candidates.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..chunking import BLANK_LINES, is_lead_in, is_list_item
-from ..text import is_heading, is_question, is_structural, is_table_delimiter, is_table_row, is_title_line, joins
+from ..text import (is_heading, is_question, is_structural, is_table_delimiter, is_table_row, is_title_line, joins,
+                    opens_code_block)
 from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
-
-_FENCE = re.compile(r" {0,3}(?:`{3,}|~{3,})")  # a fenced code block's opening (the block is one sentence)
-
 
 def candidates(query: Query) -> list[Candidate]:
     """Spans of the top passages, in passage order, then sentence order, single before pair.
@@ -160,7 +157,7 @@ def extend_lead_in(query: Query, best: Candidate | None) -> Candidate | None:
         text, before, gap = table.texts[first + k], table.texts[first + k - 1], _paragraph_break(chunk, k - 1)
         if is_list_item(text):
             return "new"
-        if _FENCE.match(text):
+        if opens_code_block(text):
             return "new" if k == j + 1 else None  # a code block: "To install it, run:" and its one block
         if is_table_row(text):
             if k == j + 1:
