@@ -24,7 +24,7 @@ from .index import Index
 from .reader import Decision, Query, Reader, SentenceTable, decide
 from .reader.asked import DESCRIBED
 from .reader.spelled import expanded
-from .reader.typos import corrected
+from .reader.typos import corrected, shorthand
 from .results import (Answer, Citation, Considered, Lacking, Quote, Reading, Signals, SpanFound, SpelledFound,
                       readings_notice)
 from .retrieve import Encoded, Ranking, Retriever
@@ -151,18 +151,21 @@ class Pipeline:
         found = self.searcher.search(question)
         return Query(question, found.ranking.terms, found.ranking, found.table, found.retriever.bm25, self.settings.candidates)
 
-    def _expanded_query(self, question: str) -> tuple[Query, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    def _expanded_query(self, question: str) -> tuple[Query, tuple[Reading, ...]]:
         """The question searched, and searched again as read: an abbreviation as its long form where
-        the report spells that out by its initials (``spelled.expanded``), then a mistyped word as the
-        report's word it is one typo from (``typos.corrected``); and what was read, both ways.
-        Abbreviations come first: "kpis" is no typo of a report's "kips" where its initials spell
-        the report's "key performance indicators"."""
+        the report spells that out by its initials (``spelled.expanded``), chat shorthand as its word
+        (``typos.shorthand``), then a mistyped word as the report's word it is one typo from
+        (``typos.corrected``); and what was read, in that order. Abbreviations come first: "kpis"
+        is no typo of a report's "kips" where its initials spell the report's "key performance
+        indicators"."""
         query = self._search(question)
-        text, added = expanded(query)
-        if added:
-            query = self._search(text)
-        text, fixed = corrected(query)
-        return (self._search(text) if fixed else query), fixed, added
+        readings: list[Reading] = []
+        for read, how in ((expanded, "initials"), (shorthand, "shorthand"), (corrected, "typo")):
+            text, pairs = read(query)
+            if pairs:
+                query = self._search(text)
+                readings += (Reading(typed, said, how) for typed, said in pairs)
+        return query, tuple(readings)
 
     def decide(self, query: Query) -> Decision:
         return decide(self.reader, query, self.threshold)
@@ -176,9 +179,7 @@ class Pipeline:
         text, notice = clean_question(question)
         if len(question) > MAX_QUESTION_CHARS:
             question = text  # what was asked of the report, cut (the notice says so), not a megabyte echoed back
-        query, fixed, added = self._expanded_query(text)
-        readings = tuple(Reading(typed, read, "initials") for typed, read in added) + tuple(
-            Reading(typed, read, "typo") for typed, read in fixed)
+        query, readings = self._expanded_query(text)
         notice = " ".join(n for n in (notice, readings_notice(readings)) if n)
         decision = self.decide(query)
         span = spelled = None

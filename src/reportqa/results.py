@@ -102,7 +102,8 @@ class Lacking:
 @dataclass(frozen=True)
 class Reading:
     """A word of the question read as the report's: one typo away from the report's word
-    (``how="typo"``), or an abbreviation whose initials the report's words spell (``"initials"``)."""
+    (``how="typo"``), an abbreviation whose initials the report's words spell (``"initials"``),
+    or chat shorthand for the report's word ("ppl": ``"shorthand"``)."""
 
     typed: str
     read: str
@@ -110,15 +111,15 @@ class Reading:
 
 
 def readings_notice(readings: tuple[Reading, ...]) -> str:
-    """How the question was read, in the order it was read (abbreviations, then typos):
+    """How the question was read, in the order it was read (abbreviations, shorthand, then typos):
     'Read "kpis" as "key performance indicators" (the report's words whose initials spell it).'"""
     notices = []
-    for how in ("initials", "typo"):
+    for how in ("initials", "shorthand", "typo"):
         pairs = [r for r in readings if r.how == how]
         if not pairs:
             continue
-        why = ("the report's words whose initials spell it" if how == "initials"
-               else f"the report's {'word' if len(pairs) == 1 else 'words'}, one typo away")
+        why = {"initials": "the report's words whose initials spell it", "shorthand": "shorthand",
+               "typo": f"the report's {'word' if len(pairs) == 1 else 'words'}, one typo away"}[how]
         notices.append("Read " + "; ".join(f'"{r.typed}" as "{r.read}"' for r in pairs) + f" ({why}).")
     return " ".join(notices)
 

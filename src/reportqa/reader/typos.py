@@ -23,6 +23,9 @@ answerable):
 * a word typed with a capital inside the question (a name) is read only as a name: a word the
   report writes with a capital inside a sentence at least once.
 
+``shorthand`` reads chat shorthand for one word ("ppl", "govt", "yrs") as that word, where the
+report uses the word and not the shorthand itself ("how many ppl live there" searches "people").
+
 Abbreviations are read first (``spelled.expanded``, by the pipeline), so a lower-case one whose
 initials the report spells out ("kpis": "key performance indicators") is no typo of a word one
 letter from it ("kips"); two capitals or more make an abbreviation, never a typo.
@@ -38,6 +41,15 @@ from ..models.encoder import known_words
 from ..text import terms
 from .context import Query
 
+# Chat shorthand that stands for one word only. Not "bc" (BC), "ur" (Ur), "no" (a word), nor
+# shorthand for a stopword ("abt", "thru"): the search skips those anyway.
+SHORTHAND = {
+    "ppl": "people", "govt": "government", "dept": "department", "depts": "departments", "mgr": "manager",
+    "mgrs": "managers", "mgmt": "management", "yr": "year", "yrs": "years", "hr": "hour", "hrs": "hours",
+    "mins": "minutes", "wk": "week", "wks": "weeks", "mth": "month", "mths": "months", "info": "information",
+    "approx": "approximately", "avg": "average", "amt": "amount", "qty": "quantity", "pls": "please",
+    "plz": "please", "asap": "as soon as possible", "tmrw": "tomorrow", "yday": "yesterday",
+}
 MIN_LETTERS = 4  # "teh" or "nad" are left alone: at three letters too many words are one typo apart
 MAX_SCAN = 200  # passages whose words a mistyped one may be read as, in the ranking's order (all of a report's)
 
@@ -113,6 +125,24 @@ def _inside_sentence(text: str, start: int) -> bool:
 def _report_words(query: Query) -> ReportWords:
     chunks = query.index.chunks
     return ReportWords(chunks[int(i)].text for i in query.ranking.order[:MAX_SCAN])
+
+
+def shorthand(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The question with each word of chat shorthand (``SHORTHAND``, typed in lower case or with a
+    capital first) read as its word, where the report uses that word (in some inflection) and not
+    the shorthand; and the (typed, read) pairs."""
+    text = query.text
+    df = query.bm25.df
+    read = []
+    for m in reversed(list(_WORD.finditer(text))):
+        token = m.group()
+        word = SHORTHAND.get(token.lower()) if not any(ch.isupper() for ch in token[1:]) else None
+        if word is None or any(df.get(t) for t in terms(token)) or not all(df.get(t) for t in terms(word)):
+            continue
+        spelling = word[:1].upper() + word[1:] if token[:1].isupper() else word
+        text = text[: m.start()] + spelling + text[m.end() :]
+        read.append((token, spelling))
+    return text, tuple(reversed(read))
 
 
 def corrected(query: Query) -> tuple[str, tuple[tuple[str, str], ...]]:

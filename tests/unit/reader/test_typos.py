@@ -13,6 +13,7 @@ REPORT = (
     "The committee published its decision in 2021. Hervé Dubois chaired it.\n\n"
     "The council disagreed with the decision. Senior officers gave evidence to Jayne Senior and the SYP.\n\n"
     "The budget was spent on surveillance. The deal was signed, and the money dealt with.\n\n"
+    "Forty people gave evidence over three years. The info desk was closed.\n\n"
     "Its key performance indicators were missed. The night staff took kips.\n"
 )
 
@@ -92,3 +93,25 @@ def test_a_follow_up_notes_only_the_words_read_in_it_not_those_of_the_question_i
     assert [r.typed for r in followup.readings] == ["comittee"]
     again = chat.ask("and in 2021?")  # nothing of its own read: no notice at all
     assert again.followup_to and again.notice == "" and again.readings == ()
+
+
+@pytest.mark.parametrize("question, read, pairs", [
+    ("how many ppl gave evidence", "how many people gave evidence", [("ppl", "people")]),
+    ("Ppl who gave evidence?", "People who gave evidence?", [("Ppl", "People")]),  # a capital first is kept
+    ("evidence over how many yrs", "evidence over how many years", [("yrs", "years")]),
+])
+def test_chat_shorthand_is_read_as_the_word_the_report_uses_and_the_notice_says_so(typo_assistant, question, read, pairs):
+    answer = typo_assistant.answer(question)
+    assert typo_assistant.reader.seen[-1][0] == read
+    assert answer.notice == "Read " + "; ".join(f'"{t}" as "{w}"' for t, w in pairs) + " (shorthand)."
+    assert [r.how for r in answer.readings] == ["shorthand"] * len(pairs)
+
+
+@pytest.mark.parametrize("question", [
+    "was the info desk open",        # the report itself uses the shorthand
+    "how many hrs of evidence",      # the report does not use "hours"
+    "what did PPL say",              # capitals: an abbreviation
+])
+def test_shorthand_the_report_uses_or_whose_word_it_lacks_is_read_as_typed(typo_assistant, question):
+    answer = typo_assistant.answer(question)
+    assert typo_assistant.reader.seen[-1][0] == question and answer.notice == ""
