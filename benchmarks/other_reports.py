@@ -22,6 +22,9 @@ committed to"), written before the lists were read with their headings (docs/qua
 blind_questions.jsonl (96 questions, 28 of them silent) asks about four reports (an inspection,
 a council news story, a charity's annual review, a research summary) that a writer who never saw
 reportqa wrote with their questions (docs/quality.md, "Four reports written blind").
+blind2_questions.jsonl (96 questions, 28 of them silent) asks about four more reports written the
+same way (a product recall notice, a match report, a planning decision notice, a product FAQ),
+measured first on the code as it stood (docs/quality.md, "Four more reports written blind").
 
 Per report and pooled: hit@1 (the first citation holds the gold evidence), the quote holds a
 gold answer and was shown (contains, abst.), answered (of the answerable), **answered wrong**
