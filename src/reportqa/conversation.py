@@ -1,10 +1,15 @@
 """Follow-up questions in a chat: "What about in the later years?" read with the previous turn.
 
 ``Assistant.answer()`` is stateless. A ``Conversation`` (``Assistant.chat()``) keeps
-the previous turn, and a short or anaphoric question is answered as itself
-followed by the question(s) it follows up:
+the previous turn, and a short or anaphoric question that the report does not answer on its
+own is answered as itself followed by the question(s) it follows up:
 
     "What about in the later years? How did the watchdog rate the force's overall response?"
+
+Such a question is asked on its own first: people type "how heavy is it?" of a product's FAQ, or
+"reserves" of an annual review, one after another, meaning the report's subject and not the
+previous question's. Where that reading is answered it is kept, and the question opens a new
+thread; only where it is declined is the question read with the earlier one(s).
 
 The current question comes first, so its own wording decides the kind of answer
 sought (a "when" or yes/no question is recognised by how the question opens), and the
@@ -184,10 +189,10 @@ def _points_outside(tokens: list[str], i: int) -> bool:
 class Conversation:
     """A chat with memory of the previous turn; ``ask()`` returns an ``Answer``.
 
-    A follow-up is answered with the previous question appended. In a thread of
-    follow-ups the context is the previous question and the standalone question
-    that opened the thread, so it never grows beyond two questions. ``new()``
-    forgets the context.
+    A follow-up that the report does not answer on its own is answered with the previous
+    question appended. In a thread of follow-ups the context is the previous question and
+    the standalone question that opened the thread, so it never grows beyond two questions.
+    ``new()`` forgets the context.
     """
 
     def __init__(self, answer: Callable[..., Answer], detect: Callable[[str], bool] = is_followup):
@@ -206,8 +211,11 @@ class Conversation:
 
     def ask(self, question: str, k: int = DEFAULT_K) -> Answer:
         earlier = self.context(question)
-        asked = " ".join([question.strip(), *earlier]) if earlier else question
-        answer = self._answer(asked, k=k)
+        answer = self._answer(question, k=k)
+        if earlier and answer.answered:
+            earlier = []  # the report answers it as typed: read on its own, it opens a new thread
+        elif earlier:
+            answer = self._answer(" ".join([question.strip(), *earlier]), k=k)
         with self._lock:
             if not earlier:
                 self._root = question.strip()

@@ -128,18 +128,30 @@ def test_a_follow_up_is_asked_with_the_previous_question_and_new_forgets_it():
     chat = Conversation(r.answer)
     first = chat.ask("When did the inspectors visit the depot?")
     assert first.followup_to == () and "followup_to" not in first.to_dict()
-    second = chat.ask("How many buses did they count?")
-    assert r.asked[-1] == "How many buses did they count? When did the inspectors visit the depot?"
+    second = chat.ask("And why?")  # the report does not answer it on its own: asked again, with the earlier question
+    assert r.asked[-2:] == ["And why?", "And why? When did the inspectors visit the depot?"]
     # The answer is the one to the question typed; it names what it was read with.
-    assert second.question == "How many buses did they count?"
+    assert second.question == "And why?"
     assert second.followup_to == ("When did the inspectors visit the depot?",)
     assert second.to_dict()["followup_to"] == ["When did the inspectors visit the depot?"]
     # A thread of follow-ups keeps the previous question and the one that opened the thread.
-    chat.ask("And why?")
-    assert r.asked[-1] == "And why? How many buses did they count? When did the inspectors visit the depot?"
+    chat.ask("What about it?")
+    assert r.asked[-1] == "What about it? And why? When did the inspectors visit the depot?"
     chat.new()
-    chat.ask("How many buses did they count?")
-    assert r.asked[-1] == "How many buses did they count?"
+    chat.ask("And why?")
+    assert r.asked[-1] == "And why?"
+
+
+def test_a_follow_up_the_report_answers_on_its_own_is_read_on_its_own_and_opens_a_thread():
+    r = Recorder()
+    chat = Conversation(r.answer)
+    chat.ask("When did the inspectors visit the depot?")
+    # "they" marks a follow-up, but the report answers the question as typed ("They counted 40 buses.")
+    answer = chat.ask("How many buses did they count?")
+    assert answer.answered and answer.followup_to == ()
+    assert r.asked[-1] == "How many buses did they count?" and len(r.asked) == 2
+    chat.ask("And why?")  # follows up the question read on its own, not the first one
+    assert r.asked[-1] == "And why? How many buses did they count?"
 
 
 def test_a_standalone_question_is_asked_as_typed_even_after_another():
@@ -172,7 +184,7 @@ def test_the_chat_shows_a_follow_up_on_one_dim_line_and_new_forgets_it(forget):
     backend = Backend(ask=chat.ask, sources=r.fake.sources_info, surroundings=r.fake.surroundings, new=chat.new)
     out = io.StringIO()
     repl = Repl(backend, out=out, style=render.Style(color=True, width=200))
-    keys = f"When did the inspectors visit the depot?\nHow many buses did they count?\n{forget}\nHow many buses did they count?\n"
+    keys = f"When did the inspectors visit the depot?\nAnd why?\n{forget}\nAnd why?\n"
     with create_pipe_input() as pipe:
         pipe.send_text(keys + "\x04")
         assert repl.run(repl.session(input=pipe, output=DummyOutput())) == 0
@@ -183,8 +195,9 @@ def test_the_chat_shows_a_follow_up_on_one_dim_line_and_new_forgets_it(forget):
     assert "New conversation: the next question is read on its own." in text
     assert r.asked == [
         "When did the inspectors visit the depot?",
-        "How many buses did they count? When did the inspectors visit the depot?",
-        "How many buses did they count?",
+        "And why?",  # asked on its own first: declined, so read with the question before it
+        "And why? When did the inspectors visit the depot?",
+        "And why?",
     ]
 
 
