@@ -40,7 +40,7 @@ TIME_UNITS = frozenset(
 )
 # A count may be written without a figure: "no locks", "all of the highways", "a second card".
 QUANTIFIERS = frozenset(
-    "all none no every both neither each some most majority minority several few many numerous single couple "
+    "all none no never every both neither each some most majority minority several few many numerous single couple "
     "dozen dozens multiple twice thrice once double triple treble handful number".split()
 )
 ORDINALS = frozenset(
@@ -169,13 +169,16 @@ _SHARES = frozenset(("half", "quarter", "percent"))  # a share of something, no 
 
 def _has_count(tokens: list[str], own: set[str], age: bool = False) -> bool:
     """A count: a figure that is not a year nor followed by a unit of time, a quantifier ("no", "all",
-    "several") or an ordinal. For an age, a figure may be followed by a unit of time and "old" or "ago"
+    "several"; not the superlative "the most") or an ordinal that is not followed by a unit of time
+    ("the 89th minute" is a point in time). For an age, a figure may be followed by a unit of time and "old" or "ago"
     but by no other word that names what it counts ("nine libraries"), and a share or a quantifier is none."""
     spans = ("old", "ago") if age else ()
     for i, w in enumerate(tokens):
         if w in own or (age and w in _SHARES):
             continue
         if _ORDINAL.match(w) or (w in ORDINALS and not age):  # "74th birthday"; "first" is no age
+            if not age and i + 1 < len(tokens) and tokens[i + 1] in TIME_UNITS:
+                continue  # "in the 89th minute", "the 19th century": a point in time, no count
             return True
         if any(ch.isdigit() for ch in w) or w in NUMBER_WORDS or w in DECADE_WORDS:
             after = tokens[i + 1] if i + 1 < len(tokens) else ""
@@ -187,8 +190,8 @@ def _has_count(tokens: list[str], own: set[str], age: bool = False) -> bool:
             if age and (after in ("%", "per", "percent") or tokens[i - 1: i] == ["^"]):
                 continue  # "up 6%", a footnote's "[^1]"
             return True
-        if w in QUANTIFIERS and not age:
-            return True
+        if w in QUANTIFIERS and not age and not (w == "most" and tokens[i - 1: i] == ["the"]):
+            return True  # "most members", not "the most likely": a superlative
     return False
 
 

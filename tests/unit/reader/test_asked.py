@@ -46,6 +46,9 @@ def test_only_the_opening_phrase_names_the_kind(question, kind):
     ("count", "How many staff left in 2021?", "Staff numbers were reviewed in 2021.", False),  # its own year
     ("count", "How many meetings were held?", "The first meeting was held at 23:31.", True),  # "first"
     ("count", "How many meetings were held?", "The meeting was held at 23:31 in 2018-19.", False),
+    ("count", "How many points have they got?", "With a draw the most likely result, they won a corner in the 89th minute.", False),  # a point in time, a superlative
+    ("count", "How many times was he elected?", "He had never held elected office.", True),  # "never": none
+    ("count", "How many goals were scored?", "The 3rd goal came late.", True),  # an ordinal of no unit of time
     ("count", "How many members does it have?", "The society holds reserves of £12,600.", False),  # money, no count
     ("count", "How many members does it have?", "It spent $5.2 billion and 40 euros.", False),
     ("count", "How many pounds did the repairs cost?", "Roof repairs cost £620,000.", True),  # asked about money
