@@ -25,6 +25,8 @@ reportqa wrote with their questions (docs/quality.md, "Four reports written blin
 blind2_questions.jsonl (96 questions, 28 of them silent) asks about four more reports written the
 same way (a product recall notice, a match report, a planning decision notice, a product FAQ),
 measured first on the code as it stood (docs/quality.md, "Four more reports written blind").
+keyword_questions.jsonl (64 keyword queries, 32 of them silent, on those eight reports) was written
+blind the same way (docs/quality.md, "Keyword queries written blind").
 
 Per report and pooled: hit@1 (the first citation holds the gold evidence), the quote holds a
 gold answer and was shown (contains, abst.), answered (of the answerable), **answered wrong**
