@@ -41,14 +41,14 @@ from ..models.encoder import known_words
 from ..text import terms
 from .context import Query
 
-# Chat shorthand that stands for one word only. Not "bc" (BC), "ur" (Ur), "no" (a word), nor
-# shorthand for a stopword ("abt", "thru"): the search skips those anyway.
+# Chat shorthand that stands for one word only. Not "bc" (BC), "ur" (Ur), "no" (a word), "ref"
+# (referee or reference), nor shorthand for a stopword ("abt", "thru", "pls"): the search skips those.
 SHORTHAND = {
     "ppl": "people", "govt": "government", "dept": "department", "depts": "departments", "mgr": "manager",
     "mgrs": "managers", "mgmt": "management", "yr": "year", "yrs": "years", "hr": "hour", "hrs": "hours",
     "mins": "minutes", "wk": "week", "wks": "weeks", "mth": "month", "mths": "months", "info": "information",
-    "approx": "approximately", "avg": "average", "amt": "amount", "qty": "quantity", "pls": "please",
-    "plz": "please", "asap": "as soon as possible", "tmrw": "tomorrow", "yday": "yesterday",
+    "approx": "approximately", "avg": "average", "amt": "amount", "qty": "quantity",
+    "asap": "as soon as possible", "tmrw": "tomorrow", "yday": "yesterday",
 }
 MIN_LETTERS = 4  # "teh" or "nad" are left alone: at three letters too many words are one typo apart
 MAX_SCAN = 200  # passages whose words a mistyped one may be read as, in the ranking's order (all of a report's)
