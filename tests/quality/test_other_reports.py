@@ -16,6 +16,9 @@ incident review), with the real model: what their shapes taught, kept true.
   definition answers its singular ("MARs"), a byline answers who wrote the article, and a year the
   report's header names is no key term of a question (``abbreviations.singular``,
   ``chunking.is_byline``, ``SentenceTable.header_terms``).
+- Chat shorthand ("ppl") is read as the report's word (``typos.shorthand``), and in a chat a
+  question the report answers on its own is read on its own, not as a follow-up of the one before
+  ("how heavy is it" of a product FAQ, ``Conversation.ask``).
 
 The figures of all 88 questions are ``benchmarks/other_reports.py``'s (docs/quality.md,
 "Reports of other shapes"); this test keeps only the behaviours above, each a general rule.
@@ -114,3 +117,22 @@ def test_the_blind_reports_defects_stay_fixed(tmp_path, bundled):
         a = Assistant(DATA / name, tmp_path / name / "index", encoder=bundled.encoder, notify=lambda m: None)
         answer = a.answer(question)
         assert answer.answered and answer.text.startswith(quote) and answer.confidence >= at_least, (question, answer.text)
+
+
+def test_chat_shorthand_is_read_as_the_reports_word(tmp_path, bundled):
+    # "ppl" had been read as no word at all, and "…up to 42 older people…" quoted
+    a = Assistant(DATA / "inspection.md", tmp_path / "index", encoder=bundled.encoder, notify=lambda m: None)
+    answer = a.answer("how many ppl live at willowbank house")
+    assert answer.answered and "37 people were living at the home" in answer.text, answer.text
+    assert answer.notice == 'Read "ppl" as "people" (shorthand).'
+
+
+def test_in_a_chat_a_question_the_report_answers_on_its_own_is_read_on_its_own(tmp_path, bundled):
+    # a product FAQ: "it" is the product, not the previous question's subject. Read with "whats the
+    # warranty" both had been declined
+    a = Assistant(DATA / "product-faq.md", tmp_path / "index", encoder=bundled.encoder, notify=lambda m: None)
+    chat = a.chat()
+    chat.ask("whats the warranty")
+    for question, said in (("does it work in a power cut", "Backup Switch"), ("how heavy is it", "118 kg")):
+        answer = chat.ask(question)
+        assert answer.answered and answer.followup_to == () and said in answer.text, (question, answer.text)
