@@ -34,7 +34,7 @@ LEAD_IN_CHARS = 60
 # Version 9: each line of a block of labels is a sentence, however long: a headline over its byline.
 # Version 10: a byline is read as "Written by …".
 # Version 11: a passage that ends on a lead-in of any length takes what follows while both fit the model.)
-CHUNKING = {"method": "paragraph-merge", "version": 11, "merge_tokens": MERGE_TOKENS}
+CHUNKING = {"method": "paragraph-merge", "version": 12, "merge_tokens": MERGE_TOKENS}
 
 BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -158,8 +158,9 @@ def chunk_document(
     closing one: it labels what follows, so it goes with it (a run of headings stays together).
     So does a short paragraph of one sentence that ends in a colon ("The board made five
     recommendations:"): it introduces what follows, and the list or table after it is its answer.
-    A passage that ends on such a lead-in, short or long, takes the paragraph after it while both
-    fit max_tokens, not only merge_tokens.
+    A passage that ends on such a lead-in, short or long, or that is nothing but headings, takes the
+    paragraph after it while both fit max_tokens, not only merge_tokens: a heading alone answers
+    nothing ("## What should I do" over its seven steps).
     """
     text = doc.text
     lines = LineIndex(text)
@@ -194,14 +195,16 @@ def chunk_document(
     merged: list[tuple[int, list[tuple[int, int]]]] = []
     can_grow = False  # may the last merged passage take the next paragraph?
     headings_only = False  # is the last merged passage nothing but headings?
-    introduces = False  # does it end on a lead-in? Then what follows joins it while both fit the model
+    introduces = False  # does it end on a lead-in?
     for number, whole, group in pieces_of:
         paragraph = text[group[0][0] : group[-1][1]]
         lead_in = whole and len(group) == 1 and is_lead_in(paragraph.strip())  # one sentence ending in a colon
         # a short lead-in opens a passage as a heading does; a longer one says something of its own
         heading = whole and (_is_heading_paragraph(paragraph) or lead_in and len(paragraph.strip()) < LEAD_IN_CHARS)
+        # a lead-in or a passage of headings alone takes what follows while both fit the model
+        limit = max_tokens if introduces or headings_only else budget
         if (budget > 0 and whole and can_grow and (headings_only or not heading)
-                and count_tokens(text[merged[-1][1][0][0] : group[-1][1]]) <= (max_tokens if introduces else budget)):
+                and count_tokens(text[merged[-1][1][0][0] : group[-1][1]]) <= limit):
             merged[-1][1].extend(group)
             headings_only = headings_only and heading
             introduces = lead_in

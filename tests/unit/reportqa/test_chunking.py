@@ -145,6 +145,19 @@ def test_a_heading_opens_a_passage_with_what_it_labels_and_a_run_of_headings_sta
     assert not any(c.text.rstrip().endswith(("Visits", "Numbers", "Costs")) for c in chunks)
 
 
+def test_a_heading_takes_what_it_labels_past_the_merging_limit_while_both_fit_the_model():
+    steps = "".join(f"{i}. Step {i} is to " + " ".join(f"w{i}{j}" for j in range(14)) + ".\n" for i in range(1, 8))
+    text = f"## What should I do\n\n{steps}\nThe end of the notice.\n"
+    chunks = chunk_documents([Document("r.md", None, text, "")], count_tokens, 256)
+    assert count_tokens(steps) > 128  # more than merging alone takes in
+    assert chunks[0].text == f"## What should I do\n\n{steps.rstrip()}"  # not a heading alone
+    assert chunks[1].text == "The end of the notice."
+    # what does not fit the model with it still stands apart
+    longer = "".join(f"{i}. Step {i} is to " + " ".join(f"w{i}{j}" for j in range(30)) + ".\n" for i in range(1, 8))
+    chunks = chunk_documents([Document("r.md", None, f"## What should I do\n\n{longer}", "")], count_tokens, 256)
+    assert chunks[0].text == "## What should I do"
+
+
 def test_a_lead_in_keeps_the_list_it_introduces():
     prose = "The board found that " + " ".join(f"fact{i}" for i in range(90)) + "."
 
