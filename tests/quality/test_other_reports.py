@@ -19,6 +19,8 @@ incident review), with the real model: what their shapes taught, kept true.
 - Chat shorthand ("ppl") is read as the report's word (``typos.shorthand``), and in a chat a
   question the report answers on its own is read on its own, not as a follow-up of the one before
   ("how heavy is it" of a product FAQ, ``Conversation.ask``).
+- A list item quoted where the question asks what its section says brings the list ("what should
+  i do" of "## What should I do", ``candidates.extend_section``).
 
 The figures of all 88 questions are ``benchmarks/other_reports.py``'s (docs/quality.md,
 "Reports of other shapes"); this test keeps only the behaviours above, each a general rule.
@@ -136,3 +138,11 @@ def test_in_a_chat_a_question_the_report_answers_on_its_own_is_read_on_its_own(t
     for question, said in (("does it work in a power cut", "Backup Switch"), ("how heavy is it", "118 kg")):
         answer = chat.ask(question)
         assert answer.answered and answer.followup_to == () and said in answer.text, (question, answer.text)
+
+
+def test_a_list_item_quoted_for_its_sections_title_brings_the_list(tmp_path, bundled):
+    # the recall notice: "what should i do" had quoted one step of "## What should I do" (its 6th)
+    a = Assistant(DATA / "recall-notice.md", tmp_path / "index", encoder=bundled.encoder, notify=lambda m: None)
+    said = a.answer("what should i do")
+    said = said.withheld or said
+    assert said.text.startswith("1. Stop using the kettle") and "3. Register the kettle" in said.text, said.text

@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from .base import READERS, Decision, Reader, Scores, decide, make_reader, register
-from .candidates import Candidate, candidates, extend_lead_in, extend_yes_no
+from .candidates import Candidate, candidates, extend_lead_in, extend_section, extend_yes_no
 from .context import Query, SentenceTable
 from .cross import CrossFeatures, CrossReader
 from .gated import GatedReader
@@ -55,6 +55,7 @@ __all__ = [
     "candidates",
     "decide",
     "extend_lead_in",
+    "extend_section",
     "extend_yes_no",
     "is_yes_no",
     "key_terms",

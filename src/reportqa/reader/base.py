@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ReaderError
 from . import asked
-from .candidates import Candidate, candidates, extend_lead_in, extend_yes_no
+from .candidates import Candidate, candidates, extend_lead_in, extend_section, extend_yes_no
 from .context import Query
 from .spans import SpanScore
 from .spelled import SpelledOut, spelled_out
@@ -101,7 +101,7 @@ def decide(reader: Reader, query: Query, threshold: float) -> Decision:
     if spelled is not None:
         return Decision(spelled.candidate, spelled.p, spelled.p >= threshold, tuple(spans), scores, choice, spelled=spelled)
     p = reader.p_answerable(query, spans, scores)
-    best = extend_lead_in(query, extend_yes_no(query, spans[choice] if choice is not None else None))
+    best = extend_section(query, extend_lead_in(query, extend_yes_no(query, spans[choice] if choice is not None else None)))
     span_of = getattr(reader, "span_of", None)  # a passage reader marks the answer span inside the quote
     span = span_of(query, spans[choice]) if span_of is not None and choice is not None else None
     lacking = None

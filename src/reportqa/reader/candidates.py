@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from ..chunking import BLANK_LINES, is_lead_in, is_list_item
 from ..text import (is_heading, is_question, is_structural, is_table_delimiter, is_table_row, is_title_line, joins,
-                    opens_code_block)
+                    opens_code_block, words)
 from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
@@ -178,3 +178,40 @@ def extend_lead_in(query: Query, best: Candidate | None) -> Candidate | None:
     if k - 1 == j:
         return best
     return replace(best, end=sentences[k - 1][1], rows=range(best.rows[0], first + k))
+
+
+def extend_section(query: Query, best: Candidate | None) -> Candidate | None:
+    """A list item quoted where the question asks what its section says takes in the whole list.
+
+    "what should i do" matches every step under "## What should I do" alike (each is read after
+    the section's title), and the reader picks one of them. Where every word of the section's
+    title (two words or more) is in the question, the quote runs from the list's first item on
+    through each whole item while it stays within ``lead_in_list_chars`` (the list being the run of
+    items and their sentences within one paragraph of the passage), if that reaches the item chosen;
+    otherwise the quote stays as it is.
+    """
+    limit = query.settings.lead_in_list_chars
+    if best is None or not limit or not is_list_item(query.table.texts[best.rows[0]]):
+        return best
+    table, chunk = query.table, query.index.chunks[best.chunk_id]
+    title = table.section_title(best.rows[0])
+    said = set(words(title or ""))
+    if len(said) < 2 or not said <= set(words(query.text)):
+        return best
+    first, sentences = int(table.starts[best.chunk_id]), chunk.sentences
+    lo, hi = best.rows[0] - first, best.rows[-1] - first
+    while lo > 0 and not _paragraph_break(chunk, lo - 1) and not is_structural(table.texts[first + lo - 1]):
+        lo -= 1
+    while hi + 1 < len(sentences) and not _paragraph_break(chunk, hi) and not is_structural(table.texts[first + hi + 1]):
+        hi += 1
+    if not is_list_item(table.texts[first + lo]):
+        return best
+    end, k = None, lo  # end: the last sentence of the last whole item that fits, from the first item on
+    while k <= hi:
+        after = next((n for n in range(k + 1, hi + 1) if is_list_item(table.texts[first + n])), hi + 1)
+        if sentences[after - 1][1] - sentences[lo][0] > limit:
+            break
+        end, k = after - 1, after
+    if end is None or first + end < best.rows[-1] or (lo, end) == (best.rows[0] - first, best.rows[-1] - first):
+        return best  # the items that fit do not reach the chosen one, or add nothing to it
+    return replace(best, start=sentences[lo][0], end=sentences[end][1], rows=range(first + lo, first + end + 1))

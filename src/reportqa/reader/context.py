@@ -85,8 +85,12 @@ class SentenceTable:
         first = int(self._source_first[chunk])
         if is_table_row(text):
             return read_text(self.texts, row, first)
-        title = self._sections.titles(chunk)[row - int(self.starts[chunk])] if is_list_item(text) else None
-        return read_sentence(self.texts, row, first, title)
+        return read_sentence(self.texts, row, first, self.section_title(row) if is_list_item(text) else None)
+
+    def section_title(self, row: int) -> str | None:
+        """The title of the section the sentence stands in (``chunking.Sections``), None in none."""
+        chunk = int(self.index.sentence_chunk[row])
+        return self._sections.titles(chunk)[row - int(self.starts[chunk])]
 
     @cached_property
     def header_terms(self) -> frozenset[str]:
