@@ -33,7 +33,8 @@ LEAD_IN_CHARS = 60
 # Version 8: a short paragraph of one sentence ending in a colon opens a passage, as a heading does.
 # Version 9: each line of a block of labels is a sentence, however long: a headline over its byline.
 # Version 10: a byline is read as "Written by …".
-# Version 11: a passage that ends on a lead-in of any length takes what follows while both fit the model.)
+# Version 11: a passage that ends on a lead-in of any length takes what follows while both fit the model.
+# Version 12: so does a passage of headings alone.)
 CHUNKING = {"method": "paragraph-merge", "version": 12, "merge_tokens": MERGE_TOKENS}
 
 BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)[ \t\f\v]*(?:\r\n|\r|\n)(?:[ \t\f\v]*(?:\r\n|\r|\n))*")
