@@ -17,6 +17,7 @@ from .candidate import Candidate
 from .context import Query
 from .qtype import is_yes_no
 
+
 def candidates(query: Query) -> list[Candidate]:
     """Spans of the top passages, in passage order, then sentence order, single before pair.
 
@@ -190,11 +191,10 @@ def extend_section(query: Query, best: Candidate | None) -> Candidate | None:
     items and their sentences within one paragraph of the passage), if that reaches the item chosen;
     otherwise the quote stays as it is.
     """
-    limit = query.settings.lead_in_list_chars
-    if best is None or not limit or not is_list_item(query.table.texts[best.rows[0]]):
+    limit, table = query.settings.lead_in_list_chars, query.table
+    if best is None or not limit or not is_list_item(table.texts[best.rows[0]]):
         return best
-    table, chunk = query.table, query.index.chunks[best.chunk_id]
-    title = table.section_title(best.rows[0])
+    chunk, title = query.index.chunks[best.chunk_id], table.section_title(best.rows[0])
     said = set(words(title or ""))
     if len(said) < 2 or not said <= set(words(query.text)):
         return best
